@@ -1,0 +1,242 @@
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { describeIssues, firstIssuePath } from "../protocol/issues.js";
+import { SwitchboardError } from "../protocol/errors.js";
+
+/** The stages, in the order a message moves through them. */
+export const STAGE_NAMES = ["validate", "route", "deliver", "persist"] as const;
+export type StageName = (typeof STAGE_NAMES)[number];
+
+/** The pipeline file used when none is named: `pipelines/default.yaml` of the package. */
+export const DEFAULT_PIPELINE_FILE = fileURLToPath(
+  new URL("../../pipelines/default.yaml", import.meta.url),
+);
+
+const positiveInt = (what: string) =>
+  z
+    .number({
+      error: (issue) =>
+        issue.code === "invalid_type"
+          ? `expected a positive whole number of ${what}, got ${JSON.stringify(issue.input) ?? "nothing"}`
+          : undefined,
+    })
+    .int({ error: `expected a whole number of ${what}` })
+    .positive({ error: `expected a positive number of ${what}` });
+const streamName = z
+  .string()
+  .regex(
+    /^[a-z][a-z0-9_-]{0,31}$/,
+    "a stream or group name is lowercase letters, digits, '_' or '-'",
+  );
+
+const RetentionSchema = z.strictObject({
+  /** Acknowledged entries older than this are trimmed; pending ones never are. */
+  maxAgeMs: positiveInt("milliseconds").default(300_000),
+});
+
+/** Tuning that every stage has; `defaults` sets it for all, a stage may override any field. */
+const StageTuningShape = {
+  /** Entries read per `XREADGROUP`. */
+  batchSize: positiveInt("entries per read").max(10_000),
+  /** How long one `XREADGROUP` blocks waiting for entries. */
+  blockMs: positiveInt("milliseconds").max(60_000),
+  /** Consumer loops of this stage in each process that runs it. */
+  concurrency: positiveInt("consumer loops").max(64),
+  /** A pending entry idle this long is taken over from its consumer. */
+  claimIdleMs: positiveInt("milliseconds"),
+  /** How often the janitor looks for idle pending entries, gone consumers and what to trim. */
+  janitorIntervalMs: positiveInt("milliseconds"),
+  /** An entry handed out more times than this is dead-lettered as poison. */
+  maxDeliveries: positiveInt("deliveries").max(1000),
+  retention: RetentionSchema,
+};
+
+const DefaultsSchema = z.strictObject({
+  batchSize: StageTuningShape.batchSize.default(128),
+  blockMs: StageTuningShape.blockMs.default(2000),
+  concurrency: StageTuningShape.concurrency.default(1),
+  claimIdleMs: StageTuningShape.claimIdleMs.default(30_000),
+  janitorIntervalMs: StageTuningShape.janitorIntervalMs.default(5000),
+  maxDeliveries: StageTuningShape.maxDeliveries.default(5),
+  retention: RetentionSchema.prefault({}),
+});
+
+const StageOverrideSchema = z.strictObject({
+  stream: streamName.optional(),
+  group: streamName.optional(),
+  batchSize: StageTuningShape.batchSize.optional(),
+  blockMs: StageTuningShape.blockMs.optional(),
+  concurrency: StageTuningShape.concurrency.optional(),
+  claimIdleMs: StageTuningShape.claimIdleMs.optional(),
+  janitorIntervalMs: StageTuningShape.janitorIntervalMs.optional(),
+  maxDeliveries: StageTuningShape.maxDeliveries.optional(),
+  retention: RetentionSchema.optional(),
+});
+
+const StagesSchema = z.strictObject(
+  {
+    validate: StageOverrideSchema.prefault({}),
+    route: StageOverrideSchema.prefault({}),
+    deliver: StageOverrideSchema.prefault({}),
+    persist: StageOverrideSchema.prefault({}),
+  },
+  {
+    error: (issue) =>
+      issue.code === "unrecognized_keys"
+        ? `unknown stage ${issue.keys.map((k) => `'${k}'`).join(", ")}; the stages are ${STAGE_NAMES.join(", ")}`
+        : undefined,
+  },
+);
+
+const PipelineFileSchema = z.strictObject({
+  version: z.literal(1, { error: "expected `version: 1`" }),
+  defaults: DefaultsSchema.prefault({}),
+  stages: StagesSchema.prefault({}),
+  limits: z
+    .strictObject({
+      /** The most bytes a message body may have, as JSON. */
+      maxBodyBytes: positiveInt("bytes").default(65_536),
+      /** Envelopes longer than this are stored deflate-compressed. */
+      compressAboveBytes: positiveInt("bytes").default(8192),
+      /** The most bytes an entry may hold as stored. */
+      maxEncodedBytes: positiveInt("bytes").default(262_144),
+      /** The most bytes an envelope may inflate to. */
+      maxDecodedBytes: positiveInt("bytes").default(1_048_576),
+    })
+    .prefault({}),
+  dedupe: z
+    .strictObject({
+      /** How long a sender's idempotency key is remembered. */
+      idempotencyWindowMs: positiveInt("milliseconds").default(86_400_000),
+      /** How long "this message is in this inbox" is remembered, against redelivery. */
+      deliveryWindowMs: positiveInt("milliseconds").default(86_400_000),
+    })
+    .prefault({}),
+  history: z
+    .strictObject({
+      /** How long message records and thread indexes are kept after their last change. */
+      retentionMs: positiveInt("milliseconds").default(7 * 86_400_000),
+    })
+    .prefault({}),
+  deadLetters: z
+    .strictObject({
+      stream: streamName.default("dead"),
+      /** Dead letters beyond this many are trimmed, oldest first. */
+      maxLen: positiveInt("entries").default(100_000),
+    })
+    .prefault({}),
+});
+
+export interface StageDefinition {
+  name: StageName;
+  stream: string;
+  group: string;
+  /** The stream this stage forwards to, if any. */
+  next: StageName | undefined;
+  batchSize: number;
+  blockMs: number;
+  concurrency: number;
+  claimIdleMs: number;
+  janitorIntervalMs: number;
+  maxDeliveries: number;
+  retention: { maxAgeMs: number };
+}
+
+type PipelineFile = z.infer<typeof PipelineFileSchema>;
+
+export interface Pipeline {
+  /** Where it was read from, for messages. */
+  source: string;
+  stages: Readonly<Record<StageName, StageDefinition>>;
+  limits: PipelineFile["limits"];
+  dedupe: PipelineFile["dedupe"];
+  history: PipelineFile["history"];
+  deadLetters: PipelineFile["deadLetters"];
+}
+
+function configError(source: string, message: string, field?: string): SwitchboardError {
+  return new SwitchboardError(
+    "CONFIG",
+    `${source}: ${message}`,
+    field === undefined ? {} : { field },
+  );
+}
+
+/** Checks what one field cannot: windows that must outlast the redelivery horizon. */
+function checkInvariants(pipeline: Pipeline): void {
+  const { dedupe, limits } = pipeline;
+  for (const stage of Object.values(pipeline.stages)) {
+    const horizon = stage.claimIdleMs * stage.maxDeliveries;
+    for (const [field, window] of Object.entries(dedupe)) {
+      if (window < horizon) {
+        throw configError(
+          pipeline.source,
+          `field \`dedupe.${field}\` (${window} ms) is shorter than the redelivery horizon of stage '${stage.name}' (claimIdleMs ${stage.claimIdleMs} × maxDeliveries ${stage.maxDeliveries} = ${horizon} ms), so a redelivered entry could be taken for a new one; raise it to at least ${horizon}`,
+          `dedupe.${field}`,
+        );
+      }
+    }
+  }
+  if (limits.maxBodyBytes > limits.maxDecodedBytes) {
+    throw configError(
+      pipeline.source,
+      `field \`limits.maxBodyBytes\` (${limits.maxBodyBytes}) exceeds \`limits.maxDecodedBytes\` (${limits.maxDecodedBytes}); a body that large could never be read back`,
+      "limits.maxBodyBytes",
+    );
+  }
+}
+
+/** Validates a parsed pipeline document; `source` names it in errors. */
+export function parsePipeline(document: unknown, source: string): Pipeline {
+  const result = PipelineFileSchema.safeParse(document);
+  if (!result.success) {
+    throw configError(source, describeIssues(result.error), firstIssuePath(result.error));
+  }
+  const file = result.data;
+  const stages = {} as Record<StageName, StageDefinition>;
+  STAGE_NAMES.forEach((name, index) => {
+    const override = file.stages[name];
+    stages[name] = {
+      name,
+      stream: override.stream ?? name,
+      group: override.group ?? name,
+      next: STAGE_NAMES[index + 1],
+      batchSize: override.batchSize ?? file.defaults.batchSize,
+      blockMs: override.blockMs ?? file.defaults.blockMs,
+      concurrency: override.concurrency ?? file.defaults.concurrency,
+      claimIdleMs: override.claimIdleMs ?? file.defaults.claimIdleMs,
+      janitorIntervalMs: override.janitorIntervalMs ?? file.defaults.janitorIntervalMs,
+      maxDeliveries: override.maxDeliveries ?? file.defaults.maxDeliveries,
+      retention: override.retention ?? file.defaults.retention,
+    };
+  });
+  const pipeline: Pipeline = {
+    source,
+    stages,
+    limits: file.limits,
+    dedupe: file.dedupe,
+    history: file.history,
+    deadLetters: file.deadLetters,
+  };
+  checkInvariants(pipeline);
+  return Object.freeze(pipeline);
+}
+
+/** Reads, parses and validates a pipeline file (YAML or JSON). */
+export function loadPipeline(file: string = DEFAULT_PIPELINE_FILE): Pipeline {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    throw configError(file, `cannot read the pipeline file: ${(error as Error).message}`);
+  }
+  let document: unknown;
+  try {
+    document = parseYaml(text, { prettyErrors: true });
+  } catch (error) {
+    throw configError(file, `not valid YAML: ${(error as Error).message}`);
+  }
+  return parsePipeline(document, file);
+}

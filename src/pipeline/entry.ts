@@ -1,0 +1,77 @@
+import type { StageName } from "../config/pipeline.js";
+
+/** Field names of stage-stream entries. Short, because every entry repeats them. */
+export const Field = {
+  /** What the entry is: `msg` (validate, route), `rcpt` (deliver), `status` (persist). */
+  kind: "t",
+  messageId: "mid",
+  encoding: "enc",
+  envelope: "env",
+  /** One recipient (deliver entries, per-recipient statuses). */
+  recipient: "rcpt",
+  /** Several recipients, JSON array (a `queued` status for all of them). */
+  recipients: "rcpts",
+  /** `expires_at` as epoch ms, so deliver can check expiry without decoding. */
+  expiresAt: "exp",
+  /** A status for persist: a RecipientStatus or MessageStatus. */
+  status: "s",
+  /** An ErrorInfo as JSON. */
+  error: "why",
+  stage: "stage",
+  /** How many times the entry was handed out (dead letters). */
+  deliveries: "n",
+  /** The id of the entry in the stream it died in (dead letters). */
+  sourceId: "src",
+  /** The id of the inbox entry a message was delivered as. */
+  inboxId: "x",
+} as const;
+
+export type FieldName = (typeof Field)[keyof typeof Field];
+
+/** A stream entry as read: its id and its fields as raw bytes. */
+export interface StreamEntry {
+  id: string;
+  fields: Map<string, Buffer>;
+}
+
+export function text(entry: StreamEntry, name: FieldName): string | undefined {
+  return entry.fields.get(name)?.toString("utf8");
+}
+
+/** Flat field/value pairs, as XADD takes them. */
+export type FieldList = (string | Buffer)[];
+
+/** An entry for another stream: which stage (or the dead letters) and its fields. */
+export interface Output {
+  to: StageName | "dead";
+  fields: FieldList;
+}
+
+/** Copies chosen fields of an entry, for outputs that carry them on unchanged. */
+export function carry(entry: StreamEntry, names: readonly FieldName[]): FieldList {
+  const out: FieldList = [];
+  for (const name of names) {
+    const value = entry.fields.get(name);
+    if (value !== undefined) out.push(name, value);
+  }
+  return out;
+}
+
+/** Parses the reply of XREADGROUP / XAUTOCLAIM entry lists (buffers) into entries. */
+export function parseEntries(raw: unknown): StreamEntry[] {
+  if (!Array.isArray(raw)) return [];
+  const entries: StreamEntry[] = [];
+  for (const item of raw as unknown[]) {
+    // A deleted entry that is still pending comes back with nil fields (XREADGROUP 0).
+    if (!Array.isArray(item)) continue;
+    const [id, values] = item as [Buffer, Buffer[] | null];
+    const fields = new Map<string, Buffer>();
+    if (Array.isArray(values)) {
+      for (let i = 0; i + 1 < values.length; i += 2) {
+        fields.set(values[i]!.toString("utf8"), values[i + 1]!);
+      }
+    }
+    entries.push({ id: id.toString("utf8"), fields });
+  }
+  return entries;
+}

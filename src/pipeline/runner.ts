@@ -1,0 +1,222 @@
+import { hostname } from "node:os";
+import { randomBytes } from "node:crypto";
+import type { Redis } from "ioredis";
+import type { Pipeline, StageDefinition, StageName } from "../config/pipeline.js";
+import { toErrorInfo } from "../protocol/errors.js";
+import { connectRedis, reconnectDelay } from "../redis/connection.js";
+import { parseConsumers } from "../redis/info.js";
+import type { Keys } from "../redis/keys.js";
+import "../redis/buffer-commands.js";
+import type { Logger } from "../telemetry/log.js";
+import { Committer } from "./commit.js";
+import { parseEntries, type StreamEntry } from "./entry.js";
+import { Janitor } from "./janitor.js";
+import type { Outcome, StageFactory, StageHandler } from "./stage.js";
+
+export interface RunnerOptions {
+  url: string;
+  /** The process's shared command connection, with the scripts defined. */
+  redis: Redis;
+  keys: Keys;
+  pipeline: Pipeline;
+  stage: StageName;
+  factory: StageFactory;
+  log: Logger;
+}
+
+export interface RunnerCounters {
+  read: number;
+  acknowledged: number;
+  retried: number;
+}
+
+/** A name unique to this process: host, pid and a random tag (pids repeat in containers). */
+export function processConsumerName(): string {
+  return `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Runs one stage: `concurrency` consumer loops, each with a blocking connection of its
+ * own, reading batches with XREADGROUP, handing them to the handler and committing the
+ * outcomes atomically; plus a janitor for idle entries, gone consumers and retention.
+ */
+export class StageRunner {
+  readonly counters: RunnerCounters = { read: 0, acknowledged: 0, retried: 0 };
+  readonly stage: StageDefinition;
+  readonly janitor: Janitor;
+  readonly #o: RunnerOptions;
+  readonly #stream: string;
+  readonly #handler: StageHandler;
+  readonly #committer: Committer;
+  readonly #consumers: string[];
+  readonly #readers = new Map<string, { redis: Redis; clientId?: number }>();
+  #loops: Promise<void>[] = [];
+  #stopping = false;
+
+  constructor(options: RunnerOptions, consumerBase: string = processConsumerName()) {
+    this.#o = options;
+    this.stage = options.pipeline.stages[options.stage];
+    this.#stream = options.keys.stream(this.stage.stream);
+    const log = options.log.child({ stage: this.stage.name });
+    this.#handler = options.factory({
+      redis: options.redis,
+      keys: options.keys,
+      pipeline: options.pipeline,
+      stage: this.stage,
+      log,
+      now: Date.now,
+    });
+    this.#committer = new Committer(options.redis, options.keys, options.pipeline, this.stage);
+    this.#consumers = Array.from(
+      { length: this.stage.concurrency },
+      (_, i) => `${consumerBase}-${this.stage.name}-${i}`,
+    );
+    this.janitor = new Janitor({
+      redis: options.redis,
+      keys: options.keys,
+      pipeline: options.pipeline,
+      stage: this.stage,
+      committer: this.#committer,
+      consumer: this.#consumers[0]!,
+      ownConsumers: new Set(this.#consumers),
+      process: (entries) => this.process(entries),
+      log,
+    });
+  }
+
+  start(): void {
+    this.#loops = this.#consumers.map((consumer) => this.#loop(consumer));
+    this.janitor.start();
+  }
+
+  /**
+   * Stops reading, lets in-flight batches finish and commit, closes the readers and
+   * removes this process's consumers from the group when they hold nothing pending.
+   */
+  async stop(): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    await this.janitor.stop();
+    await Promise.all([...this.#readers.values()].map((r) => this.#unblock(r.clientId)));
+    await Promise.all(this.#loops);
+    await this.#removeIdleOwnConsumers();
+  }
+
+  /** Handles a batch and commits its outcomes; a handler that throws leaves it pending. */
+  async process(entries: StreamEntry[]): Promise<void> {
+    let outcomes: Outcome[];
+    try {
+      outcomes = await this.#handler.handle(entries);
+    } catch (error) {
+      this.#o.log.error("stage handler failed; entries stay pending for redelivery", {
+        stage: this.stage.name,
+        error: toErrorInfo(error),
+        count: entries.length,
+      });
+      outcomes = entries.map(() => ({ kind: "retry", error: toErrorInfo(error) }));
+    }
+    this.counters.retried += outcomes.filter((o) => o.kind === "retry").length;
+    this.counters.acknowledged += await this.#committer.commit(entries, outcomes);
+  }
+
+  async #loop(consumer: string): Promise<void> {
+    const { url, log } = this.#o;
+    const reader = connectRedis(url, "reader", `switchboard:${consumer}`);
+    const slot: { redis: Redis; clientId?: number } = { redis: reader };
+    this.#readers.set(consumer, slot);
+    reader.on("ready", () => {
+      reader.client("ID").then(
+        (id) => (slot.clientId = id),
+        () => undefined,
+      );
+    });
+    reader.on("error", () => undefined); // reconnection is handled; failures surface below
+    let failures = 0;
+    while (!this.#stopping) {
+      try {
+        const entries = await this.#read(reader, consumer);
+        failures = 0;
+        if (entries.length > 0) {
+          this.counters.read += entries.length;
+          await this.process(entries);
+        }
+      } catch (error) {
+        if (this.#stopping) break;
+        failures += 1;
+        const info = toErrorInfo(error);
+        if (info.message.includes("NOGROUP")) await this.#ensureGroup();
+        log.warn("read failed; retrying", {
+          stage: this.stage.name,
+          consumer,
+          error: info,
+          failures,
+        });
+        await sleep(reconnectDelay(failures));
+      }
+    }
+    reader.disconnect();
+  }
+
+  async #read(reader: Redis, consumer: string): Promise<StreamEntry[]> {
+    const reply = await reader.xreadgroupBuffer(
+      "GROUP",
+      this.stage.group,
+      consumer,
+      "COUNT",
+      this.stage.batchSize,
+      "BLOCK",
+      this.stage.blockMs,
+      "STREAMS",
+      this.#stream,
+      ">",
+    );
+    return reply === null ? [] : parseEntries(reply[0]?.[1]);
+  }
+
+  async #ensureGroup(): Promise<void> {
+    await ensureGroup(this.#o.redis, this.#stream, this.stage.group);
+  }
+
+  async #unblock(clientId: number | undefined): Promise<void> {
+    if (clientId === undefined) return;
+    try {
+      await this.#o.redis.client("UNBLOCK", clientId);
+    } catch {
+      // the reader is gone already
+    }
+  }
+
+  async #removeIdleOwnConsumers(): Promise<void> {
+    const { redis } = this.#o;
+    try {
+      const consumers = parseConsumers(
+        await redis.xinfo("CONSUMERS", this.#stream, this.stage.group),
+      );
+      for (const c of consumers) {
+        if (c.pending === 0 && this.#consumers.includes(c.name)) {
+          await redis.xgroup("DELCONSUMER", this.#stream, this.stage.group, c.name);
+        }
+      }
+    } catch (error) {
+      this.#o.log.warn("could not remove consumers at shutdown", { error: toErrorInfo(error) });
+    }
+  }
+}
+
+/** Creates a consumer group reading from the start of its stream, if it does not exist. */
+export async function ensureGroup(redis: Redis, stream: string, group: string): Promise<void> {
+  try {
+    await redis.xgroup("CREATE", stream, group, "0", "MKSTREAM");
+  } catch (error) {
+    if (!String((error as Error).message).startsWith("BUSYGROUP")) throw error;
+  }
+}
+
+/** Creates every stage's group, so entries forwarded before a stage's worker starts wait for it. */
+export async function ensureGroups(redis: Redis, keys: Keys, pipeline: Pipeline): Promise<void> {
+  for (const stage of Object.values(pipeline.stages)) {
+    await ensureGroup(redis, keys.stream(stage.stream), stage.group);
+  }
+}

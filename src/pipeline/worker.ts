@@ -1,0 +1,54 @@
+import type { Redis } from "ioredis";
+import type { Pipeline, StageName } from "../config/pipeline.js";
+import type { Keys } from "../redis/keys.js";
+import type { Logger } from "../telemetry/log.js";
+import { ensureGroups, processConsumerName, StageRunner } from "./runner.js";
+import type { StageFactory } from "./stage.js";
+
+export interface WorkerOptions {
+  url: string;
+  redis: Redis;
+  keys: Keys;
+  pipeline: Pipeline;
+  stages: readonly StageName[];
+  factories: Readonly<Record<StageName, StageFactory>>;
+  log: Logger;
+}
+
+/** Runs any subset of the stages in this process; any number of processes may do the same. */
+export class Worker {
+  readonly runners: StageRunner[];
+  readonly #o: WorkerOptions;
+
+  constructor(options: WorkerOptions) {
+    this.#o = options;
+    const consumerBase = processConsumerName();
+    this.runners = options.stages.map(
+      (stage) =>
+        new StageRunner(
+          {
+            url: options.url,
+            redis: options.redis,
+            keys: options.keys,
+            pipeline: options.pipeline,
+            stage,
+            factory: options.factories[stage],
+            log: options.log,
+          },
+          consumerBase,
+        ),
+    );
+  }
+
+  async start(): Promise<void> {
+    await ensureGroups(this.#o.redis, this.#o.keys, this.#o.pipeline);
+    for (const runner of this.runners) runner.start();
+    this.#o.log.info("worker started", { stages: this.#o.stages });
+  }
+
+  /** Graceful stop of every stage; in-flight batches are committed first. */
+  async stop(): Promise<void> {
+    await Promise.all(this.runners.map((runner) => runner.stop()));
+    this.#o.log.info("worker stopped", { stages: this.#o.stages });
+  }
+}

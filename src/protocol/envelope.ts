@@ -1,0 +1,75 @@
+import { z } from "zod";
+import { UUID_V7_PATTERN } from "./ids.js";
+
+/** The envelope version written by this code; readers refuse versions they do not know. */
+export const ENVELOPE_VERSION = 1;
+
+export const AgentNameSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
+    "an agent name is 1-64 characters: letters, digits, '.', '_' or '-', starting with a letter or digit",
+  );
+
+export const MessageIdSchema = z
+  .string()
+  .regex(UUID_V7_PATTERN, "expected a message id (a lowercase UUIDv7)");
+
+export const ThreadIdSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/,
+    "a thread id is 1-128 characters: letters, digits, '.', '_', ':' or '-'",
+  );
+
+export const MessageTypeSchema = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9._-]{0,63}$/,
+    "a message type is lowercase, dot-separated words such as `message` or `alert.disk`",
+  );
+
+/** W3C trace context. A malformed value is dropped, never a reason to refuse a message. */
+export const TraceContextSchema = z.object({
+  traceparent: z.string().regex(/^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/),
+  tracestate: z.string().max(512).optional(),
+});
+
+/** Send to named agents. Further target kinds (broadcast, capability, topic) join this union. */
+export const DirectTargetSchema = z.object({
+  kind: z.literal("agents"),
+  agents: z
+    .array(AgentNameSchema)
+    .min(1, "name at least one recipient")
+    .max(100, "at most 100 recipients per message; use a topic for more"),
+});
+
+export const TargetSchema = z.discriminatedUnion("kind", [DirectTargetSchema]);
+
+const isoTime = z.iso.datetime({ offset: true });
+
+export const EnvelopeSchema = z.object({
+  v: z.literal(ENVELOPE_VERSION),
+  id: MessageIdSchema,
+  from: AgentNameSchema,
+  to: TargetSchema,
+  thread_id: ThreadIdSchema,
+  reply_to: MessageIdSchema.optional(),
+  type: MessageTypeSchema,
+  subject: z.string().max(256, "a subject is at most 256 characters").optional(),
+  body: z.json(),
+  created_at: isoTime,
+  expires_at: isoTime.optional(),
+  idempotency_key: z
+    .string()
+    .min(1)
+    .max(200, "an idempotency key is at most 200 characters")
+    .optional(),
+  trace: TraceContextSchema.optional().catch(undefined),
+  /** Position in the thread, assigned once by the validate stage. */
+  seq: z.number().int().positive().optional(),
+});
+
+export type Envelope = z.infer<typeof EnvelopeSchema>;
+export type Target = z.infer<typeof TargetSchema>;
+export type TraceContext = z.infer<typeof TraceContextSchema>;

@@ -1,0 +1,27 @@
+import type { z } from "zod";
+
+/** `stages.route.batchSize`, `to.agents[0]`: the path of a zod issue as a reader would write it. */
+export function issuePath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const part of path) {
+    if (typeof part === "number") out += `[${part}]`;
+    else out += out === "" ? String(part) : `.${String(part)}`;
+  }
+  return out === "" ? "(root)" : out;
+}
+
+/** One line per problem: `field \`to.agents\`: expected array, received string`. */
+export function describeIssues(error: z.ZodError, maxIssues = 5): string {
+  const lines = error.issues
+    .slice(0, maxIssues)
+    .map((issue) => `field \`${issuePath(issue.path)}\`: ${issue.message}`);
+  const more = error.issues.length - maxIssues;
+  if (more > 0) lines.push(`(and ${more} more)`);
+  return lines.join("; ");
+}
+
+/** The path of the first issue, for errors that carry one `field`. */
+export function firstIssuePath(error: z.ZodError): string | undefined {
+  const first = error.issues[0];
+  return first === undefined ? undefined : issuePath(first.path);
+}

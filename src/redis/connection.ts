@@ -1,0 +1,29 @@
+import { Redis, type RedisOptions } from "ioredis";
+
+/** Reconnect backoff: exponential from 50 ms, capped at 2 s, with full jitter. */
+export function reconnectDelay(attempt: number): number {
+  const ceiling = Math.min(2000, 50 * 2 ** Math.min(attempt, 10));
+  return Math.floor(Math.random() * ceiling) + 10;
+}
+
+export type ConnectionRole = "command" | "reader" | "admin";
+
+/**
+ * Opens a connection for one role:
+ * - `command`: the shared connection of a process, auto-pipelined, commands queue while
+ *   reconnecting;
+ * - `reader`: a connection of its own for blocking `XREADGROUP` (a blocked connection serves
+ *   nothing else);
+ * - `admin`: short-lived CLI work that should fail fast when Redis is away.
+ */
+export function connectRedis(url: string, role: ConnectionRole, name?: string): Redis {
+  const options: RedisOptions = {
+    lazyConnect: false,
+    connectionName: name,
+    retryStrategy: reconnectDelay,
+    enableAutoPipelining: role === "command",
+    maxRetriesPerRequest: role === "admin" ? 1 : null,
+    enableOfflineQueue: true,
+  };
+  return new Redis(url, options);
+}

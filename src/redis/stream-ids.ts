@@ -1,0 +1,40 @@
+/** Stream entry ids (`<ms>-<seq>`) as comparable pairs. */
+export interface StreamId {
+  ms: bigint;
+  seq: bigint;
+}
+
+export function parseStreamId(id: string): StreamId {
+  const dash = id.indexOf("-");
+  if (dash < 0) return { ms: BigInt(id), seq: 0n };
+  return { ms: BigInt(id.slice(0, dash)), seq: BigInt(id.slice(dash + 1)) };
+}
+
+export function formatStreamId(id: StreamId): string {
+  return `${id.ms}-${id.seq}`;
+}
+
+export function compareStreamIds(a: string, b: string): number {
+  const x = parseStreamId(a);
+  const y = parseStreamId(b);
+  if (x.ms !== y.ms) return x.ms < y.ms ? -1 : 1;
+  if (x.seq !== y.seq) return x.seq < y.seq ? -1 : 1;
+  return 0;
+}
+
+export function minStreamId(ids: readonly string[]): string | undefined {
+  let min: string | undefined;
+  for (const id of ids) if (min === undefined || compareStreamIds(id, min) < 0) min = id;
+  return min;
+}
+
+/** The id just after this one: the smallest id that is greater. */
+export function nextStreamId(id: string): string {
+  const { ms, seq } = parseStreamId(id);
+  return formatStreamId({ ms, seq: seq + 1n });
+}
+
+/** The milliseconds part of an id: when Redis appended the entry. */
+export function streamIdTime(id: string): number {
+  return Number(parseStreamId(id).ms);
+}

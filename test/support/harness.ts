@@ -1,0 +1,143 @@
+import type { Redis } from "ioredis";
+import {
+  parsePipeline,
+  type Pipeline,
+  type StageName,
+  STAGE_NAMES,
+} from "../../src/config/pipeline.js";
+import { Ingress } from "../../src/ingress/ingress.js";
+import type { StageFactory } from "../../src/pipeline/stage.js";
+import { Committer } from "../../src/pipeline/commit.js";
+import { Janitor } from "../../src/pipeline/janitor.js";
+import { ensureGroup } from "../../src/pipeline/runner.js";
+import { Worker } from "../../src/pipeline/worker.js";
+import { composeEnvelope, type SendRequest } from "../../src/protocol/compose.js";
+import { connectRedis } from "../../src/redis/connection.js";
+import { Keys } from "../../src/redis/keys.js";
+import { defineScripts } from "../../src/redis/scripts.js";
+import { STAGE_FACTORIES } from "../../src/stages/index.js";
+import { createLogger, silentLogger } from "../../src/telemetry/log.js";
+import { deleteByPrefix, redisUrl, testPrefix } from "./redis.js";
+
+/** A pipeline tuned for tests: short blocks, quick claims, a janitor that runs often. */
+export function fastPipeline(document: Record<string, unknown> = {}): Pipeline {
+  return parsePipeline(
+    {
+      version: 1,
+      ...document,
+      defaults: {
+        batchSize: 50,
+        blockMs: 100,
+        claimIdleMs: 400,
+        janitorIntervalMs: 150,
+        maxDeliveries: 3,
+        ...(document.defaults as object | undefined),
+      },
+      dedupe: { idempotencyWindowMs: 60_000, deliveryWindowMs: 60_000 },
+    },
+    "test pipeline",
+  );
+}
+
+/** One isolated Switchboard: its own key prefix on the shared test Redis. */
+export class Harness {
+  readonly url = redisUrl();
+  readonly keys = new Keys(testPrefix());
+  readonly redis: Redis = defineScripts(connectRedis(this.url, "command"));
+  readonly ingress: Ingress;
+  readonly #workers: Worker[] = [];
+
+  constructor(readonly pipeline: Pipeline = fastPipeline()) {
+    this.ingress = new Ingress(this.redis, this.keys, pipeline);
+  }
+
+  /** Starts a worker for some stages; factories may be swapped to inject faults. */
+  async worker(
+    stages: readonly StageName[] = STAGE_NAMES,
+    factories: Partial<Record<StageName, StageFactory>> = {},
+  ): Promise<Worker> {
+    const worker = new Worker({
+      url: this.url,
+      redis: this.redis,
+      keys: this.keys,
+      pipeline: this.pipeline,
+      stages,
+      factories: { ...STAGE_FACTORIES, ...factories },
+      log: process.env.SB_TEST_LOG ? createLogger("debug") : silentLogger,
+    });
+    await worker.start();
+    this.#workers.push(worker);
+    return worker;
+  }
+
+  async send(request: SendRequest): Promise<string> {
+    const envelope = composeEnvelope(request);
+    await this.ingress.accept(envelope);
+    return envelope.id;
+  }
+
+  stream(stage: StageName | "dead"): string {
+    return this.keys.stream(
+      stage === "dead" ? this.pipeline.deadLetters.stream : this.pipeline.stages[stage].stream,
+    );
+  }
+
+  /** Message ids in an agent's inbox, in order. */
+  async inbox(agent: string): Promise<string[]> {
+    const entries = await this.redis.xrange(this.keys.inbox(agent), "-", "+");
+    return entries.map(([, fields]) => fields[fields.indexOf("mid") + 1]!);
+  }
+
+  /** A janitor for one stage with no consumer loops running. */
+  janitor(stage: StageName): Janitor {
+    const definition = this.pipeline.stages[stage];
+    return new Janitor({
+      redis: this.redis,
+      keys: this.keys,
+      pipeline: this.pipeline,
+      stage: definition,
+      committer: new Committer(this.redis, this.keys, this.pipeline, definition),
+      consumer: "janitor",
+      ownConsumers: new Set(),
+      process: () => Promise.resolve(),
+      log: silentLogger,
+    });
+  }
+
+  /** Reads entries as a consumer that then dies: they stay pending, never acknowledged. */
+  async readAndDie(stage: StageName, count: number, consumer = "ghost"): Promise<string[]> {
+    const { stream, group } = this.pipeline.stages[stage];
+    await ensureGroup(this.redis, this.keys.stream(stream), group);
+    const reply = (await this.redis.xreadgroup(
+      "GROUP",
+      group,
+      consumer,
+      "COUNT",
+      count,
+      "STREAMS",
+      this.keys.stream(stream),
+      ">",
+    )) as [string, [string, string[]][]][] | null;
+    return (reply?.[0]?.[1] ?? []).map(([id]) => id);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.#workers.map((w) => w.stop()));
+    await deleteByPrefix(this.redis, this.keys.prefix);
+    this.redis.disconnect();
+  }
+}
+
+/** Polls until `check` returns a value other than undefined/false, or fails after `timeoutMs`. */
+export async function eventually<T>(
+  check: () => Promise<T | undefined | false>,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
