@@ -11,6 +11,9 @@ export const Field = {
   recipient: "rcpt",
   /** Several recipients, JSON array (a `queued` status for all of them). */
   recipients: "rcpts",
+  /** The thread and the place in it, so persist can index without decoding. */
+  threadId: "th",
+  seq: "seq",
   /** `expires_at` as epoch ms, so deliver can check expiry without decoding. */
   expiresAt: "exp",
   /** A status for persist: a RecipientStatus or MessageStatus. */

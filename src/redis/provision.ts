@@ -135,8 +135,11 @@ async function spawnRedis(purpose: RedisPurpose, dataDir: string | undefined): P
       ? ["--appendonly", "yes", "--appendfsync", "everysec", "--save", ""]
       : ["--save", "", "--appendonly", "no"];
   const args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--daemonize", "no"];
+  // Its own process group: a Ctrl-C meant for switchboard must not stop Redis before the
+  // worker has committed its last batches; stop() (or the exit hook) stops it after.
   const child = spawn("redis-server", [...args, ...persistence], {
     stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
   });
   const output = collectTail(child);
   const killOnExit = () => void child.kill("SIGKILL");

@@ -58,25 +58,6 @@ local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 2))
 redis.call('SET', KEYS[2], id, 'PX', ARGV[1])
 return { id, 1 }
 `,
-
-  /**
-   * Records a status in a message record unless a status of equal or higher rank is
-   * there already (a late "queued" never overwrites "delivered").
-   *
-   * KEYS[1]     the message record (hash)
-   * ARGV[1]     the hash field (\`status\` or \`r:AGENT\`); ARGV[2] the new rank
-   * ARGV[3]     the value, a JSON object with a \`rank\` member; ARGV[4] record lifetime, ms
-   * returns     1 if written, 0 if an equal or higher rank was kept
-   */
-  sbRecordStatus: `
-local current = redis.call('HGET', KEYS[1], ARGV[1])
-if current and tonumber(cjson.decode(current).rank) >= tonumber(ARGV[2]) then
-  return 0
-end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-return 1
-`,
 } as const;
 
 type Arg = string | Buffer | number;
@@ -85,7 +66,6 @@ declare module "ioredis" {
   interface RedisCommander<Context> {
     sbCommit(numKeys: number, ...args: Arg[]): Result<number, Context>;
     sbInboxAppend(numKeys: number, ...args: Arg[]): Result<[string, number], Context>;
-    sbRecordStatus(numKeys: number, ...args: Arg[]): Result<number, Context>;
   }
 }
 

@@ -1,3 +1,7 @@
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import type { TestProject } from "vitest/node";
 import { provisionRedis } from "../../src/redis/provision.js";
 
@@ -7,9 +11,21 @@ declare module "vitest" {
   }
 }
 
-/** Finds or starts one Redis for the whole run; tests read its URL with `inject("redisUrl")`. */
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+/**
+ * Finds or starts one Redis for the whole run (tests read its URL with
+ * `inject("redisUrl")`), and builds `dist/` once, for the tests that run the real CLI.
+ */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const redis = await provisionRedis({ purpose: "test" });
+  const [redis] = await Promise.all([
+    provisionRedis({ purpose: "test" }),
+    promisify(execFile)(
+      process.execPath,
+      [join(ROOT, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"],
+      { cwd: ROOT },
+    ),
+  ]);
   project.provide("redisUrl", redis.url);
   return () => redis.stop();
 }

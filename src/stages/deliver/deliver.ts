@@ -1,5 +1,6 @@
 import { SwitchboardError, toErrorInfo } from "../../protocol/errors.js";
 import { AgentNameSchema } from "../../protocol/envelope.js";
+import { pipelined } from "../../redis/batch.js";
 import { carry, Field, text, type StreamEntry } from "../../pipeline/entry.js";
 import type { Outcome, StageContext, StageFactory } from "../../pipeline/stage.js";
 
@@ -8,10 +9,60 @@ import type { Outcome, StageContext, StageFactory } from "../../pipeline/stage.j
  * recipient however often the entry is handed out, and tells persist.
  */
 export const deliverStage: StageFactory = (context) => ({
-  handle: (entries) => Promise.all(entries.map((entry) => deliverOne(context, entry))),
+  async handle(entries) {
+    const checked = entries.map((entry) => check(context, entry));
+    const deliverable = checked.filter((c): c is Deliverable => !("kind" in c));
+    const replies = await pipelined(
+      context.redis,
+      deliverable,
+      function queueAppend(pipeline, item) {
+        pipeline.sbInboxAppend(
+          2,
+          context.keys.inbox(item.recipient),
+          context.keys.delivered(item.recipient, item.messageId),
+          context.pipeline.dedupe.deliveryWindowMs,
+          ...carry(item.entry, [Field.messageId, Field.encoding, Field.envelope]),
+        );
+      },
+    );
+    let next = 0;
+    return checked.map((c): Outcome => {
+      if ("kind" in c) return c;
+      const answer = replies[next++]!;
+      if (!answer.ok) return { kind: "retry", error: toErrorInfo(answer.error) };
+      const [inboxId] = answer.replies[0] as [string, number];
+      return {
+        kind: "forward",
+        outputs: [
+          {
+            to: "persist",
+            fields: [
+              Field.kind,
+              "status",
+              Field.messageId,
+              c.messageId,
+              Field.recipient,
+              c.recipient,
+              Field.status,
+              "delivered",
+              Field.inboxId,
+              inboxId,
+            ],
+          },
+        ],
+      };
+    });
+  },
 });
 
-async function deliverOne(context: StageContext, entry: StreamEntry): Promise<Outcome> {
+interface Deliverable {
+  entry: StreamEntry;
+  messageId: string;
+  recipient: string;
+}
+
+/** What to append, or the outcome that refuses the entry (malformed, or expired on the way). */
+function check(context: StageContext, entry: StreamEntry): Deliverable | Outcome {
   const messageId = text(entry, Field.messageId);
   const recipient = text(entry, Field.recipient);
   if (
@@ -37,35 +88,5 @@ async function deliverOne(context: StageContext, entry: StreamEntry): Promise<Ou
     );
     return { kind: "reject", status: "expired", error: error.toInfo() };
   }
-  try {
-    const [inboxId] = await context.redis.sbInboxAppend(
-      2,
-      context.keys.inbox(recipient),
-      context.keys.delivered(recipient, messageId),
-      context.pipeline.dedupe.deliveryWindowMs,
-      ...carry(entry, [Field.messageId, Field.encoding, Field.envelope]),
-    );
-    return {
-      kind: "forward",
-      outputs: [
-        {
-          to: "persist",
-          fields: [
-            Field.kind,
-            "status",
-            Field.messageId,
-            messageId,
-            Field.recipient,
-            recipient,
-            Field.status,
-            "delivered",
-            Field.inboxId,
-            inboxId,
-          ],
-        },
-      ],
-    };
-  } catch (error) {
-    return { kind: "retry", error: toErrorInfo(error) };
-  }
+  return { entry, messageId, recipient };
 }

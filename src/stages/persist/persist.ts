@@ -1,130 +1,145 @@
-import { decodeEnvelope, decodeJson } from "../../protocol/codec.js";
+import type { ChainableCommander } from "ioredis";
+import { decodeJson } from "../../protocol/codec.js";
 import type { ErrorInfo } from "../../protocol/errors.js";
 import { SwitchboardError, toErrorInfo } from "../../protocol/errors.js";
-import { MESSAGE_STATUS_RANK, RECIPIENT_STATUS_RANK } from "../../protocol/status.js";
+import {
+  MESSAGE_STATUS_RANK,
+  RECIPIENT_STATUS_RANK,
+  type MessageStatus,
+  type RecipientStatus,
+} from "../../protocol/status.js";
+import { pipelined } from "../../redis/batch.js";
 import { Field, text, type StreamEntry } from "../../pipeline/entry.js";
 import { DONE, type Outcome, type StageContext, type StageFactory } from "../../pipeline/stage.js";
-import { RecordField, type StatusEntry } from "./record.js";
+import { RecordField, type StatusEvent } from "./record.js";
 
 /**
  * persist: the one writer of message history. Every outcome of every stage ends here:
- * a routed message gets its record and its place in the thread index; each status
- * (delivered, expired, rejected, undeliverable, dead-lettered) is recorded, by rank, so
- * late or repeated events never move a status back.
+ * a routed message gets its record and its place in the thread index; each later status
+ * (delivered, expired, rejected, undeliverable, dead-lettered) is one more field of the
+ * record. Records and indexes live `history.retentionMs` from routing (or refusal).
  */
 export const persistStage: StageFactory = (context) => ({
-  handle: (entries) => Promise.all(entries.map((entry) => persistOne(context, entry))),
+  async handle(entries) {
+    const planned = entries.map((entry) => plan(context, entry));
+    const writes = planned.filter((p): p is Write => typeof p === "function");
+    const replies = await pipelined(context.redis, writes, (pipeline, write) => write(pipeline));
+    let next = 0;
+    return planned.map((p): Outcome => {
+      if (typeof p !== "function") return p;
+      const answer = replies[next++]!;
+      return answer.ok ? DONE : { kind: "retry", error: toErrorInfo(answer.error) };
+    });
+  },
 });
 
-async function persistOne(context: StageContext, entry: StreamEntry): Promise<Outcome> {
+/** Queues one entry's writes. */
+type Write = (pipeline: ChainableCommander) => void;
+
+/** The writes for an entry, or the outcome that refuses it. */
+function plan(context: StageContext, entry: StreamEntry): Write | Outcome {
   try {
     const kind = text(entry, Field.kind);
-    if (kind === "routed") await recordRouted(context, entry);
-    else if (kind === "status") await recordStatus(context, entry);
-    else
-      throw new SwitchboardError(
-        "MALFORMED_ENTRY",
-        `persist cannot record an entry of kind '${kind}'`,
-        { field: "t" },
-      );
-    return DONE;
+    if (kind === "routed") return planRouted(context, entry);
+    if (kind === "status") return planStatus(context, entry);
+    throw new SwitchboardError(
+      "MALFORMED_ENTRY",
+      `persist cannot record an entry of kind '${kind}'`,
+      {
+        field: "t",
+      },
+    );
   } catch (error) {
-    const info = toErrorInfo(error);
-    if (info.code === "INTERNAL") return { kind: "retry", error: info };
-    return { kind: "reject", status: "rejected", error: info };
+    return { kind: "reject", status: "rejected", error: toErrorInfo(error) };
   }
 }
 
-function statusValue(
-  status: string,
-  rank: number,
-  context: StageContext,
-  extra: Partial<StatusEntry>,
-): string {
-  return JSON.stringify({ status, rank, at: new Date(context.now()).toISOString(), ...extra });
+function event(context: StageContext, extra: Omit<StatusEvent, "at"> = {}): string {
+  return JSON.stringify({ at: new Date(context.now()).toISOString(), ...extra });
 }
 
-async function recordRouted(context: StageContext, entry: StreamEntry): Promise<void> {
-  const { redis, keys, pipeline } = context;
-  const envelope = decodeEnvelope(
-    text(entry, Field.encoding) ?? "json",
-    entry.fields.get(Field.envelope) ?? Buffer.alloc(0),
-    pipeline.limits,
-  );
-  const recipients = JSON.parse(text(entry, Field.recipients) ?? "[]") as string[];
-  const key = keys.message(envelope.id);
-  const ttl = pipeline.history.retentionMs;
-  const writes: Promise<unknown>[] = [
-    redis.hset(key, RecordField.envelope, JSON.stringify(envelope)),
-    redis.sbRecordStatus(
-      1,
-      key,
-      RecordField.status,
-      MESSAGE_STATUS_RANK.routed,
-      statusValue("routed", MESSAGE_STATUS_RANK.routed, context, {}),
-      ttl,
-    ),
-    ...recipients.map((agent) =>
-      redis.sbRecordStatus(
-        1,
-        key,
-        RecordField.recipient(agent),
-        RECIPIENT_STATUS_RANK.queued,
-        statusValue("queued", RECIPIENT_STATUS_RANK.queued, context, {}),
-        ttl,
-      ),
-    ),
-  ];
-  if (envelope.seq !== undefined) {
-    const thread = keys.thread(envelope.thread_id);
-    writes.push(redis.zadd(thread, envelope.seq, envelope.id), redis.pexpire(thread, ttl));
-  }
-  await Promise.all(writes);
-}
-
-async function recordStatus(context: StageContext, entry: StreamEntry): Promise<void> {
-  const { redis, keys, pipeline } = context;
-  const messageId = text(entry, Field.messageId);
-  const status = text(entry, Field.status) ?? "";
-  if (messageId === undefined) {
-    throw new SwitchboardError("MALFORMED_ENTRY", "status entry has no message id", {
-      field: "mid",
+function required(entry: StreamEntry, name: (typeof Field)[keyof typeof Field]): string {
+  const value = text(entry, name);
+  if (value === undefined) {
+    throw new SwitchboardError("MALFORMED_ENTRY", `persist entry has no '${name}' field`, {
+      field: name,
     });
   }
+  return value;
+}
+
+function planRouted(context: StageContext, entry: StreamEntry): Write {
+  const { keys, pipeline: definition } = context;
+  const messageId = required(entry, Field.messageId);
+  const threadId = required(entry, Field.threadId);
+  const seq = Number(required(entry, Field.seq));
+  const recipients = JSON.parse(required(entry, Field.recipients)) as string[];
+  const envelope = entry.fields.get(Field.envelope) ?? Buffer.alloc(0);
+  const key = keys.message(messageId);
+  const ttl = definition.history.retentionMs;
+  const at = event(context);
+  const fields: (string | Buffer)[] = [
+    RecordField.encoding,
+    text(entry, Field.encoding) ?? "json",
+    RecordField.envelope,
+    envelope,
+    RecordField.message("routed"),
+    at,
+    ...recipients.flatMap((agent) => [RecordField.recipient(agent, "queued"), at]),
+  ];
+  return function writeRouted(pipeline) {
+    pipeline.hset(key, ...fields).pexpire(key, ttl);
+    if (seq > 0) {
+      const thread = keys.thread(threadId);
+      pipeline.zadd(thread, seq, messageId).pexpire(thread, ttl);
+    }
+  };
+}
+
+function planStatus(context: StageContext, entry: StreamEntry): Write {
+  const messageId = required(entry, Field.messageId);
+  const status = required(entry, Field.status);
   const recipient = text(entry, Field.recipient);
-  const rank =
-    recipient === undefined
-      ? MESSAGE_STATUS_RANK[status as keyof typeof MESSAGE_STATUS_RANK]
-      : RECIPIENT_STATUS_RANK[status as keyof typeof RECIPIENT_STATUS_RANK];
-  if (rank === undefined) {
+  const known =
+    recipient === undefined ? status in MESSAGE_STATUS_RANK : status in RECIPIENT_STATUS_RANK;
+  if (!known)
     throw new SwitchboardError("MALFORMED_ENTRY", `unknown status '${status}'`, { field: "s" });
-  }
-  const extra: Partial<StatusEntry> = {};
+  const extra: Omit<StatusEvent, "at"> = {};
   const stage = text(entry, Field.stage);
   const why = text(entry, Field.error);
   const inboxId = text(entry, Field.inboxId);
   if (stage !== undefined) extra.stage = stage;
   if (why !== undefined) extra.error = JSON.parse(why) as ErrorInfo;
   if (inboxId !== undefined) extra.inbox_id = inboxId;
-  const key = keys.message(messageId);
-  const field = recipient === undefined ? RecordField.status : RecordField.recipient(recipient);
-  const ttl = pipeline.history.retentionMs;
-  await redis.sbRecordStatus(1, key, field, rank, statusValue(status, rank, context, extra), ttl);
-  if (recipient === undefined) await keepRefusedEnvelope(context, entry, key);
+  const key = context.keys.message(messageId);
+  const value = event(context, extra);
+  if (recipient !== undefined) {
+    const field = RecordField.recipient(recipient, status as RecipientStatus);
+    return (pipeline) => void pipeline.hset(key, field, value);
+  }
+  // Refused before routing: no record exists yet; keep what can be read of the envelope.
+  const readable = readableEnvelope(context, entry);
+  const ttl = context.pipeline.history.retentionMs;
+  return function writeRefused(pipeline) {
+    pipeline.hset(key, RecordField.message(status as MessageStatus), value);
+    if (readable !== undefined) {
+      pipeline
+        .hsetnx(key, RecordField.encoding, "json")
+        .hsetnx(key, RecordField.envelope, readable);
+    }
+    pipeline.pexpire(key, ttl);
+  };
 }
 
-/** A message refused before routing keeps what could be read of it, for the sender to see. */
-async function keepRefusedEnvelope(
-  context: StageContext,
-  entry: StreamEntry,
-  key: string,
-): Promise<void> {
+/** The carried envelope as JSON text if it can be read at all. */
+function readableEnvelope(context: StageContext, entry: StreamEntry): string | undefined {
   const data = entry.fields.get(Field.envelope);
-  if (data === undefined) return;
+  if (data === undefined) return undefined;
   try {
-    const value = decodeJson(text(entry, Field.encoding) ?? "json", data, context.pipeline.limits);
-    await context.redis.hsetnx(key, RecordField.envelope, JSON.stringify(value));
+    return JSON.stringify(
+      decodeJson(text(entry, Field.encoding) ?? "json", data, context.pipeline.limits),
+    );
   } catch {
-    // unreadable: the status and its reason are what the sender gets
+    return undefined;
   }
 }

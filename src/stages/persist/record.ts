@@ -1,24 +1,33 @@
 import type { Redis } from "ioredis";
+import { decodeEnvelope } from "../../protocol/codec.js";
+import type { CodecLimits } from "../../protocol/codec.js";
 import type { Envelope } from "../../protocol/envelope.js";
 import type { ErrorInfo } from "../../protocol/errors.js";
-import type { MessageStatus, RecipientStatus } from "../../protocol/status.js";
+import {
+  MESSAGE_STATUS_RANK,
+  RECIPIENT_STATUS_RANK,
+  type MessageStatus,
+  type RecipientStatus,
+} from "../../protocol/status.js";
 import type { Keys } from "../../redis/keys.js";
 
 /**
- * A message record is one hash:
- * - `env`: the envelope as JSON;
- * - `status`: the message's own status, a {@link StatusEntry} as JSON;
- * - `r:<agent>`: one recipient's status, a {@link StatusEntry} as JSON.
+ * A message record is one hash. Every status is a field of its own, written once and
+ * never overwritten, so events that arrive late, twice or out of order need no
+ * read-modify-write: the current status is the one of highest rank.
+ * - `enc`, `env`: the envelope as stored in the streams;
+ * - `s:<status>`: a status of the message itself (routed, rejected, …), a {@link StatusEvent};
+ * - `r:<agent>:<status>`: a status of one recipient (queued, delivered, …).
  */
 export const RecordField = {
+  encoding: "enc",
   envelope: "env",
-  status: "status",
-  recipient: (agent: string) => `r:${agent}`,
+  message: (status: MessageStatus) => `s:${status}`,
+  recipient: (agent: string, status: RecipientStatus) => `r:${agent}:${status}`,
 } as const;
 
-export interface StatusEntry<S extends string = string> {
-  status: S;
-  rank: number;
+/** What persist stores for one status. */
+export interface StatusEvent {
   /** When persist recorded it, ISO 8601. */
   at: string;
   stage?: string;
@@ -26,11 +35,17 @@ export interface StatusEntry<S extends string = string> {
   inbox_id?: string;
 }
 
+export interface StatusState<S extends string> extends StatusEvent {
+  status: S;
+  /** Every status reached, in rank order, with when. */
+  history: { status: S; at: string }[];
+}
+
 export interface MessageRecord {
   message_id: string;
   envelope: Envelope | undefined;
-  status: StatusEntry<MessageStatus> | undefined;
-  recipients: Record<string, StatusEntry<RecipientStatus>>;
+  status: StatusState<MessageStatus> | undefined;
+  recipients: Record<string, StatusState<RecipientStatus>>;
 }
 
 /** Reads a message record; `undefined` when persist has not written one (yet). */
@@ -38,24 +53,61 @@ export async function readMessageRecord(
   redis: Redis,
   keys: Keys,
   messageId: string,
+  limits?: CodecLimits,
 ): Promise<MessageRecord | undefined> {
-  const hash = await redis.hgetall(keys.message(messageId));
+  const hash = await redis.hgetallBuffer(keys.message(messageId));
   if (Object.keys(hash).length === 0) return undefined;
-  const record: MessageRecord = {
-    message_id: messageId,
-    envelope: undefined,
-    status: undefined,
-    recipients: {},
-  };
+  const message = new Map<MessageStatus, StatusEvent>();
+  const recipients = new Map<string, Map<RecipientStatus, StatusEvent>>();
   for (const [field, value] of Object.entries(hash)) {
-    if (field === RecordField.envelope) record.envelope = JSON.parse(value) as Envelope;
-    else if (field === RecordField.status)
-      record.status = JSON.parse(value) as StatusEntry<MessageStatus>;
-    else if (field.startsWith("r:")) {
-      record.recipients[field.slice(2)] = JSON.parse(value) as StatusEntry<RecipientStatus>;
+    if (field.startsWith("s:")) {
+      message.set(field.slice(2) as MessageStatus, JSON.parse(value.toString()) as StatusEvent);
+    } else if (field.startsWith("r:")) {
+      const cut = field.lastIndexOf(":");
+      const agent = field.slice(2, cut);
+      const events = recipients.get(agent) ?? new Map<RecipientStatus, StatusEvent>();
+      events.set(
+        field.slice(cut + 1) as RecipientStatus,
+        JSON.parse(value.toString()) as StatusEvent,
+      );
+      recipients.set(agent, events);
     }
   }
-  return record;
+  return {
+    message_id: messageId,
+    envelope: readEnvelope(hash, limits),
+    status: current(message, MESSAGE_STATUS_RANK),
+    recipients: Object.fromEntries(
+      [...recipients].map(([agent, events]) => [agent, current(events, RECIPIENT_STATUS_RANK)!]),
+    ),
+  };
+}
+
+function readEnvelope(hash: Record<string, Buffer>, limits?: CodecLimits): Envelope | undefined {
+  const data = hash[RecordField.envelope];
+  if (data === undefined) return undefined;
+  try {
+    return decodeEnvelope(hash[RecordField.encoding]?.toString() ?? "json", data, limits);
+  } catch {
+    return undefined; // a refused message may hold an envelope that never was valid
+  }
+}
+
+/** The status of highest rank (the latest among equals), with the way there. */
+function current<S extends string>(
+  events: Map<S, StatusEvent>,
+  ranks: Readonly<Record<S, number>>,
+): StatusState<S> | undefined {
+  const ordered = [...events].sort(
+    ([a, x], [b, y]) => ranks[a] - ranks[b] || x.at.localeCompare(y.at),
+  );
+  const last = ordered.at(-1);
+  if (last === undefined) return undefined;
+  return {
+    status: last[0],
+    ...last[1],
+    history: ordered.map(([status, event]) => ({ status, at: event.at })),
+  };
 }
 
 /** The message ids of a thread in sequence order, with their sequence numbers. */

@@ -37,7 +37,17 @@ function routeOne(context: StageContext, entry: StreamEntry): Outcome {
   const outputs: Output[] = [
     {
       to: "persist",
-      fields: [Field.kind, "routed", Field.recipients, JSON.stringify(recipients), ...message],
+      fields: [
+        Field.kind,
+        "routed",
+        Field.recipients,
+        JSON.stringify(recipients),
+        Field.threadId,
+        envelope.thread_id,
+        Field.seq,
+        String(envelope.seq ?? 0),
+        ...message,
+      ],
     },
     ...recipients.map((recipient): Output => ({
       to: "deliver",

@@ -1,6 +1,7 @@
-import { decodeEnvelope, encodeEnvelope } from "../../protocol/codec.js";
+import { decodeEnvelope, encodeEnvelope, type EncodedEnvelope } from "../../protocol/codec.js";
 import type { Envelope } from "../../protocol/envelope.js";
 import { SwitchboardError, toErrorInfo } from "../../protocol/errors.js";
+import { pipelined, type ItemReplies } from "../../redis/batch.js";
 import { Field, text, type StreamEntry } from "../../pipeline/entry.js";
 import type { Outcome, StageContext, StageFactory } from "../../pipeline/stage.js";
 
@@ -10,46 +11,53 @@ import type { Outcome, StageContext, StageFactory } from "../../pipeline/stage.j
  * its thread. Everything it refuses goes to persist with the reason.
  */
 export const validateStage: StageFactory = (context) => ({
-  handle: (entries) => Promise.all(entries.map((entry) => validateOne(context, entry))),
+  async handle(entries) {
+    const checked = entries.map((entry) => check(context, entry));
+    const valid = checked.filter((c): c is Envelope => !("kind" in c));
+    const replies = await pipelined(
+      context.redis,
+      valid,
+      function queueValidate(pipeline, envelope) {
+        const { keys, pipeline: definition } = context;
+        if (envelope.idempotency_key !== undefined) {
+          const key = keys.idempotency(envelope.from, envelope.idempotency_key);
+          pipeline.set(key, envelope.id, "PX", definition.dedupe.idempotencyWindowMs, "NX", "GET");
+        }
+        if (envelope.seq === undefined) {
+          // A crash before the commit leaves a gap in the numbering, never a repeat.
+          const seqKey = keys.threadSeq(envelope.thread_id);
+          const ttl = definition.history.retentionMs;
+          // The first message of a thread made for it is 1 (again, if redelivered).
+          if (startsThread(envelope)) pipeline.set(seqKey, 1, "PX", ttl, "NX");
+          else pipeline.incr(seqKey).pexpire(seqKey, ttl);
+        }
+      },
+    );
+    let next = 0;
+    return checked.map((c) => ("kind" in c ? c : conclude(context, c, replies[next++]!)));
+  },
 });
 
-async function validateOne(context: StageContext, entry: StreamEntry): Promise<Outcome> {
-  let envelope: Envelope;
+/** A message whose thread was made for it (the front end's default) is first in its thread. */
+function startsThread(envelope: Envelope): boolean {
+  return envelope.thread_id === envelope.id;
+}
+
+/** The decoded envelope, or the outcome that refuses the entry. */
+function check(context: StageContext, entry: StreamEntry): Envelope | Outcome {
   try {
-    envelope = check(context, entry);
-    await claimIdempotencyKey(context, envelope);
+    return checkEnvelope(context, entry);
   } catch (error) {
     const info = toErrorInfo(error);
-    if (info.code === "INTERNAL") return { kind: "retry", error: info };
     return {
       kind: "reject",
       status: info.code === "EXPIRED" ? "expired" : "rejected",
       error: info,
     };
   }
-  if (envelope.seq === undefined) envelope.seq = await nextSeq(context, envelope.thread_id);
-  const { enc, data } = encodeEnvelope(envelope, context.pipeline.limits);
-  return {
-    kind: "forward",
-    outputs: [
-      {
-        to: "route",
-        fields: [
-          Field.kind,
-          "msg",
-          Field.messageId,
-          envelope.id,
-          Field.encoding,
-          enc,
-          Field.envelope,
-          data,
-        ],
-      },
-    ],
-  };
 }
 
-function check(context: StageContext, entry: StreamEntry): Envelope {
+function checkEnvelope(context: StageContext, entry: StreamEntry): Envelope {
   const { limits } = context.pipeline;
   const data = entry.fields.get(Field.envelope);
   if (data === undefined) {
@@ -66,7 +74,10 @@ function check(context: StageContext, entry: StreamEntry): Envelope {
       },
     );
   }
-  const bodyBytes = Buffer.byteLength(JSON.stringify(envelope.body), "utf8");
+  // The body is part of the envelope: only an envelope larger than the limit needs measuring.
+  const stored = text(entry, Field.encoding) === "json" ? data.length : Infinity;
+  const bodyBytes =
+    stored <= limits.maxBodyBytes ? 0 : Buffer.byteLength(JSON.stringify(envelope.body), "utf8");
   if (bodyBytes > limits.maxBodyBytes) {
     throw new SwitchboardError(
       "TOO_LARGE",
@@ -87,29 +98,48 @@ function check(context: StageContext, entry: StreamEntry): Envelope {
 }
 
 /**
- * Remembers the sender's idempotency key for the window. The same message coming back
- * (a redelivery) passes; another message with the same key is refused.
+ * Applies what Redis answered: the idempotency key (the same message coming back after
+ * a redelivery passes; another message with the same key is refused) and the sequence.
  */
-async function claimIdempotencyKey(context: StageContext, envelope: Envelope): Promise<void> {
-  if (envelope.idempotency_key === undefined) return;
-  const key = context.keys.idempotency(envelope.from, envelope.idempotency_key);
-  const window = context.pipeline.dedupe.idempotencyWindowMs;
-  const first = await context.redis.set(key, envelope.id, "PX", window, "NX", "GET");
-  if (first !== null && first !== envelope.id) {
-    throw new SwitchboardError(
-      "DUPLICATE_IDEMPOTENCY_KEY",
-      `idempotency key '${envelope.idempotency_key}' was already used by message ${first}; use a new key for a new message`,
-      { field: "idempotency_key" },
-    );
+function conclude(context: StageContext, envelope: Envelope, answer: ItemReplies): Outcome {
+  if (!answer.ok) return { kind: "retry", error: toErrorInfo(answer.error) };
+  const replies = [...answer.replies];
+  if (envelope.idempotency_key !== undefined) {
+    const first = replies.shift() as string | null;
+    if (first !== null && first !== envelope.id) {
+      const error = new SwitchboardError(
+        "DUPLICATE_IDEMPOTENCY_KEY",
+        `idempotency key '${envelope.idempotency_key}' was already used by message ${first}; use a new key for a new message`,
+        { field: "idempotency_key" },
+      );
+      return { kind: "reject", status: "rejected", error: error.toInfo() };
+    }
   }
-}
-
-/** The next sequence number of a thread. A crash between this and the commit leaves a gap, never a repeat. */
-async function nextSeq(context: StageContext, threadId: string): Promise<number> {
-  const key = context.keys.threadSeq(threadId);
-  const [seq] = await Promise.all([
-    context.redis.incr(key),
-    context.redis.pexpire(key, context.pipeline.history.retentionMs),
-  ]);
-  return seq;
+  if (envelope.seq === undefined)
+    envelope.seq = startsThread(envelope) ? 1 : (replies.shift() as number);
+  let encoded: EncodedEnvelope;
+  try {
+    encoded = encodeEnvelope(envelope, context.pipeline.limits);
+  } catch (error) {
+    return { kind: "reject", status: "rejected", error: toErrorInfo(error) };
+  }
+  const { enc, data } = encoded;
+  return {
+    kind: "forward",
+    outputs: [
+      {
+        to: "route",
+        fields: [
+          Field.kind,
+          "msg",
+          Field.messageId,
+          envelope.id,
+          Field.encoding,
+          enc,
+          Field.envelope,
+          data,
+        ],
+      },
+    ],
+  };
 }

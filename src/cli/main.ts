@@ -1,0 +1,56 @@
+import { Command } from "commander";
+import { registerInbox } from "./commands/inbox.js";
+import { registerPipeline } from "./commands/pipeline.js";
+import { registerSend } from "./commands/send.js";
+import { registerServe } from "./commands/serve.js";
+import { registerStatus } from "./commands/status.js";
+import { registerWorker } from "./commands/worker.js";
+import { formatCommanderMessage, reportError } from "./errors.js";
+import { addGlobalOptions, withExamples, type GlobalOptions } from "./options.js";
+
+/** The `switchboard` program; settings given on it are inherited by every command. */
+export function createProgram(): Command {
+  const program = new Command("switchboard")
+    .description("A message bus for teams of AI agents, on Redis Streams.")
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(formatCommanderMessage(text)) })
+    .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
+    .showSuggestionAfterError(true);
+  addGlobalOptions(program);
+  program.addHelpText(
+    "after",
+    "\nEach global option overrides its environment variable. Run `switchboard <command> --help`\n" +
+      "for a command's options and examples.",
+  );
+  withExamples(program, [
+    "switchboard serve",
+    "switchboard send --from alice --to bob --body 'hello'",
+    "switchboard inbox --agent bob",
+    "switchboard status",
+    "switchboard pipeline check pipelines/default.yaml",
+  ]);
+  registerServe(program);
+  registerWorker(program);
+  registerSend(program);
+  registerInbox(program);
+  registerStatus(program);
+  registerPipeline(program);
+  return program;
+}
+
+/** Runs the CLI; sets `process.exitCode` (0 ok, 1 runtime failure, 2 usage or config error). */
+export async function main(argv: string[]): Promise<void> {
+  process.stdout.on("error", ignoreBrokenPipe);
+  const program = createProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    const level = program.opts<GlobalOptions>().logLevel ?? process.env.SWITCHBOARD_LOG_LEVEL;
+    process.exitCode = reportError(error, level === "debug");
+  }
+}
+
+/** `switchboard inbox | head` closes stdout early; that is not an error. */
+function ignoreBrokenPipe(error: NodeJS.ErrnoException): void {
+  if (error.code !== "EPIPE") throw error;
+}

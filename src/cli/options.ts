@@ -1,0 +1,58 @@
+import { InvalidArgumentError, Option, type Command } from "commander";
+import type { LogLevel } from "../telemetry/log.js";
+
+/** Options every command takes; each overrides the environment variable of the same meaning. */
+export interface GlobalOptions {
+  redisUrl?: string;
+  prefix?: string;
+  pipeline?: string;
+  logLevel?: LogLevel;
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
+
+export function addGlobalOptions(program: Command): Command {
+  return program
+    .option("--redis-url <url>", "Redis to use (overrides REDIS_URL)")
+    .option("--prefix <prefix>", "prefix of every Redis key (overrides SWITCHBOARD_PREFIX)")
+    .option("--pipeline <file>", "pipeline file (overrides SWITCHBOARD_PIPELINE)")
+    .addOption(
+      new Option("--log-level <level>", "log level (overrides SWITCHBOARD_LOG_LEVEL)").choices(
+        LOG_LEVELS,
+      ),
+    );
+}
+
+/** The global options as given to a command (they may come before or after its name). */
+export function globalOptions(command: Command): GlobalOptions {
+  const all = command.optsWithGlobals<GlobalOptions>();
+  return {
+    redisUrl: all.redisUrl,
+    prefix: all.prefix,
+    pipeline: all.pipeline,
+    logLevel: all.logLevel,
+  };
+}
+
+/** Parses an option value as a positive whole number, for commander. */
+export function positiveInteger(value: string): number {
+  const number = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(number) || number <= 0) {
+    throw new InvalidArgumentError("expected a positive whole number.");
+  }
+  return number;
+}
+
+/** A comma-separated list, trimmed, without empty items. */
+export function splitList(value: string): string[] {
+  return value
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item !== "");
+}
+
+/** Adds an "Examples:" section to a command's help. */
+export function withExamples(command: Command, examples: readonly string[]): Command {
+  const lines = examples.map((example) => `  $ ${example}`).join("\n");
+  return command.addHelpText("after", `\nExamples:\n${lines}`);
+}

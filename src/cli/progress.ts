@@ -1,0 +1,73 @@
+import { formatCount } from "./table.js";
+
+const REDRAW_INTERVAL_MS = 100;
+const BAR_WIDTH = 24;
+
+export interface ProgressState {
+  /** Lines handled so far. */
+  lines: number;
+  /** Bytes read so far, for the percentage when the total is known. */
+  bytes: number;
+}
+
+/** A one-line progress display on a TTY stream; does nothing on a pipe or file. */
+export class ProgressBar {
+  readonly #stream: NodeJS.WriteStream;
+  readonly #totalBytes: number | undefined;
+  readonly #enabled: boolean;
+  readonly #started = Date.now();
+  #lastDraw = 0;
+  #shown = false;
+  #state: ProgressState = { lines: 0, bytes: 0 };
+
+  /** `totalBytes` is the input's size when known (a file), undefined for stdin. */
+  constructor(stream: NodeJS.WriteStream, totalBytes: number | undefined) {
+    this.#stream = stream;
+    this.#totalBytes = totalBytes !== undefined && totalBytes > 0 ? totalBytes : undefined;
+    this.#enabled = stream.isTTY === true;
+  }
+
+  /** Records progress; redraws at most ~10 times a second. */
+  update(state: ProgressState): void {
+    this.#state = state;
+    if (!this.#enabled) return;
+    const now = Date.now();
+    if (now - this.#lastDraw < REDRAW_INTERVAL_MS) return;
+    this.#lastDraw = now;
+    this.#draw(now);
+  }
+
+  /** Writes a line (such as an error) above the bar, which is redrawn at the next update. */
+  log(line: string): void {
+    this.#clear();
+    this.#stream.write(`${line}\n`);
+  }
+
+  /** Removes the bar, leaving the terminal as it was. */
+  finish(): void {
+    this.#clear();
+  }
+
+  #draw(now: number): void {
+    const { lines, bytes } = this.#state;
+    const seconds = (now - this.#started) / 1000;
+    const rate = seconds > 0 ? lines / seconds : 0;
+    const parts: string[] = [];
+    if (this.#totalBytes !== undefined) {
+      const fraction = Math.min(1, bytes / this.#totalBytes);
+      const filled = Math.round(fraction * BAR_WIDTH);
+      parts.push(`[${"#".repeat(filled)}${"-".repeat(BAR_WIDTH - filled)}]`);
+      parts.push(`${Math.floor(fraction * 100)}%`.padStart(4));
+    }
+    parts.push(`${formatCount(lines)} lines`, `${formatCount(rate)}/s`, `${seconds.toFixed(1)}s`);
+    const columns = this.#stream.columns ?? 80;
+    this.#stream.write(`\r${parts.join("  ").slice(0, columns - 1)}\x1b[K`);
+    this.#shown = true;
+  }
+
+  #clear(): void {
+    if (!this.#shown) return;
+    this.#stream.write("\r\x1b[K");
+    this.#shown = false;
+  }
+}

@@ -1,0 +1,133 @@
+import type { Redis } from "ioredis";
+import { loadPipeline, type Pipeline } from "../config/pipeline.js";
+import { readSettings, type Settings } from "../config/settings.js";
+import { SwitchboardError } from "../protocol/errors.js";
+import { connectRedis } from "../redis/connection.js";
+import { Keys } from "../redis/keys.js";
+import { provisionRedis, type ProvisionedRedis } from "../redis/provision.js";
+import { defineScripts } from "../redis/scripts.js";
+import { createLogger, type Logger } from "../telemetry/log.js";
+import type { GlobalOptions } from "./options.js";
+
+/** What a command that talks to Redis works with. */
+export interface Runtime {
+  settings: Settings;
+  pipeline: Pipeline;
+  keys: Keys;
+  /** The URL of the Redis in use (found, given or spawned). */
+  url: string;
+  source: ProvisionedRedis["source"];
+  /** The command connection, with the Lua scripts defined. */
+  redis: Redis;
+  log: Logger;
+  /** Quits the connection, then stops a Redis this process spawned; safe to call twice. */
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  /**
+   * Long-running commands (serve, worker) say where Redis is at `info` and keep commands
+   * queued while reconnecting; one-shot commands log it at `debug` and fail fast.
+   */
+  longRunning?: boolean;
+}
+
+/** Which option overrides which variable, to name the option in an error about its value. */
+const FLAG_OF_VARIABLE = {
+  REDIS_URL: "--redis-url",
+  SWITCHBOARD_PREFIX: "--prefix",
+  SWITCHBOARD_PIPELINE: "--pipeline",
+  SWITCHBOARD_LOG_LEVEL: "--log-level",
+} as const;
+
+/** Reads the settings, options over environment variables. */
+export function resolveSettings(
+  globals: GlobalOptions,
+  env: NodeJS.ProcessEnv = process.env,
+): Settings {
+  const given: Partial<Record<keyof typeof FLAG_OF_VARIABLE, string>> = {
+    REDIS_URL: globals.redisUrl,
+    SWITCHBOARD_PREFIX: globals.prefix,
+    SWITCHBOARD_PIPELINE: globals.pipeline,
+    SWITCHBOARD_LOG_LEVEL: globals.logLevel,
+  };
+  const merged: NodeJS.ProcessEnv = { ...env };
+  for (const [variable, value] of Object.entries(given)) {
+    if (value !== undefined) merged[variable] = value;
+  }
+  try {
+    return readSettings(merged);
+  } catch (error) {
+    throw renameToFlag(error, given);
+  }
+}
+
+/** `environment: variable \`REDIS_URL\`: …` becomes `option --redis-url: …` when the option set it. */
+function renameToFlag(error: unknown, given: Partial<Record<string, string>>): unknown {
+  if (!(error instanceof SwitchboardError) || error.field === undefined) return error;
+  const flag = FLAG_OF_VARIABLE[error.field as keyof typeof FLAG_OF_VARIABLE] as string | undefined;
+  if (flag === undefined || given[error.field] === undefined) return error;
+  const message = error.message.replace(
+    `environment: variable \`${error.field}\``,
+    `option ${flag}`,
+  );
+  return new SwitchboardError(error.code, message, { field: flag, cause: error });
+}
+
+/** Reads settings (options over environment), loads the pipeline, finds or starts Redis, connects. */
+export async function openRuntime(
+  globals: GlobalOptions,
+  options: RuntimeOptions = {},
+): Promise<Runtime> {
+  const settings = resolveSettings(globals);
+  const pipeline = loadPipeline(settings.SWITCHBOARD_PIPELINE);
+  const log = createLogger(settings.SWITCHBOARD_LOG_LEVEL, { component: "cli" });
+  const note = (message: string, fields?: Record<string, unknown>): void =>
+    options.longRunning ? log.info(message, fields) : log.debug(message, fields);
+  const provisioned = await provisionRedis({
+    purpose: "cli",
+    env: { ...process.env, REDIS_URL: settings.REDIS_URL ?? "" },
+    log: (line) => note(line),
+  });
+  const redis = defineScripts(
+    connectRedis(provisioned.url, options.longRunning ? "command" : "admin", "switchboard:cli"),
+  );
+  redis.on("error", (error: Error) => note("redis connection error", { error: error.message }));
+  let closing: Promise<void> | undefined;
+  return {
+    settings,
+    pipeline,
+    keys: new Keys(settings.SWITCHBOARD_PREFIX),
+    url: provisioned.url,
+    source: provisioned.source,
+    redis,
+    log,
+    close: () => (closing ??= closeRuntime(redis, provisioned)),
+  };
+}
+
+async function closeRuntime(redis: Redis, provisioned: ProvisionedRedis): Promise<void> {
+  if (redis.status === "ready") {
+    try {
+      await redis.quit();
+    } catch {
+      redis.disconnect();
+    }
+  } else {
+    redis.disconnect();
+  }
+  await provisioned.stop();
+}
+
+/** Opens a runtime, runs `work` with it and closes it, whether `work` succeeds or throws. */
+export async function withRuntime<T>(
+  globals: GlobalOptions,
+  work: (runtime: Runtime) => Promise<T>,
+): Promise<T> {
+  const runtime = await openRuntime(globals);
+  try {
+    return await work(runtime);
+  } finally {
+    await runtime.close();
+  }
+}
