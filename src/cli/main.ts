@@ -1,9 +1,12 @@
 import { Command } from "commander";
+import { registerAgents } from "./commands/agents.js";
 import { registerInbox } from "./commands/inbox.js";
 import { registerPipeline } from "./commands/pipeline.js";
 import { registerSend } from "./commands/send.js";
 import { registerServe } from "./commands/serve.js";
 import { registerStatus } from "./commands/status.js";
+import { registerStdio } from "./commands/stdio.js";
+import { registerThread } from "./commands/thread.js";
 import { registerWorker } from "./commands/worker.js";
 import { formatCommanderMessage, reportError } from "./errors.js";
 import { addGlobalOptions, withExamples, type GlobalOptions } from "./options.js";
@@ -24,15 +27,19 @@ export function createProgram(): Command {
   );
   withExamples(program, [
     "switchboard serve",
+    "switchboard stdio --agent reviewer --capabilities code-review",
     "switchboard send --from alice --to bob --body 'hello'",
     "switchboard inbox --agent bob",
     "switchboard status",
     "switchboard pipeline check pipelines/default.yaml",
   ]);
   registerServe(program);
+  registerStdio(program);
   registerWorker(program);
   registerSend(program);
   registerInbox(program);
+  registerAgents(program);
+  registerThread(program);
   registerStatus(program);
   registerPipeline(program);
   return program;

@@ -43,6 +43,15 @@ export function positiveInteger(value: string): number {
   return number;
 }
 
+/** A whole number, zero allowed (a wait of 0 means "do not wait"). */
+export function nonNegativeInteger(value: string): number {
+  const number = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(number)) {
+    throw new InvalidArgumentError("expected a whole number, 0 or more.");
+  }
+  return number;
+}
+
 /** A comma-separated list, trimmed, without empty items. */
 export function splitList(value: string): string[] {
   return value

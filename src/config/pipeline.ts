@@ -90,6 +90,33 @@ const StagesSchema = z.strictObject(
   },
 );
 
+/** A routing rule: messages that match also go to the named extra recipients. */
+const RoutingRuleSchema = z.strictObject({
+  /** A name for logs and errors. */
+  name: z.string().min(1).max(64).optional(),
+  match: z.strictObject({
+    /** A message type, `*` matching any run of characters: `alert.*`. */
+    type: z
+      .string()
+      .regex(/^[a-z0-9._*-]{1,64}$/, "a type pattern such as `alert.*`")
+      .optional(),
+    /** Only messages from this agent. */
+    from: z.string().min(1).max(64).optional(),
+  }),
+  also: z
+    .strictObject({
+      capability: z.string().min(1).max(96).optional(),
+      agents: z.array(z.string().min(1).max(64)).min(1).optional(),
+      topic: z.string().min(1).max(128).optional(),
+    })
+    .refine(
+      (also) => Object.keys(also).length === 1,
+      "give exactly one of `capability`, `agents` or `topic`",
+    ),
+});
+
+export type RoutingRule = z.infer<typeof RoutingRuleSchema>;
+
 const PipelineFileSchema = z.strictObject({
   version: z.literal(1, { error: "expected `version: 1`" }),
   defaults: DefaultsSchema.prefault({}),
@@ -120,6 +147,31 @@ const PipelineFileSchema = z.strictObject({
       retentionMs: positiveInt("milliseconds").default(7 * 86_400_000),
     })
     .prefault({}),
+  agents: z
+    .strictObject({
+      /** An agent not heard from for this long turns from online to idle. */
+      idleAfterMs: positiveInt("milliseconds").default(60_000),
+      /** … and from idle to offline after this long. */
+      offlineAfterMs: positiveInt("milliseconds").default(300_000),
+      /** How often a front end checks for agents whose status should change. */
+      sweepIntervalMs: positiveInt("milliseconds").default(5000),
+    })
+    .prefault({}),
+  inbox: z
+    .strictObject({
+      /** A fetched message not acknowledged within this time is handed out again. */
+      visibilityTimeoutMs: positiveInt("milliseconds").default(60_000),
+      /** The most unacknowledged messages an agent's inbox may hold. */
+      quota: positiveInt("messages").default(1000),
+      /**
+       * A message for a full inbox: `reject` marks it undeliverable for that agent and tells
+       * the sender; `defer` leaves it pending in deliver, tried again after `claimIdleMs`
+       * until `maxDeliveries`, then dead-lettered (and the sender told).
+       */
+      overflow: z.enum(["reject", "defer"]).default("reject"),
+    })
+    .prefault({}),
+  routing: z.strictObject({ rules: z.array(RoutingRuleSchema).default([]) }).prefault({}),
   deadLetters: z
     .strictObject({
       stream: streamName.default("dead"),
@@ -154,6 +206,9 @@ export interface Pipeline {
   dedupe: PipelineFile["dedupe"];
   history: PipelineFile["history"];
   deadLetters: PipelineFile["deadLetters"];
+  agents: PipelineFile["agents"];
+  inbox: PipelineFile["inbox"];
+  routing: PipelineFile["routing"];
 }
 
 function configError(source: string, message: string, field?: string): SwitchboardError {
@@ -178,6 +233,13 @@ function checkInvariants(pipeline: Pipeline): void {
         );
       }
     }
+  }
+  if (pipeline.agents.offlineAfterMs <= pipeline.agents.idleAfterMs) {
+    throw configError(
+      pipeline.source,
+      `field \`agents.offlineAfterMs\` (${pipeline.agents.offlineAfterMs}) must be longer than \`agents.idleAfterMs\` (${pipeline.agents.idleAfterMs})`,
+      "agents.offlineAfterMs",
+    );
   }
   if (limits.maxBodyBytes > limits.maxDecodedBytes) {
     throw configError(
@@ -219,6 +281,9 @@ export function parsePipeline(document: unknown, source: string): Pipeline {
     dedupe: file.dedupe,
     history: file.history,
     deadLetters: file.deadLetters,
+    agents: file.agents,
+    inbox: file.inbox,
+    routing: file.routing,
   };
   checkInvariants(pipeline);
   return Object.freeze(pipeline);

@@ -4,6 +4,7 @@ import { encodeEnvelope } from "../protocol/codec.js";
 import type { Envelope } from "../protocol/envelope.js";
 import type { Keys } from "../redis/keys.js";
 import { Field } from "../pipeline/entry.js";
+import { RecordField } from "../history/record.js";
 
 export interface Accepted {
   message_id: string;
@@ -21,9 +22,11 @@ export class Ingress {
   readonly #redis: Redis;
   readonly #stream: string;
   readonly #pipeline: Pipeline;
+  readonly #keys: Keys;
 
   constructor(redis: Redis, keys: Keys, pipeline: Pipeline) {
     this.#redis = redis;
+    this.#keys = keys;
     this.#pipeline = pipeline;
     this.#stream = keys.stream(pipeline.stages.validate.stream);
   }
@@ -51,6 +54,23 @@ export class Ingress {
         Field.envelope,
         data,
       );
+    });
+    // The sender can read its message with get_message at once; persist fills in the rest.
+    const at = JSON.stringify({ at: new Date().toISOString() });
+    envelopes.forEach((envelope, i) => {
+      const { enc, data } = encoded[i]!;
+      const record = this.#keys.message(envelope.id);
+      batch
+        .hset(
+          record,
+          RecordField.encoding,
+          enc,
+          RecordField.envelope,
+          data,
+          RecordField.message("accepted"),
+          at,
+        )
+        .pexpire(record, this.#pipeline.history.retentionMs);
     });
     const replies = (await batch.exec()) ?? [];
     return envelopes.map((envelope, i) => {

@@ -14,6 +14,8 @@ export const Field = {
   /** The thread and the place in it, so persist can index without decoding. */
   threadId: "th",
   seq: "seq",
+  /** The message this one answers, so deliver can note a reply without decoding. */
+  replyTo: "rt",
   /** `expires_at` as epoch ms, so deliver can check expiry without decoding. */
   expiresAt: "exp",
   /** A status for persist: a RecipientStatus or MessageStatus. */

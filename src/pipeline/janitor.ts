@@ -1,10 +1,10 @@
 import type { Redis } from "ioredis";
 import type { Pipeline, StageDefinition } from "../config/pipeline.js";
 import { toErrorInfo } from "../protocol/errors.js";
-import { parseConsumers, parseGroups } from "../redis/info.js";
+import { parseConsumers } from "../redis/info.js";
 import type { Keys } from "../redis/keys.js";
 import "../redis/buffer-commands.js";
-import { compareStreamIds, minStreamId, nextStreamId } from "../redis/stream-ids.js";
+import { trimAcknowledged } from "../redis/trim.js";
 import type { Logger } from "../telemetry/log.js";
 import type { Committer } from "./commit.js";
 import { parseEntries, type StreamEntry } from "./entry.js";
@@ -159,37 +159,15 @@ export class Janitor {
     }
   }
 
-  /**
-   * Trims acknowledged entries older than `retention.maxAgeMs`. The floor is the oldest
-   * entry some group still needs (pending, or not yet handed out), so nothing
-   * unacknowledged is ever trimmed. Also caps the dead letters at `maxLen`.
-   */
+  /** Trims what every group acknowledged past retention; caps the dead letters. */
   async trim(): Promise<void> {
     const { redis, stage, pipeline, keys } = this.#o;
-    const floor = await this.#oldestNeeded();
-    const cutoff = `${Date.now() - stage.retention.maxAgeMs}-0`;
-    const minId = floor === undefined || compareStreamIds(cutoff, floor) < 0 ? cutoff : floor;
-    this.counters.trimmed += await redis.xtrim(this.#stream, "MINID", "~", minId);
+    this.counters.trimmed += await trimAcknowledged(redis, this.#stream, stage.retention.maxAgeMs);
     await redis.xtrim(
       keys.stream(pipeline.deadLetters.stream),
       "MAXLEN",
       "~",
       pipeline.deadLetters.maxLen,
     );
-  }
-
-  async #oldestNeeded(): Promise<string | undefined> {
-    const { redis } = this.#o;
-    const groups = parseGroups(await redis.xinfo("GROUPS", this.#stream));
-    const needed: string[] = [];
-    for (const group of groups) {
-      if (group.pending > 0) {
-        const summary = (await redis.xpending(this.#stream, group.name)) as [number, string | null];
-        if (summary[1] !== null) needed.push(summary[1]);
-      } else {
-        needed.push(nextStreamId(group.lastDeliveredId));
-      }
-    }
-    return minStreamId(needed);
   }
 }

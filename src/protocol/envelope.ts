@@ -35,16 +35,54 @@ export const TraceContextSchema = z.object({
   tracestate: z.string().max(512).optional(),
 });
 
-/** Send to named agents. Further target kinds (broadcast, capability, topic) join this union. */
+export const CapabilitySchema = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9._-]{0,63}(@[0-9A-Za-z][0-9A-Za-z.+-]{0,31})?$/,
+    "a capability is a lowercase name with an optional version, such as `code-review` or `python@3.12`",
+  );
+
+export const TopicSchema = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9._-]{0,127}$/,
+    "a topic is 1-128 lowercase letters, digits, '.', '_' or '-', such as `builds.main`",
+  );
+
+/** Send to named agents. */
 export const DirectTargetSchema = z.object({
   kind: z.literal("agents"),
   agents: z
     .array(AgentNameSchema)
     .min(1, "name at least one recipient")
-    .max(100, "at most 100 recipients per message; use a topic for more"),
+    .max(100, "at most 100 recipients per message; use a topic or a capability for more"),
 });
 
-export const TargetSchema = z.discriminatedUnion("kind", [DirectTargetSchema]);
+/** Send to every registered agent but the sender, optionally only those with a capability. */
+export const BroadcastTargetSchema = z.object({
+  kind: z.literal("broadcast"),
+  capability: CapabilitySchema.optional(),
+});
+
+/** Send to one online agent with a capability (`any`, load-balanced) or to all of them. */
+export const CapabilityTargetSchema = z.object({
+  kind: z.literal("capability"),
+  capability: CapabilitySchema,
+  mode: z.enum(["any", "all"]),
+});
+
+/** Send to the subscribers of a topic. */
+export const TopicTargetSchema = z.object({
+  kind: z.literal("topic"),
+  topic: TopicSchema,
+});
+
+export const TargetSchema = z.discriminatedUnion("kind", [
+  DirectTargetSchema,
+  BroadcastTargetSchema,
+  CapabilityTargetSchema,
+  TopicTargetSchema,
+]);
 
 const isoTime = z.iso.datetime({ offset: true });
 

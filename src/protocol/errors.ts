@@ -13,6 +13,14 @@ export const ERROR_CODES = {
   EXPIRED: { retryable: false },
   /** The sender reused an idempotency key for a different message. */
   DUPLICATE_IDEMPOTENCY_KEY: { retryable: false },
+  /** An agent name that is registered already, by another token. */
+  NAME_TAKEN: { retryable: false },
+  /** A named agent, message or thread that does not exist (or is not yours to see). */
+  NOT_FOUND: { retryable: false },
+  /** The caller is not an agent yet, or presented an unknown token. */
+  UNAUTHENTICATED: { retryable: false },
+  /** The inbox of a recipient holds its quota of unacknowledged messages. */
+  INBOX_FULL: { retryable: true },
   /** No agent matched the message's target. */
   NO_RECIPIENT: { retryable: false },
   /** An entry was handed out more than `maxDeliveries` times without being acknowledged. */

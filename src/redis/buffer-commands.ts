@@ -22,6 +22,16 @@ declare module "ioredis" {
       consumer: string,
       countToken: "COUNT",
       count: number,
+      streamsToken: "STREAMS",
+      key: string,
+      id: string,
+    ): Result<[key: Buffer, entries: unknown][] | null, Context>;
+    xreadgroupBuffer(
+      groupToken: "GROUP",
+      group: string,
+      consumer: string,
+      countToken: "COUNT",
+      count: number,
       blockToken: "BLOCK",
       block: number,
       streamsToken: "STREAMS",

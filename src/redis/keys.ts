@@ -4,7 +4,10 @@
  * Keys share a hash tag (the part in braces) exactly when one Lua script must touch them
  * together, so the layout works unchanged on a Redis Cluster:
  * - `{p0}`: a partition's stage streams and its dead letters (forward + ack is one script);
- * - `{a:NAME}`: an agent's inbox and its delivery dedupe markers;
+ * - `{a:NAME}`: an agent: its record, inbox, unacknowledged count, delivery markers,
+ *   reply pointers and topics (fetch and ack are scripts over these);
+ * - `{dir}`: the directory: agents by last contact, capability and topic indexes;
+ * - `{k:HASH}`: an agent token (by its SHA-256), naming the agent;
  * - `{s:NAME}`: a sender's idempotency keys;
  * - `{m:ID}`: one message record;
  * - `{t:ID}`: a thread's sequence counter and index.
@@ -25,6 +28,66 @@ export class Keys {
 
   inbox(agent: string): string {
     return `${this.prefix}:{a:${agent}}:inbox`;
+  }
+
+  /** An agent's registration (hash). */
+  agent(agent: string): string {
+    return `${this.prefix}:{a:${agent}}:agent`;
+  }
+
+  /** How many messages wait in an agent's inbox, fetched or not, unacknowledged. */
+  unacked(agent: string): string {
+    return `${this.prefix}:{a:${agent}}:unacked`;
+  }
+
+  /** Inbox entries taken out as awaited replies, for fetch to skip. */
+  taken(agent: string): string {
+    return `${this.prefix}:{a:${agent}}:taken`;
+  }
+
+  /** Set of the topics an agent subscribes to. */
+  agentTopics(agent: string): string {
+    return `${this.prefix}:{a:${agent}}:topics`;
+  }
+
+  /** The id of the first reply an agent received to one message, for request/reply. */
+  replyTo(agent: string, messageId: string): string {
+    return `${this.prefix}:{a:${agent}}:re:${messageId}`;
+  }
+
+  /** Sorted set of every registered agent, scored by its last contact (ms). */
+  directory(): string {
+    return `${this.prefix}:{dir}:agents`;
+  }
+
+  /** Set of the agents that have a capability (by name, any version). */
+  capability(name: string): string {
+    return `${this.prefix}:{dir}:cap:${name}`;
+  }
+
+  /** Set of the agents subscribed to a topic. */
+  topic(topic: string): string {
+    return `${this.prefix}:{dir}:topic:${topic}`;
+  }
+
+  /** Bumped on every change routing cares about (registration, capabilities, status). */
+  directoryVersion(): string {
+    return `${this.prefix}:{dir}:version`;
+  }
+
+  /** Round-robin counter of `any` routing for one capability. */
+  roundRobin(capability: string): string {
+    return `${this.prefix}:{dir}:rr:${capability}`;
+  }
+
+  /** An agent token, by its SHA-256 (hex): holds the agent's name. */
+  token(tokenHash: string): string {
+    return `${this.prefix}:{k:${tokenHash}}:token`;
+  }
+
+  /** Pub/sub channel on which deliver announces new mail: "agent" or "agent reply_to". */
+  mailChannel(): string {
+    return `${this.prefix}:mail`;
   }
 
   /** Marks that a message was appended to an agent's inbox; holds the inbox entry id. */

@@ -43,20 +43,168 @@ return acked
 
   /**
    * Appends a message to an inbox once: a marker remembers the inbox entry id, so a
-   * redelivered entry returns the first id instead of appending again.
+   * redelivered entry returns the first id instead of appending again. Refuses when the
+   * inbox holds its quota of unacknowledged messages. Notes the first reply to a message,
+   * for a sender awaiting it, and announces the new mail.
    *
-   * KEYS[1]     the inbox stream; KEYS[2] the delivery marker (same hash slot)
-   * ARGV[1]     how long the marker lives, ms; ARGV[2..] field/value pairs of the inbox entry
-   * returns     { inbox entry id, 1 if appended now or 0 if it was there already }
+   * KEYS[1]     the inbox stream; KEYS[2] the delivery marker; KEYS[3] the unacked count;
+   * KEYS[4]     the reply pointer (unused unless ARGV[3] is set) — all one agent's slot
+   * ARGV[1]     how long markers live, ms; ARGV[2] the quota
+   * ARGV[3]     the message id ('' unless it is a reply); ARGV[4] the mail channel;
+   * ARGV[5]     the announcement; ARGV[6..] field/value pairs of the inbox entry
+   * returns     { inbox entry id, 1 } appended now; { id, 0 } there already; { '', -1 } full
    */
   sbInboxAppend: `
 local existing = redis.call('GET', KEYS[2])
 if existing then
   return { existing, 0 }
 end
-local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 2))
+if tonumber(redis.call('GET', KEYS[3]) or '0') >= tonumber(ARGV[2]) then
+  return { '', -1 }
+end
+local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 6))
 redis.call('SET', KEYS[2], id, 'PX', ARGV[1])
+redis.call('INCR', KEYS[3])
+if ARGV[3] ~= '' then
+  redis.call('SET', KEYS[4], ARGV[3], 'NX', 'PX', ARGV[1])
+end
+redis.call('PUBLISH', ARGV[4], ARGV[5])
 return { id, 1 }
+`,
+
+  /**
+   * Registers an agent, or updates it when the caller presents its token: a name is
+   * claimed by whoever registers it first.
+   *
+   * KEYS[1]     the agent's record (hash)
+   * ARGV[1]     SHA-256 of the token presented ('' for none); ARGV[2] SHA-256 of a new token
+   * ARGV[3]     registered_at (kept on update); ARGV[4..] field/value pairs
+   * returns     1 created, 2 updated, 0 the name belongs to another token
+   */
+  sbRegister: `
+local current = redis.call('HGET', KEYS[1], 'token_hash')
+if current and current ~= ARGV[1] then
+  return 0
+end
+redis.call('HDEL', KEYS[1], 'description', 'metadata', 'webhook_url')
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+redis.call('HSETNX', KEYS[1], 'registered_at', ARGV[3])
+if current then
+  return 2
+end
+redis.call('HSET', KEYS[1], 'token_hash', ARGV[2])
+return 1
+`,
+
+  /**
+   * Moves an agent to a new status if it is in the expected one and, for a timeout, has
+   * not been seen since the threshold; a contact (last_seen) may be recorded on the way.
+   *
+   * KEYS[1]     the agent's record (hash)
+   * ARGV[1]     the expected status ('' for any); ARGV[2] the new status
+   * ARGV[3]     last contact to record, ms ('' for none)
+   * ARGV[4]     only if last contact is at or before this, ms ('' for no condition)
+   * returns     the previous status if it changed, else false
+   */
+  sbSetStatus: `
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return false
+end
+local current = redis.call('HGET', KEYS[1], 'status') or ''
+if ARGV[1] ~= '' and current ~= ARGV[1] then
+  return false
+end
+if ARGV[4] ~= '' and tonumber(redis.call('HGET', KEYS[1], 'last_seen') or '0') > tonumber(ARGV[4]) then
+  return false
+end
+if ARGV[3] ~= '' then
+  redis.call('HSET', KEYS[1], 'last_seen', ARGV[3])
+end
+if current == ARGV[2] then
+  return false
+end
+redis.call('HSET', KEYS[1], 'status', ARGV[2])
+return current
+`,
+
+  /**
+   * Acknowledges inbox entries, counting down the unacknowledged messages once per entry
+   * however often it is acknowledged.
+   *
+   * KEYS[1]     the inbox stream; KEYS[2] the unacked count (one agent's slot)
+   * ARGV[1]     the inbox group; ARGV[2..] inbox entry ids
+   * returns     per entry: 1 acknowledged now, 0 acknowledged before
+   */
+  sbInboxAck: `
+local out = {}
+for i = 2, #ARGV do
+  local n = redis.call('XACK', KEYS[1], ARGV[1], ARGV[i])
+  if n == 1 and tonumber(redis.call('GET', KEYS[2]) or '0') > 0 then
+    redis.call('DECR', KEYS[2])
+  end
+  out[#out + 1] = n
+end
+return out
+`,
+
+  /**
+   * Takes one message out of an inbox for a sender awaiting it as a reply, so that fetch
+   * does not hand it out again: acknowledged if it was handed out already, else marked
+   * taken (fetch acknowledges taken entries without showing them). Counted down once.
+   *
+   * KEYS[1]     the inbox stream; KEYS[2] the unacked count; KEYS[3] the taken set
+   * ARGV[1]     the inbox group; ARGV[2] the entry id; ARGV[3] lifetime of the taken set, ms
+   * returns     1 taken now; 0 acknowledged or taken before
+   */
+  sbInboxTake: `
+local function older_or_same(a, b)
+  local am, as = string.match(a, '(%d+)-(%d+)')
+  local bm, bs = string.match(b, '(%d+)-(%d+)')
+  am, as, bm, bs = tonumber(am), tonumber(as), tonumber(bm), tonumber(bs)
+  return am < bm or (am == bm and as <= bs)
+end
+local function count_down()
+  if tonumber(redis.call('GET', KEYS[2]) or '0') > 0 then
+    redis.call('DECR', KEYS[2])
+  end
+end
+if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 1 then
+  count_down()
+  return 1
+end
+for _, group in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+  local info = {}
+  for i = 1, #group, 2 do
+    info[group[i]] = group[i + 1]
+  end
+  if info['name'] == ARGV[1] and older_or_same(ARGV[2], info['last-delivered-id']) then
+    return 0
+  end
+end
+if redis.call('SADD', KEYS[3], ARGV[2]) == 0 then
+  return 0
+end
+redis.call('PEXPIRE', KEYS[3], ARGV[3])
+count_down()
+return 1
+`,
+
+  /**
+   * Acknowledges, without counting down, entries fetch read that were taken already.
+   *
+   * KEYS[1]     the inbox stream; KEYS[2] the taken set
+   * ARGV[1]     the inbox group; ARGV[2..] entry ids just read
+   * returns     the ids among them that were taken
+   */
+  sbInboxSkipTaken: `
+local taken = {}
+for i = 2, #ARGV do
+  if redis.call('SREM', KEYS[2], ARGV[i]) == 1 then
+    redis.call('XACK', KEYS[1], ARGV[1], ARGV[i])
+    taken[#taken + 1] = ARGV[i]
+  end
+end
+return taken
 `,
 } as const;
 
@@ -65,6 +213,11 @@ type Arg = string | Buffer | number;
 declare module "ioredis" {
   interface RedisCommander<Context> {
     sbCommit(numKeys: number, ...args: Arg[]): Result<number, Context>;
+    sbInboxAck(numKeys: number, ...args: Arg[]): Result<number[], Context>;
+    sbInboxTake(numKeys: number, ...args: Arg[]): Result<number, Context>;
+    sbInboxSkipTaken(numKeys: number, ...args: Arg[]): Result<string[], Context>;
+    sbRegister(numKeys: number, ...args: Arg[]): Result<number, Context>;
+    sbSetStatus(numKeys: number, ...args: Arg[]): Result<string | null, Context>;
     sbInboxAppend(numKeys: number, ...args: Arg[]): Result<[string, number], Context>;
   }
 }

@@ -30,6 +30,11 @@ const run = (args: string[], prefix: string, input = "") =>
   runCli(args, cliEnv(prefix, fastPipeline), input);
 const start = (args: string[], prefix: string) => startCli(args, cliEnv(prefix, fastPipeline));
 
+/** Registers agents with `switchboard agents register`. */
+async function register(prefix: string, ...names: string[]): Promise<void> {
+  for (const name of names) expect((await run(["agents", "register", name], prefix)).code).toBe(0);
+}
+
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "switchboard-cli-"));
   fastPipeline = join(dir, "fast.yaml");
@@ -75,6 +80,7 @@ describe("switchboard worker", () => {
 describe("switchboard send, serve and inbox", () => {
   it("delivers a sent message to the inbox and stops on SIGTERM with code 0", async () => {
     const prefix = newPrefix();
+    await register(prefix, "bob");
     const sent = await run(
       ["send", "--from", "alice", "--to", "bob", "--subject", "hi", "--body", '{"n":1}'],
       prefix,
@@ -109,25 +115,29 @@ describe("switchboard send, serve and inbox", () => {
 });
 
 describe("switchboard send --file", () => {
-  it("sends the good lines, reports the bad one and exits 1", async () => {
+  it("sends the good lines, reports the bad ones and exits 1", async () => {
     const prefix = newPrefix();
+    await register(prefix, "bob", "dave");
     const file = join(dir, `${prefix}.jsonl`);
     const lines = [
       { to: "bob", body: 1 },
       { to: "not a name", body: 2 },
       { from: "carol", to: ["bob", "dave"], body: "three" },
       { to: "bob,dave", body: { four: 4 } },
+      { to: "bob,zed", body: 5 },
     ];
     await writeFile(file, lines.map((line) => JSON.stringify(line)).join("\n") + "\n");
     const result = await run(["send", "--file", file, "--from", "loader", "--json"], prefix);
     expect(result.code).toBe(1);
-    expect(JSON.parse(result.stdout)).toMatchObject({ sent: 3, rejected: 1, lines: 4 });
+    expect(JSON.parse(result.stdout)).toMatchObject({ sent: 3, rejected: 2, lines: 5 });
     expect(result.stderr).toMatch(/^line 2: field `to\[0\]`: /m);
+    expect(result.stderr).toMatch(/^line 5: .*no agent named 'zed'.*field `to`/m);
     expect(await redis.xlen(new Keys(prefix).stream("validate"))).toBe(3);
   });
 
   it("reads stdin with `--file -` and prints a summary line", async () => {
     const prefix = newPrefix();
+    await register(prefix, "b");
     const input = '{"from":"a","to":"b","body":1}\n\n{"from":"a","to":"b","body":2}\n';
     const result = await run(["send", "--file", "-"], prefix, input);
     expect(result.code).toBe(0);
@@ -140,6 +150,7 @@ describe("switchboard send --file", () => {
 describe("switchboard status", () => {
   it("reports every stage and the dead letters as one JSON object", async () => {
     const prefix = newPrefix();
+    await register(prefix, "b");
     expect((await run(["send", "--from", "a", "--to", "b", "--body", "x"], prefix)).code).toBe(0);
     const result = await run(["status", "--json"], prefix);
     expect(result.code).toBe(0);
@@ -161,5 +172,70 @@ describe("switchboard status", () => {
       oldest_pending_ms: null,
     });
     expect(report.dead_letters).toEqual({ stream: new Keys(prefix).stream("dead"), length: 0 });
+  });
+});
+
+describe("switchboard agents and thread", () => {
+  it("registers, lists and removes agents; refuses mail for unknown ones", async () => {
+    const prefix = newPrefix();
+    const registered = await run(
+      ["agents", "register", "rev", "--capabilities", "code-review,python@3.12", "--json"],
+      prefix,
+    );
+    expect(registered.code).toBe(0);
+    expect(JSON.parse(registered.stdout)).toMatchObject({
+      name: "rev",
+      capabilities: ["code-review", "python@3.12"],
+      created: true,
+      token: expect.stringMatching(/^sbt_/),
+    });
+    const taken = await run(["agents", "register", "rev"], prefix);
+    expect(taken.code).toBe(1);
+    expect(taken.stderr).toMatch(/agent name 'rev' is registered already/);
+    const listed = await run(["agents", "--capability", "python@3", "--json"], prefix);
+    expect((JSON.parse(listed.stdout) as { name: string }[]).map((a) => a.name)).toEqual(["rev"]);
+    const unknown = await run(["send", "--from", "a", "--to", "nobody", "--body", "x"], prefix);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/no agent named 'nobody'/);
+    expect((await run(["agents", "remove", "rev"], prefix)).code).toBe(0);
+    expect((await run(["agents", "--json"], prefix)).stdout.trim()).toBe("[]");
+  });
+
+  it("shows a thread in order with each recipient's status", async () => {
+    const prefix = newPrefix();
+    await register(prefix, "alice", "bob");
+    const serve = start(["serve"], prefix);
+    const first = JSON.parse(
+      (await run(["send", "--from", "alice", "--to", "bob", "--body", "ping", "--json"], prefix))
+        .stdout,
+    ) as { message_id: string; thread_id: string };
+    await run(
+      ["send", "--from", "bob", "--to", "alice", "--reply-to", first.message_id, "--body", "pong"],
+      prefix,
+    );
+    const thread = await eventually(async () => {
+      const result = await run(["thread", first.thread_id, "--json"], prefix);
+      const messages =
+        result.code === 0
+          ? (JSON.parse(result.stdout) as {
+              seq: number;
+              body: string;
+              recipients: Record<string, { status: string }>;
+            }[])
+          : [];
+      return (
+        messages.length === 2 &&
+        messages.every((m) => Object.values(m.recipients).every((r) => r.status === "delivered")) &&
+        messages
+      );
+    });
+    expect(thread.map((m) => [m.seq, m.body])).toEqual([
+      [1, "ping"],
+      [2, "pong"],
+    ]);
+    const table = await run(["thread", first.thread_id], prefix);
+    expect(table.stdout).toMatch(/^\s*1\s+alice\s+bob:delivered\s+routed\s+ping/m);
+    serve.kill("SIGTERM");
+    expect((await finished(serve)).code).toBe(0);
   });
 });

@@ -4,7 +4,9 @@ import { join } from "node:path";
 import type { ChildProcess } from "node:child_process";
 import type { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
-import { STAGE_NAMES } from "../../src/config/pipeline.js";
+import { Registry } from "../../src/agents/registry.js";
+import { loadPipeline, STAGE_NAMES } from "../../src/config/pipeline.js";
+import { defineScripts } from "../../src/redis/scripts.js";
 import { Keys } from "../../src/redis/keys.js";
 import { cliEnv, finished, killAll, start } from "../support/cli.js";
 import { eventually } from "../support/harness.js";
@@ -20,7 +22,9 @@ const keys = new Keys(prefix);
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "switchboard-kill-"));
-  redis = await connect();
+  redis = defineScripts(await connect());
+  const registry = new Registry(redis, keys, loadPipeline());
+  for (let i = 0; i < AGENTS; i++) await registry.register({ name: `agent-${i}` });
 });
 afterEach(killAll);
 afterAll(async () => {

@@ -2,8 +2,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import { parseConsumers } from "../../src/redis/info.js";
 import { Field } from "../../src/pipeline/entry.js";
 import type { StageFactory } from "../../src/pipeline/stage.js";
-import { readMessageRecord } from "../../src/stages/persist/record.js";
+import { readMessageRecord } from "../../src/history/record.js";
 import { deliverStage } from "../../src/stages/deliver/deliver.js";
+import { STAGE_FACTORIES } from "../../src/stages/index.js";
 import { eventually, fastPipeline, Harness } from "../support/harness.js";
 
 let h: Harness;
@@ -14,6 +15,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 describe("the stage runner", () => {
   it("takes over what a dead consumer read and never acknowledged", async () => {
     h = new Harness();
+    await h.agents("alice", "bob");
     const ids = [];
     for (let i = 0; i < 20; i++) ids.push(await h.send({ from: "alice", to: ["bob"], body: i }));
     // A consumer reads everything, then dies without acknowledging.
@@ -32,6 +34,7 @@ describe("the stage runner", () => {
 
   it("puts a message in an inbox once when a consumer dies after writing and before acknowledging", async () => {
     h = new Harness();
+    await h.agents("alice", "bob", "carol");
     let crashes = 0;
     // Does the real work, then "dies" before the commit, the first time only.
     const crashingDeliver: StageFactory = (context) => {
@@ -61,16 +64,25 @@ describe("the stage runner", () => {
 
   it("dead-letters an entry handed out more than maxDeliveries times, and persist records it", async () => {
     h = new Harness(fastPipeline({ defaults: { maxDeliveries: 2 } }));
+    await h.agents("alice", "bob");
     let attempts = 0;
-    const poisoned: StageFactory = () => ({
-      handle() {
-        attempts += 1;
-        return Promise.reject(new Error("route handler crashes on this entry"));
-      },
-    });
+    let poison = "";
+    // Crashes on every batch that holds the poisoned message; other messages pass.
+    const poisoned: StageFactory = (context) => {
+      const real = STAGE_FACTORIES.route(context);
+      return {
+        handle(entries) {
+          if (!entries.some((e) => e.fields.get(Field.messageId)?.toString() === poison))
+            return real.handle(entries);
+          attempts += 1;
+          return Promise.reject(new Error("route handler crashes on this entry"));
+        },
+      };
+    };
     await h.worker(["validate", "deliver", "persist"]);
     await h.worker(["route"], { route: poisoned });
-    const id = await h.send({ from: "alice", to: ["bob"], body: "poison" });
+    poison = await h.send({ from: "alice", to: ["bob"], body: "poison" });
+    const id = poison;
     const record = await eventually(async () => {
       const r = await readMessageRecord(h.redis, h.keys, id);
       return r?.status?.status === "dead_lettered" && r;
@@ -91,7 +103,8 @@ describe("the stage runner", () => {
   });
 
   it("loses nothing and duplicates nothing when stopped gracefully under load", async () => {
-    h = new Harness();
+    h = new Harness(fastPipeline({ inbox: { quota: 10_000 } }));
+    await h.agents("alice", "bob");
     const first = await h.worker();
     const sent: string[] = [];
     const sending = (async () => {

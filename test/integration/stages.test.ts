@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { readMessageRecord, readThreadIndex } from "../../src/stages/persist/record.js";
+import { readMessageRecord, readThreadIndex } from "../../src/history/record.js";
 import { composeEnvelope } from "../../src/protocol/compose.js";
 import { eventually, fastPipeline, Harness } from "../support/harness.js";
 
@@ -18,6 +18,7 @@ async function settled(messageId: string, status?: string) {
 describe("the four stages", () => {
   it("deliver a message once to each named recipient and record every status", async () => {
     h = new Harness();
+    await h.agents("alice", "bob", "carol");
     await h.worker();
     const id = await h.send({
       from: "alice",
@@ -46,6 +47,7 @@ describe("the four stages", () => {
 
   it("number the messages of a thread in order and index them", async () => {
     h = new Harness();
+    await h.agents("alice", "bob");
     await h.worker();
     const first = await h.send({ from: "alice", to: ["bob"], body: 1 });
     const ids = [first];
@@ -99,6 +101,7 @@ describe("the four stages", () => {
 
   it("refuse a reused idempotency key for another message, within the sender only", async () => {
     h = new Harness();
+    await h.agents("alice", "bob", "carol");
     await h.worker();
     const first = await h.send({ from: "alice", to: ["bob"], body: 1, idempotency_key: "job-42" });
     await settled(first, "routed");
@@ -117,6 +120,7 @@ describe("the four stages", () => {
 
   it("expire a message at deliver when its time ran out on the way", async () => {
     h = new Harness();
+    await h.agents("alice", "bob");
     await h.worker(["validate", "route", "persist"]);
     const envelope = composeEnvelope({ from: "alice", to: ["bob"], body: 1, ttl_seconds: 1 });
     await h.ingress.accept(envelope);

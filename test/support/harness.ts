@@ -7,6 +7,7 @@ import {
 } from "../../src/config/pipeline.js";
 import { Ingress } from "../../src/ingress/ingress.js";
 import type { StageFactory } from "../../src/pipeline/stage.js";
+import { Registry } from "../../src/agents/registry.js";
 import { Committer } from "../../src/pipeline/commit.js";
 import { Janitor } from "../../src/pipeline/janitor.js";
 import { ensureGroup } from "../../src/pipeline/runner.js";
@@ -68,6 +69,21 @@ export class Harness {
     await worker.start();
     this.#workers.push(worker);
     return worker;
+  }
+
+  /** Registers agents (no capabilities unless given as `name:cap1,cap2`); returns their tokens. */
+  async agents(...specs: string[]): Promise<string[]> {
+    const registry = new Registry(this.redis, this.keys, this.pipeline);
+    const tokens = [];
+    for (const spec of specs) {
+      const [name, caps] = spec.split(":");
+      const { token } = await registry.register({
+        name: name!,
+        capabilities: caps === undefined ? [] : caps.split(","),
+      });
+      tokens.push(token);
+    }
+    return tokens;
   }
 
   async send(request: SendRequest): Promise<string> {

@@ -4,13 +4,18 @@ import { decodeEnvelope } from "../../protocol/codec.js";
 import { AgentNameSchema } from "../../protocol/envelope.js";
 import { Field, parseEntries, type StreamEntry } from "../../pipeline/entry.js";
 import { describeError, usageError } from "../errors.js";
-import { globalOptions, positiveInteger, withExamples } from "../options.js";
-import { withRuntime, type Runtime } from "../runtime.js";
+import { globalOptions, nonNegativeInteger, positiveInteger, withExamples } from "../options.js";
+import type { Runtime } from "../runtime.js";
+import { withService } from "../service.js";
+import type { Switchboard } from "../../service/switchboard.js";
 import { formatDuration, formatTable, truncate } from "../table.js";
 
 interface InboxOptions {
   agent: string;
   limit: number;
+  wait: number;
+  ack?: boolean;
+  peek?: boolean;
   json?: boolean;
 }
 
@@ -30,22 +35,39 @@ export interface InboxItem {
 const BODY_PREVIEW_CHARS = 48;
 const SUBJECT_CHARS = 32;
 
-/** `switchboard inbox --agent B`: the newest messages in an agent's inbox. */
+/**
+ * `switchboard inbox --agent B`: fetch an agent's waiting messages as fetch_inbox does
+ * (oldest unacknowledged first; they come back after the visibility timeout unless
+ * acknowledged), or `--peek` at the newest entries without handing anything out.
+ */
 export function registerInbox(program: Command): void {
   const command = program
     .command("inbox")
-    .description("show the newest messages in an agent's inbox, oldest first")
+    .description(
+      "fetch an agent's waiting messages, as the agent would (or --peek without taking them)",
+    )
     .requiredOption("--agent <name>", "the agent whose inbox to read")
     .addOption(
-      new Option("--limit <n>", "how many of the newest entries to show")
-        .argParser(positiveInteger)
-        .default(20),
+      new Option("--limit <n>", "how many messages at most").argParser(positiveInteger).default(20),
+    )
+    .addOption(
+      new Option("--wait <seconds>", "when the inbox is empty, wait this long for mail (max 60)")
+        .argParser(nonNegativeInteger)
+        .default(0),
+    )
+    .option("--ack", "acknowledge the messages shown")
+    .addOption(
+      new Option(
+        "--peek",
+        "show the newest entries, handled or not, without handing them out",
+      ).conflicts(["ack", "wait"]),
     )
     .option("--json", "print a JSON array of the messages")
     .action(showInbox);
   withExamples(command, [
     "switchboard inbox --agent bob",
-    "switchboard inbox --agent bob --limit 100 --json",
+    "switchboard inbox --agent bob --wait 30 --ack",
+    "switchboard inbox --agent bob --peek --limit 100 --json",
   ]);
 }
 
@@ -56,8 +78,10 @@ async function showInbox(options: InboxOptions, command: Command): Promise<void>
       "--agent",
     );
   }
-  const items = await withRuntime(globalOptions(command), (runtime) =>
-    readInbox(runtime, options.agent, options.limit),
+  const items = await withService(globalOptions(command), (service, runtime) =>
+    options.peek === true
+      ? readInbox(runtime, options.agent, options.limit)
+      : fetchInbox(service, options),
   );
   if (options.json === true) {
     process.stdout.write(`${JSON.stringify(items, null, 2)}\n`);
@@ -68,14 +92,38 @@ async function showInbox(options: InboxOptions, command: Command): Promise<void>
   }
 }
 
-/** The newest `limit` entries of an agent's inbox, oldest first. */
+/** Hands out waiting messages as fetch_inbox does; acknowledges them with `--ack`. */
+async function fetchInbox(service: Switchboard, options: InboxOptions): Promise<InboxItem[]> {
+  await service.agent(options.agent);
+  const messages = await service.fetch(options.agent, {
+    limit: options.limit,
+    wait_seconds: Math.min(options.wait, 60),
+  });
+  if (options.ack === true && messages.length > 0) {
+    await service.ack(
+      options.agent,
+      messages.map((m) => m.message_id),
+    );
+  }
+  return messages.map((m) => ({
+    inbox_id: m.inbox_id,
+    message_id: m.message_id,
+    from: m.from,
+    subject: m.subject ?? null,
+    thread_id: m.thread_id,
+    seq: m.seq ?? null,
+    body: m.body,
+    created_at: m.created_at,
+  }));
+}
+
+/** The newest `limit` entries of an agent's inbox, oldest first, without handing them out. */
 export async function readInbox(
   runtime: Runtime,
   agent: string,
   limit: number,
 ): Promise<InboxItem[]> {
-  const reply = await runtime.redis.callBuffer(
-    "XREVRANGE",
+  const reply = await runtime.redis.xrevrangeBuffer(
     runtime.keys.inbox(agent),
     "+",
     "-",

@@ -2,6 +2,7 @@ import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
+import { Registry } from "../../agents/registry.js";
 import { Ingress } from "../../ingress/ingress.js";
 import { composeEnvelope, type SendRequest } from "../../protocol/compose.js";
 import type { Envelope } from "../../protocol/envelope.js";
@@ -51,6 +52,7 @@ export async function sendFile(
   const summary = await withRuntime(globals, (runtime) =>
     sendLines(
       new Ingress(runtime.redis, runtime.keys, runtime.pipeline),
+      new Registry(runtime.redis, runtime.keys, runtime.pipeline),
       openInput(options.file, size),
       options.defaultFrom,
     ),
@@ -82,6 +84,7 @@ export function describeSummary(s: SendFileSummary): string {
 
 async function sendLines(
   ingress: Ingress,
+  registry: Registry,
   input: Input,
   defaultFrom: string | undefined,
 ): Promise<SendFileSummary> {
@@ -109,12 +112,20 @@ async function sendLines(
         }
       }
       if (batch.length >= BATCH_SIZE) {
-        state.sent += await acceptBatch(ingress, batch, reject);
+        state.sent += await acceptBatch(
+          ingress,
+          await withKnownRecipients(registry, batch, reject),
+          reject,
+        );
         batch = [];
       }
       progress.update(state);
     }
-    state.sent += await acceptBatch(ingress, batch, reject);
+    state.sent += await acceptBatch(
+      ingress,
+      await withKnownRecipients(registry, batch, reject),
+      reject,
+    );
   } finally {
     reader.close();
     progress.finish();
@@ -132,6 +143,31 @@ async function sendLines(
 interface Pending {
   line: number;
   envelope: Envelope;
+}
+
+/** The lines whose named recipients are all registered; the others are rejected, as send_message would. */
+async function withKnownRecipients(
+  registry: Registry,
+  batch: readonly Pending[],
+  reject: (line: number, error: unknown) => void,
+): Promise<Pending[]> {
+  const named = (p: Pending) => (p.envelope.to.kind === "agents" ? p.envelope.to.agents : []);
+  const unknown = new Set(await registry.unknown([...new Set(batch.flatMap(named))]));
+  if (unknown.size === 0) return [...batch];
+  return batch.filter((p) => {
+    const missing = named(p).filter((agent) => unknown.has(agent));
+    if (missing.length === 0) return true;
+    const names = missing.map((n) => `'${n}'`).join(", ");
+    reject(
+      p.line,
+      new SwitchboardError(
+        "NOT_FOUND",
+        `no agent named ${names}; register it first (switchboard agents register)`,
+        { field: "to" },
+      ),
+    );
+    return false;
+  });
 }
 
 /**

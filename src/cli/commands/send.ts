@@ -1,14 +1,21 @@
 import { Option, type Command } from "commander";
-import { Ingress, type Accepted } from "../../ingress/ingress.js";
-import { composeEnvelope, type SendRequest } from "../../protocol/compose.js";
+import { parseInput, type SendRequest } from "../../protocol/compose.js";
+import { AgentNameSchema } from "../../protocol/envelope.js";
+import { MAX_AWAIT_REPLY_SECONDS, ToolInputs } from "../../protocol/tools.js";
+import type { SendResult } from "../../service/switchboard.js";
 import { usageError } from "../errors.js";
 import { globalOptions, positiveInteger, splitList, withExamples } from "../options.js";
-import { withRuntime } from "../runtime.js";
+import { withService } from "../service.js";
 import { sendFile } from "./send-file.js";
 
 interface SendOptions {
   from?: string;
   to?: string;
+  capability?: string;
+  mode?: "any" | "all";
+  broadcast?: boolean;
+  topic?: string;
+  awaitReply?: number;
   body?: string;
   subject?: string;
   type?: string;
@@ -23,6 +30,11 @@ interface SendOptions {
 /** Options that describe one message, so they make no sense with `--file`. */
 const SINGLE_MESSAGE_OPTIONS = [
   "to",
+  "capability",
+  "mode",
+  "broadcast",
+  "topic",
+  "awaitReply",
   "body",
   "subject",
   "type",
@@ -39,6 +51,24 @@ export function registerSend(program: Command): void {
     .description("send a message, or every line of a JSONL file")
     .option("--from <agent>", "the sender; with --file, the sender of lines that name none")
     .option("--to <agents>", "recipients, comma-separated")
+    .option("--capability <capability>", "send to agents with this capability (see --mode)")
+    .addOption(
+      new Option("--mode <mode>", "with --capability: one agent (any) or every one (all)").choices([
+        "any",
+        "all",
+      ]),
+    )
+    .option(
+      "--broadcast",
+      "send to every agent but the sender (only those with --capability, if given)",
+    )
+    .option("--topic <topic>", "send to the subscribers of a topic")
+    .addOption(
+      new Option(
+        "--await-reply <seconds>",
+        `wait up to this long (max ${MAX_AWAIT_REPLY_SECONDS}) for the first reply and print it`,
+      ).argParser(positiveInteger),
+    )
     .option("--body <text>", "the body: parsed as JSON if it is JSON, else sent as a string")
     .option("--subject <text>", "a one-line subject")
     .option("--type <type>", "message type, such as `message` (the default) or `alert.disk`")
@@ -82,32 +112,43 @@ async function send(options: SendOptions, command: Command): Promise<void> {
     if (summary.rejected > 0) process.exitCode = 1;
     return;
   }
-  const envelope = composeEnvelope(requestFromOptions(options));
-  const accepted = await withRuntime(globals, (runtime) =>
-    new Ingress(runtime.redis, runtime.keys, runtime.pipeline).accept(envelope),
-  );
+  const { from, input } = requestFromOptions(options);
+  const result = await withService(globals, (service) => service.send(from, input));
   process.stdout.write(
-    options.json === true ? `${JSON.stringify(accepted)}\n` : `${describeAccepted(accepted)}\n`,
+    options.json === true ? `${JSON.stringify(result)}\n` : `${describeResult(result)}\n`,
   );
 }
 
-function describeAccepted(accepted: Accepted): string {
-  return `accepted ${accepted.message_id} (thread ${accepted.thread_id})`;
+function describeResult(result: SendResult): string {
+  const lines = [`${result.status} ${result.message_id} (thread ${result.thread_id})`];
+  if (result.reply_timed_out === true) lines.push("no reply in time");
+  else if (result.reply != null)
+    lines.push(`reply from ${result.reply.from}: ${JSON.stringify(result.reply.body)}`);
+  return lines.join("\n");
 }
 
-/** The send request the options describe; `--from`, `--to` and `--body` are required. */
-function requestFromOptions(options: SendOptions): SendRequest {
-  const { from, to, body } = options;
-  if (from === undefined || to === undefined || body === undefined) {
-    const missing = (["from", "to", "body"] as const).filter((name) => options[name] === undefined);
+/** The sender and the send_message input the options describe; `--from` and `--body` are required. */
+function requestFromOptions(options: SendOptions) {
+  const { from, body } = options;
+  if (from === undefined || body === undefined) {
+    const missing = (["from", "body"] as const).filter((name) => options[name] === undefined);
     throw usageError(
-      `missing ${missing.map((name) => `--${name}`).join(", ")}; give --from, --to and --body, or --file to send a JSONL file`,
+      `missing ${missing.map((name) => `--${name}`).join(", ")}; give --from, a target (--to, --capability, --broadcast or --topic) and --body, or --file to send a JSONL file`,
       `--${missing[0]}`,
     );
   }
-  return {
-    from,
-    to: splitList(to),
+  if (!AgentNameSchema.safeParse(from).success) {
+    throw usageError(
+      `--from '${from}' is not an agent name: 1-64 letters, digits, '.', '_' or '-'`,
+      "--from",
+    );
+  }
+  const input = parseInput(ToolInputs.send_message, {
+    to: options.to === undefined ? undefined : splitList(options.to),
+    capability: options.capability,
+    mode: options.mode,
+    broadcast: options.broadcast,
+    topic: options.topic,
     body: parseBody(body),
     subject: options.subject,
     type: options.type,
@@ -115,7 +156,9 @@ function requestFromOptions(options: SendOptions): SendRequest {
     reply_to: options.replyTo,
     ttl_seconds: options.ttl,
     idempotency_key: options.idempotencyKey,
-  };
+    await_reply_seconds: options.awaitReply,
+  });
+  return { from, input };
 }
 
 /** `{"a":1}` is sent as that object, `42` as a number, `hello` as the string "hello". */

@@ -6,21 +6,30 @@ import type { Outcome, StageContext, StageFactory } from "../../pipeline/stage.j
 
 /**
  * deliver: appends a message to one recipient's inbox stream, once per message and
- * recipient however often the entry is handed out, and tells persist.
+ * recipient however often the entry is handed out, within the inbox quota; announces the
+ * mail (for long-polls and resource subscriptions) and tells persist.
  */
 export const deliverStage: StageFactory = (context) => ({
   async handle(entries) {
     const checked = entries.map((entry) => check(context, entry));
     const deliverable = checked.filter((c): c is Deliverable => !("kind" in c));
+    const { keys, pipeline: definition } = context;
     const replies = await pipelined(
       context.redis,
       deliverable,
       function queueAppend(pipeline, item) {
+        const { recipient, messageId, replyTo } = item;
         pipeline.sbInboxAppend(
-          2,
-          context.keys.inbox(item.recipient),
-          context.keys.delivered(item.recipient, item.messageId),
-          context.pipeline.dedupe.deliveryWindowMs,
+          4,
+          keys.inbox(recipient),
+          keys.delivered(recipient, messageId),
+          keys.unacked(recipient),
+          keys.replyTo(recipient, replyTo ?? messageId),
+          definition.dedupe.deliveryWindowMs,
+          definition.inbox.quota,
+          replyTo === undefined ? "" : messageId,
+          keys.mailChannel(),
+          replyTo === undefined ? recipient : `${recipient} ${replyTo}`,
           ...carry(item.entry, [Field.messageId, Field.encoding, Field.envelope]),
         );
       },
@@ -30,7 +39,8 @@ export const deliverStage: StageFactory = (context) => ({
       if ("kind" in c) return c;
       const answer = replies[next++]!;
       if (!answer.ok) return { kind: "retry", error: toErrorInfo(answer.error) };
-      const [inboxId] = answer.replies[0] as [string, number];
+      const [inboxId, appended] = answer.replies[0] as [string, number];
+      if (appended === -1) return full(context, c.recipient);
       return {
         kind: "forward",
         outputs: [
@@ -59,6 +69,20 @@ interface Deliverable {
   entry: StreamEntry;
   messageId: string;
   recipient: string;
+  replyTo: string | undefined;
+}
+
+/** A full inbox: refused (the sender is told), or left pending to be tried again. */
+function full(context: StageContext, recipient: string): Outcome {
+  const { quota, overflow } = context.pipeline.inbox;
+  const error = new SwitchboardError(
+    "INBOX_FULL",
+    `inbox of agent '${recipient}' is full (${quota} unacknowledged messages); '${recipient}' must fetch and ack, or operators raise \`inbox.quota\``,
+    { field: "to" },
+  ).toInfo();
+  return overflow === "defer"
+    ? { kind: "retry", error }
+    : { kind: "reject", status: "undeliverable", error };
 }
 
 /** What to append, or the outcome that refuses the entry (malformed, or expired on the way). */
@@ -88,5 +112,5 @@ function check(context: StageContext, entry: StreamEntry): Deliverable | Outcome
     );
     return { kind: "reject", status: "expired", error: error.toInfo() };
   }
-  return { entry, messageId, recipient };
+  return { entry, messageId, recipient, replyTo: text(entry, Field.replyTo) };
 }

@@ -9,9 +9,10 @@ import {
   type RecipientStatus,
 } from "../../protocol/status.js";
 import { pipelined } from "../../redis/batch.js";
-import { Field, text, type StreamEntry } from "../../pipeline/entry.js";
+import { Field, text, type Output, type StreamEntry } from "../../pipeline/entry.js";
 import { DONE, type Outcome, type StageContext, type StageFactory } from "../../pipeline/stage.js";
-import { RecordField, type StatusEvent } from "./record.js";
+import { noticeFor } from "./notice.js";
+import { RecordField, type StatusEvent } from "../../history/record.js";
 
 /**
  * persist: the one writer of message history. Every outcome of every stage ends here:
@@ -22,13 +23,14 @@ import { RecordField, type StatusEvent } from "./record.js";
 export const persistStage: StageFactory = (context) => ({
   async handle(entries) {
     const planned = entries.map((entry) => plan(context, entry));
-    const writes = planned.filter((p): p is Write => typeof p === "function");
-    const replies = await pipelined(context.redis, writes, (pipeline, write) => write(pipeline));
+    const writes = planned.filter((p): p is Planned => "write" in p);
+    const replies = await pipelined(context.redis, writes, (pipeline, p) => p.write(pipeline));
     let next = 0;
     return planned.map((p): Outcome => {
-      if (typeof p !== "function") return p;
+      if (!("write" in p)) return p;
       const answer = replies[next++]!;
-      return answer.ok ? DONE : { kind: "retry", error: toErrorInfo(answer.error) };
+      if (!answer.ok) return { kind: "retry", error: toErrorInfo(answer.error) };
+      return p.notice === undefined ? DONE : { kind: "forward", outputs: [p.notice] };
     });
   },
 });
@@ -36,11 +38,17 @@ export const persistStage: StageFactory = (context) => ({
 /** Queues one entry's writes. */
 type Write = (pipeline: ChainableCommander) => void;
 
+/** An entry's writes, and the notice its sender gets, if any. */
+interface Planned {
+  write: Write;
+  notice?: Output | undefined;
+}
+
 /** The writes for an entry, or the outcome that refuses it. */
-function plan(context: StageContext, entry: StreamEntry): Write | Outcome {
+function plan(context: StageContext, entry: StreamEntry): Planned | Outcome {
   try {
     const kind = text(entry, Field.kind);
-    if (kind === "routed") return planRouted(context, entry);
+    if (kind === "routed") return { write: planRouted(context, entry) };
     if (kind === "status") return planStatus(context, entry);
     throw new SwitchboardError(
       "MALFORMED_ENTRY",
@@ -96,7 +104,7 @@ function planRouted(context: StageContext, entry: StreamEntry): Write {
   };
 }
 
-function planStatus(context: StageContext, entry: StreamEntry): Write {
+function planStatus(context: StageContext, entry: StreamEntry): Planned {
   const messageId = required(entry, Field.messageId);
   const status = required(entry, Field.status);
   const recipient = text(entry, Field.recipient);
@@ -110,17 +118,18 @@ function planStatus(context: StageContext, entry: StreamEntry): Write {
   const inboxId = text(entry, Field.inboxId);
   if (stage !== undefined) extra.stage = stage;
   if (why !== undefined) extra.error = JSON.parse(why) as ErrorInfo;
+  const notice = noticeFor(context, entry, status, extra.error);
   if (inboxId !== undefined) extra.inbox_id = inboxId;
   const key = context.keys.message(messageId);
   const value = event(context, extra);
   if (recipient !== undefined) {
     const field = RecordField.recipient(recipient, status as RecipientStatus);
-    return (pipeline) => void pipeline.hset(key, field, value);
+    return { write: (pipeline) => void pipeline.hset(key, field, value), notice };
   }
   // Refused before routing: no record exists yet; keep what can be read of the envelope.
   const readable = readableEnvelope(context, entry);
   const ttl = context.pipeline.history.retentionMs;
-  return function writeRefused(pipeline) {
+  const write: Write = function writeRefused(pipeline) {
     pipeline.hset(key, RecordField.message(status as MessageStatus), value);
     if (readable !== undefined) {
       pipeline
@@ -129,6 +138,7 @@ function planStatus(context: StageContext, entry: StreamEntry): Write {
     }
     pipeline.pexpire(key, ttl);
   };
+  return { write, notice };
 }
 
 /** The carried envelope as JSON text if it can be read at all. */

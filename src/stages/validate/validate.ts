@@ -1,4 +1,4 @@
-import { decodeEnvelope, encodeEnvelope, type EncodedEnvelope } from "../../protocol/codec.js";
+import { decodeEnvelope, withSeq, type EncodedEnvelope } from "../../protocol/codec.js";
 import type { Envelope } from "../../protocol/envelope.js";
 import { SwitchboardError, toErrorInfo } from "../../protocol/errors.js";
 import { pipelined, type ItemReplies } from "../../redis/batch.js";
@@ -13,11 +13,11 @@ import type { Outcome, StageContext, StageFactory } from "../../pipeline/stage.j
 export const validateStage: StageFactory = (context) => ({
   async handle(entries) {
     const checked = entries.map((entry) => check(context, entry));
-    const valid = checked.filter((c): c is Envelope => !("kind" in c));
+    const valid = checked.filter((c): c is Checked => !("kind" in c));
     const replies = await pipelined(
       context.redis,
       valid,
-      function queueValidate(pipeline, envelope) {
+      function queueValidate(pipeline, { envelope }) {
         const { keys, pipeline: definition } = context;
         if (envelope.idempotency_key !== undefined) {
           const key = keys.idempotency(envelope.from, envelope.idempotency_key);
@@ -43,8 +43,14 @@ function startsThread(envelope: Envelope): boolean {
   return envelope.thread_id === envelope.id;
 }
 
+/** An envelope that passed the checks, with its bytes as stored. */
+interface Checked {
+  envelope: Envelope;
+  stored: EncodedEnvelope;
+}
+
 /** The decoded envelope, or the outcome that refuses the entry. */
-function check(context: StageContext, entry: StreamEntry): Envelope | Outcome {
+function check(context: StageContext, entry: StreamEntry): Checked | Outcome {
   try {
     return checkEnvelope(context, entry);
   } catch (error) {
@@ -57,13 +63,14 @@ function check(context: StageContext, entry: StreamEntry): Envelope | Outcome {
   }
 }
 
-function checkEnvelope(context: StageContext, entry: StreamEntry): Envelope {
+function checkEnvelope(context: StageContext, entry: StreamEntry): Checked {
   const { limits } = context.pipeline;
   const data = entry.fields.get(Field.envelope);
   if (data === undefined) {
     throw new SwitchboardError("MALFORMED_ENTRY", "entry has no envelope field", { field: "env" });
   }
-  const envelope = decodeEnvelope(text(entry, Field.encoding) ?? "json", data, limits);
+  const enc = text(entry, Field.encoding) ?? "json";
+  const envelope = decodeEnvelope(enc, data, limits);
   const mid = text(entry, Field.messageId);
   if (mid !== undefined && mid !== envelope.id) {
     throw new SwitchboardError(
@@ -75,9 +82,9 @@ function checkEnvelope(context: StageContext, entry: StreamEntry): Envelope {
     );
   }
   // The body is part of the envelope: only an envelope larger than the limit needs measuring.
-  const stored = text(entry, Field.encoding) === "json" ? data.length : Infinity;
+  const size = enc === "json" ? data.length : Infinity;
   const bodyBytes =
-    stored <= limits.maxBodyBytes ? 0 : Buffer.byteLength(JSON.stringify(envelope.body), "utf8");
+    size <= limits.maxBodyBytes ? 0 : Buffer.byteLength(JSON.stringify(envelope.body), "utf8");
   if (bodyBytes > limits.maxBodyBytes) {
     throw new SwitchboardError(
       "TOO_LARGE",
@@ -94,14 +101,15 @@ function checkEnvelope(context: StageContext, entry: StreamEntry): Envelope {
       },
     );
   }
-  return envelope;
+  return { envelope, stored: { enc: enc === "deflate" ? "deflate" : "json", data } };
 }
 
 /**
  * Applies what Redis answered: the idempotency key (the same message coming back after
  * a redelivery passes; another message with the same key is refused) and the sequence.
  */
-function conclude(context: StageContext, envelope: Envelope, answer: ItemReplies): Outcome {
+function conclude(context: StageContext, checked: Checked, answer: ItemReplies): Outcome {
+  const { envelope, stored } = checked;
   if (!answer.ok) return { kind: "retry", error: toErrorInfo(answer.error) };
   const replies = [...answer.replies];
   if (envelope.idempotency_key !== undefined) {
@@ -115,13 +123,14 @@ function conclude(context: StageContext, envelope: Envelope, answer: ItemReplies
       return { kind: "reject", status: "rejected", error: error.toInfo() };
     }
   }
-  if (envelope.seq === undefined)
-    envelope.seq = startsThread(envelope) ? 1 : (replies.shift() as number);
-  let encoded: EncodedEnvelope;
-  try {
-    encoded = encodeEnvelope(envelope, context.pipeline.limits);
-  } catch (error) {
-    return { kind: "reject", status: "rejected", error: toErrorInfo(error) };
+  let encoded: EncodedEnvelope = stored;
+  if (envelope.seq === undefined) {
+    const seq = startsThread(envelope) ? 1 : (replies.shift() as number);
+    try {
+      encoded = withSeq(stored, envelope, seq, context.pipeline.limits);
+    } catch (error) {
+      return { kind: "reject", status: "rejected", error: toErrorInfo(error) };
+    }
   }
   const { enc, data } = encoded;
   return {

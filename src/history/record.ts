@@ -1,15 +1,15 @@
 import type { Redis } from "ioredis";
-import { decodeEnvelope } from "../../protocol/codec.js";
-import type { CodecLimits } from "../../protocol/codec.js";
-import type { Envelope } from "../../protocol/envelope.js";
-import type { ErrorInfo } from "../../protocol/errors.js";
+import { decodeEnvelope } from "../protocol/codec.js";
+import type { CodecLimits } from "../protocol/codec.js";
+import type { Envelope } from "../protocol/envelope.js";
+import type { ErrorInfo } from "../protocol/errors.js";
 import {
   MESSAGE_STATUS_RANK,
   RECIPIENT_STATUS_RANK,
   type MessageStatus,
   type RecipientStatus,
-} from "../../protocol/status.js";
-import type { Keys } from "../../redis/keys.js";
+} from "../protocol/status.js";
+import type { Keys } from "../redis/keys.js";
 
 /**
  * A message record is one hash. Every status is a field of its own, written once and

@@ -1,0 +1,92 @@
+import { parseArgs } from "node:util";
+
+export interface BenchOptions {
+  messages: number;
+  runs: number;
+  workers: number[];
+  rate: number;
+  seconds: number;
+  warmup: number;
+  agents: number;
+  bodyBytes: number;
+  timeoutS: number;
+  quietS: number;
+  json: boolean;
+  write: boolean;
+  build: boolean;
+}
+
+export const USAGE = `usage: npm run bench -- [options]
+
+  --messages N    messages per saturated run (default 100000)
+  --runs N        saturated runs per worker count, ours and bare interleaved;
+                  0 skips them (default 3)
+  --workers LIST  worker process counts to measure (default 1,2)
+  --rate N        messages per second of the moderate-rate run, 0 to skip it (default 1000)
+  --seconds N     length of the moderate-rate run (default 10)
+  --warmup N      messages sent and excluded before each measurement (default 500)
+  --agents N      recipients the messages are spread over (default 100)
+  --body-bytes N  body size as JSON (default 1024)
+  --timeout-s N   how long messages may take to arrive after the last accept (default 300)
+  --quiet-wait S  before each measurement, wait up to S seconds for the machine to be idle
+                  (under 25% of a core busy); 0 disables (default 60)
+  --json          print one JSON line on stdout instead of the table (use "npm run -s"
+                  to keep npm's banner off stdout)
+  --no-write      do not rewrite docs/benchmarks.md
+  --no-build      do not rebuild dist/ even if src/ is newer
+
+Environment: REDIS_URL (else 127.0.0.1:6379 or a spawned redis-server), SWITCHBOARD_PIPELINE,
+BENCH_WORKER_NODE_ARGS (extra node flags for our workers, e.g. "--cpu-prof --cpu-prof-dir=DIR").
+`;
+
+function whole(name: string, value: string | undefined, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  const n = Number(value.replaceAll("_", ""));
+  if (!Number.isSafeInteger(n) || n < min) {
+    throw new Error(`--${name} expects a whole number ≥ ${min}, got '${value}'\n\n${USAGE}`);
+  }
+  return n;
+}
+
+export function parseOptions(argv: string[]): BenchOptions {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      messages: { type: "string" },
+      runs: { type: "string" },
+      workers: { type: "string" },
+      rate: { type: "string" },
+      seconds: { type: "string" },
+      warmup: { type: "string" },
+      agents: { type: "string" },
+      "body-bytes": { type: "string" },
+      "timeout-s": { type: "string" },
+      "quiet-wait": { type: "string" },
+      json: { type: "boolean", default: false },
+      "no-write": { type: "boolean", default: false },
+      "no-build": { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    process.exit(0);
+  }
+  const workers = (values.workers ?? "1,2").split(",").map((w) => whole("workers", w.trim(), 1));
+  return {
+    messages: whole("messages", values.messages, 100_000),
+    runs: whole("runs", values.runs, 3, 0),
+    workers,
+    rate: whole("rate", values.rate, 1000, 0),
+    seconds: whole("seconds", values.seconds, 10),
+    warmup: whole("warmup", values.warmup, 500),
+    agents: whole("agents", values.agents, 100),
+    bodyBytes: whole("body-bytes", values["body-bytes"], 1024),
+    timeoutS: whole("timeout-s", values["timeout-s"], 300),
+    quietS: whole("quiet-wait", values["quiet-wait"], 60, 0),
+    json: values.json,
+    write: !values["no-write"],
+    build: !values["no-build"],
+  };
+}

@@ -1,0 +1,176 @@
+/**
+ * `npm run bench`: messages through all four stages with 1 and 2 worker processes, against
+ * the bare XREADGROUP/XADD/XACK ceiling on the same streams, plus a moderate fixed rate.
+ * Progress goes to stderr; the table (or, with --json, one JSON line) to stdout.
+ */
+import { spawnSync } from "node:child_process";
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { loadPipeline } from "../src/config/pipeline.js";
+import { connectRedis } from "../src/redis/connection.js";
+import { provisionRedis } from "../src/redis/provision.js";
+import { defineScripts } from "../src/redis/scripts.js";
+import { parseOptions, type BenchOptions } from "./args.js";
+import { composeMessages } from "./load.js";
+import { abortScenario, runScenario, type Result, type Scenario, type Setup } from "./measure.js";
+import { killAllNow, progress, ROOT, waitForQuiet } from "./procs.js";
+import * as report from "./report.js";
+
+const log = progress;
+
+/** Newest modification time of any file under a directory, ms. */
+function newest(dir: string): number {
+  let latest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    latest = Math.max(latest, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs);
+  }
+  return latest;
+}
+
+/** The workers run the compiled CLI: rebuild when dist/ is missing or older than src/. */
+function ensureBuilt(): void {
+  let built = 0;
+  try {
+    built = statSync(join(ROOT, "dist/cli/main.js")).mtimeMs;
+  } catch {
+    // not built yet
+  }
+  if (built >= newest(join(ROOT, "src"))) return;
+  log("src/ is newer than dist/; running the build");
+  const tsc = join(ROOT, "node_modules/typescript/bin/tsc");
+  const result = spawnSync(process.execPath, [tsc, "-p", "tsconfig.build.json"], {
+    cwd: ROOT,
+    stdio: ["ignore", 2, 2],
+  });
+  if (result.status !== 0)
+    throw new Error("the build failed (see above); fix it or use --no-build");
+}
+
+const argv = process.argv.slice(2);
+let options: BenchOptions;
+try {
+  options = parseOptions(argv);
+  if (options.build) ensureBuilt();
+} catch (error) {
+  log((error as Error).message);
+  process.exit(1);
+}
+const pipeline = loadPipeline(process.env.SWITCHBOARD_PIPELINE || undefined);
+const redisAt = await provisionRedis({ purpose: "cli", log });
+const admin = defineScripts(connectRedis(redisAt.url, "admin", "bench:admin"));
+const producer = connectRedis(redisAt.url, "admin", "bench:producer");
+
+process.on("exit", killAllNow);
+let interrupted = false;
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    log(`${signal}: stopping the workers and removing this run's keys`);
+    const bounded = new Promise((resolve) => setTimeout(resolve, 15_000).unref());
+    void Promise.race([abortScenario(), bounded])
+      .catch(() => undefined)
+      .finally(() => process.exit(130));
+  });
+}
+
+/** Runs a scenario once the machine is quiet (or the wait ran out). */
+async function measure(scenario: Scenario): Promise<Result> {
+  if (options.quietS > 0) {
+    const busy = await waitForQuiet(options.quietS * 1000);
+    if (busy >= 25)
+      log(`the machine is still busy (${Math.round(busy)}% of a core); measuring anyway`);
+  }
+  return runScenario(setup, scenario);
+}
+
+/** Enough recipients that no inbox goes over its quota of unacknowledged messages. */
+function recipients(): number {
+  const most = Math.max(options.runs > 0 ? options.messages : 0, options.rate * options.seconds);
+  const needed = Math.ceil((most + options.warmup) / Math.max(1, pipeline.inbox.quota - 2));
+  if (needed > options.agents) {
+    log(`using ${needed} agents, so that no inbox exceeds its quota of ${pipeline.inbox.quota}`);
+  }
+  return Math.max(options.agents, needed);
+}
+
+const setup: Setup = {
+  url: redisAt.url,
+  pipeline,
+  admin,
+  producer,
+  agents: recipients(),
+  timeoutMs: options.timeoutS * 1000,
+};
+
+let exitCode = 0;
+try {
+  const machine = await report.machineDetails(admin);
+  const saturating = options.runs > 0 && options.workers.length > 0;
+  log(`composing ${saturating ? options.messages : 0} + ${options.warmup} messages`);
+  const messages = saturating
+    ? composeMessages(options.messages, setup.agents, options.bodyBytes, "m")
+    : [];
+  const warmup = composeMessages(options.warmup, setup.agents, options.bodyBytes, "w");
+
+  const saturated: report.Saturated[] = [];
+  for (const workers of options.workers) {
+    const ours: Result[] = [];
+    const bare: Result[] = [];
+    for (let run = 1; run <= options.runs; run += 1) {
+      const label = (kind: string) => `${kind} ×${workers}, run ${run}/${options.runs}`;
+      ours.push(await measure({ kind: "ours", workers, messages, warmup, label: label("ours") }));
+      bare.push(await measure({ kind: "bare", workers, messages, warmup, label: label("bare") }));
+    }
+    if (options.runs > 0) {
+      saturated.push({ workers, ours: report.combine(ours), bare: report.combine(bare) });
+    }
+  }
+
+  let moderate: Result | undefined;
+  if (options.rate > 0) {
+    const count = options.rate * options.seconds;
+    const paced = composeMessages(count, setup.agents, options.bodyBytes, "r");
+    const label = `ours ×1 at ${options.rate}/s for ${options.seconds} s`;
+    moderate = await measure({
+      kind: "ours",
+      workers: 1,
+      messages: paced,
+      warmup,
+      rate: options.rate,
+      label,
+    });
+  }
+
+  const result: report.Report = {
+    date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+    command: `npm run bench${argv.length > 0 ? ` -- ${argv.join(" ")}` : ""}`,
+    machine,
+    messages: options.messages,
+    runs: options.runs,
+    bodyBytes: options.bodyBytes,
+    agents: setup.agents,
+    batchSize: pipeline.stages.validate.batchSize,
+    saturated,
+    moderate,
+  };
+  if (options.json) {
+    process.stdout.write(`${report.jsonLine(result)}\n`);
+  } else {
+    process.stdout.write(`\n${report.table(result)}\n\n${report.verdicts(result).join("\n")}\n`);
+  }
+  if (options.write) {
+    const file = join(ROOT, "docs/benchmarks.md");
+    report.writeDoc(file, result);
+    log(`wrote ${file}`);
+  }
+} catch (error) {
+  log(`failed: ${error instanceof Error ? error.message : String(error)}`);
+  exitCode = 1;
+} finally {
+  admin.disconnect();
+  producer.disconnect();
+  await redisAt.stop();
+}
+process.exit(exitCode);

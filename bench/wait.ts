@@ -1,0 +1,86 @@
+import { setTimeout as delay } from "node:timers/promises";
+import type { Redis } from "ioredis";
+import { assertAlive, progress, type Proc } from "./procs.js";
+import * as rt from "./redis-tools.js";
+
+export interface DoneWait {
+  admin: Redis;
+  streams: readonly { key: string; group: string }[];
+  inboxes: readonly string[];
+  procs: readonly Proc[];
+  /** Messages that must be in the inboxes, warm-up included. */
+  expected: number;
+  own: rt.OwnCommands;
+  label: string;
+  timeoutMs: number;
+}
+
+/**
+ * Until each worker has `loops` connections whose last command was XREADGROUP (its
+ * consumer names hold its pid). XINFO cannot tell: Redis 7.0 creates a consumer only
+ * when a read returns entries.
+ */
+export async function waitForReaders(admin: Redis, procs: readonly Proc[], loops: number) {
+  const deadline = performance.now() + 30_000;
+  for (;;) {
+    assertAlive(procs);
+    const clients = (await admin.client("LIST")) as string;
+    const reading = procs.map((proc) => {
+      const mine = new RegExp(`^.* name=\\S*-${proc.pid}-\\S* .* cmd=xreadgroup`, "gm");
+      return clients.match(mine)?.length ?? 0;
+    });
+    if (reading.every((n) => n >= loops)) return;
+    if (performance.now() > deadline) {
+      const counts = procs.map((p, i) => `${p.name} ${reading[i]}/${loops}`).join(", ");
+      throw new Error(`workers did not start reading within 30 s: ${counts}`);
+    }
+    await delay(50);
+  }
+}
+
+/**
+ * Until `expected` messages are in the inboxes and every stage group has nothing left to
+ * read or acknowledge (so persist is done too). Fails when a worker dies or on timeout.
+ */
+export async function waitUntilDone(o: DoneWait): Promise<void> {
+  const { admin, streams, inboxes, procs, expected, own, label } = o;
+  const start = performance.now();
+  let counted = -1;
+  let countedAt = 0;
+  let reportedAt = start;
+  let idleSince: number | undefined;
+  for (;;) {
+    assertAlive(procs);
+    const groups = await rt.groupStates(admin, streams, own);
+    const idle = groups.every((g) => g.pending === 0 && g.lag === 0);
+    const now = performance.now();
+    if (idle || now - countedAt > 1000) {
+      counted = await rt.inboxTotal(admin, inboxes, own);
+      countedAt = now;
+      if (counted > expected) {
+        throw new Error(`${counted} entries in the inboxes, more than the ${expected} sent`);
+      }
+      if (idle && counted === expected) return;
+    }
+    idleSince = idle ? (idleSince ?? now) : undefined;
+    if (idleSince !== undefined && now - idleSince > 3000) {
+      throw new Error(
+        `${label}: every stage is idle but only ${counted} of ${expected} messages (warm-up ` +
+          "included) are in the inboxes: the rest were refused on the way (rejected, " +
+          "undeliverable or dead-lettered; their message records say why)",
+      );
+    }
+    if (now - start > o.timeoutMs) {
+      const state = groups.map((g) => `${g.stream}: pending ${g.pending}, lag ${g.lag}`);
+      throw new Error(
+        `${label}: only ${counted} of ${expected} messages (warm-up included) reached the inboxes ` +
+          `within ${Math.round(o.timeoutMs / 1000)} s of the last accept; ${state.join("; ")}`,
+      );
+    }
+    if (now - reportedAt > 5000) {
+      progress(`${label}: ${counted}/${expected} in inboxes`);
+      reportedAt = now;
+    }
+    await delay(idle ? 5 : 20);
+  }
+}

@@ -1,0 +1,250 @@
+import { createHash, randomBytes } from "node:crypto";
+import type { Redis } from "ioredis";
+import type { Pipeline } from "../config/pipeline.js";
+import {
+  type AgentStatus,
+  type AgentView,
+  type RegisterInput,
+  RegisterInputSchema,
+  SYSTEM_AGENT,
+} from "../protocol/agent.js";
+import { hasCapability, parseCapability } from "../protocol/capabilities.js";
+import { parseInput } from "../protocol/compose.js";
+import { SwitchboardError } from "../protocol/errors.js";
+import { ensureGroup } from "../pipeline/runner.js";
+import type { Keys } from "../redis/keys.js";
+
+/** The consumer group every inbox is read through, and its one consumer. */
+export const INBOX_GROUP = "inbox";
+
+export interface Registration {
+  agent: AgentView;
+  /** The token that makes a session or process this agent. */
+  token: string;
+  created: boolean;
+}
+
+export interface StatusChange {
+  agent: string;
+  from: AgentStatus | "";
+  to: AgentStatus;
+}
+
+export const hashToken = (token: string): string =>
+  createHash("sha256").update(token).digest("hex");
+
+/**
+ * Agents in Redis: a record per agent, a directory scored by last contact, capability and
+ * topic indexes, and token → name. A name is claimed by whoever registers it first; its
+ * token lets a new session or process be the same agent.
+ */
+export class Registry {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+    private readonly pipeline: Pipeline,
+  ) {}
+
+  async register(
+    input: RegisterInput,
+    presentedToken?: string,
+    now = Date.now(),
+  ): Promise<Registration> {
+    const r = parseInput(RegisterInputSchema, input);
+    const token = presentedToken ?? `sbt_${randomBytes(24).toString("base64url")}`;
+    const previous = await this.get(r.name);
+    const fields: (string | number)[] = [
+      "name",
+      r.name,
+      "capabilities",
+      JSON.stringify(r.capabilities),
+      "status",
+      "online",
+      "last_seen",
+      now,
+    ];
+    if (r.description !== undefined) fields.push("description", r.description);
+    if (r.metadata !== undefined) fields.push("metadata", JSON.stringify(r.metadata));
+    if (r.webhook_url !== undefined) fields.push("webhook_url", r.webhook_url);
+    const result = await this.redis.sbRegister(
+      1,
+      this.keys.agent(r.name),
+      presentedToken === undefined ? "" : hashToken(presentedToken),
+      hashToken(token),
+      now,
+      ...fields,
+    );
+    if (result === 0) {
+      throw new SwitchboardError(
+        "NAME_TAKEN",
+        `agent name '${r.name}' is registered already; present its token (Authorization: Bearer … or SWITCHBOARD_TOKEN) to act as it, or choose another name`,
+        { field: "name" },
+      );
+    }
+    const stale = (previous?.capabilities ?? []).map((c) => parseCapability(c).name);
+    const batch = this.redis.multi();
+    for (const name of stale) batch.srem(this.keys.capability(name), r.name);
+    for (const capability of r.capabilities)
+      batch.sadd(this.keys.capability(parseCapability(capability).name), r.name);
+    batch
+      .zadd(this.keys.directory(), now, r.name)
+      .set(this.keys.token(hashToken(token)), r.name)
+      .incr(this.keys.directoryVersion());
+    await batch.exec();
+    await ensureGroup(this.redis, this.keys.inbox(r.name), INBOX_GROUP);
+    return { agent: (await this.get(r.name))!, token, created: result === 1 };
+  }
+
+  /** The agent a token belongs to, if any. */
+  async authenticate(token: string): Promise<string | undefined> {
+    return (await this.redis.get(this.keys.token(hashToken(token)))) ?? undefined;
+  }
+
+  /** Removes an agent, its token, capabilities and subscriptions; its inbox stays until retention. */
+  async unregister(name: string): Promise<void> {
+    const [agent, tokenHash, topics] = await Promise.all([
+      this.get(name),
+      this.redis.hget(this.keys.agent(name), "token_hash"),
+      this.redis.smembers(this.keys.agentTopics(name)),
+    ]);
+    if (agent === undefined) return;
+    const batch = this.redis.multi();
+    for (const capability of agent.capabilities)
+      batch.srem(this.keys.capability(parseCapability(capability).name), name);
+    for (const topic of topics) batch.srem(this.keys.topic(topic), name);
+    if (tokenHash !== null) batch.del(this.keys.token(tokenHash));
+    batch
+      .del(this.keys.agent(name), this.keys.agentTopics(name))
+      .zrem(this.keys.directory(), name)
+      .incr(this.keys.directoryVersion());
+    await batch.exec();
+  }
+
+  async get(name: string): Promise<AgentView | undefined> {
+    return toView(await this.redis.hgetall(this.keys.agent(name)));
+  }
+
+  /** The names among these that are not registered. */
+  async unknown(names: readonly string[]): Promise<string[]> {
+    const batch = this.redis.pipeline();
+    for (const name of names) batch.exists(this.keys.agent(name));
+    const replies = (await batch.exec()) ?? [];
+    return names.filter((name, i) => name !== SYSTEM_AGENT && replies[i]?.[1] !== 1);
+  }
+
+  /** Every registered agent, optionally with a capability and a status, by name. */
+  async list(
+    filter: { capability?: string | undefined; status?: AgentStatus | undefined } = {},
+  ): Promise<AgentView[]> {
+    const names = await this.redis.zrange(this.keys.directory(), 0, -1);
+    const batch = this.redis.pipeline();
+    for (const name of names) batch.hgetall(this.keys.agent(name));
+    const replies = (await batch.exec()) ?? [];
+    return replies
+      .map(([, hash]) => toView(hash as Record<string, string>))
+      .filter((a): a is AgentView => a !== undefined)
+      .filter(
+        (a) => filter.capability === undefined || hasCapability(a.capabilities, filter.capability),
+      )
+      .filter((a) => filter.status === undefined || a.status === filter.status)
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** Records a contact: the agent is online. Returns the change, if it was not. */
+  async touch(name: string, now = Date.now()): Promise<StatusChange | undefined> {
+    const [, previous] = await Promise.all([
+      this.redis.zadd(this.keys.directory(), "XX", now, name),
+      this.redis.sbSetStatus(1, this.keys.agent(name), "", "online", now, ""),
+    ]);
+    if (previous === null) return undefined;
+    await this.redis.incr(this.keys.directoryVersion());
+    return { agent: name, from: previous as AgentStatus | "", to: "online" };
+  }
+
+  /** Moves agents not heard from to idle, then offline; returns what changed. */
+  async sweep(now = Date.now()): Promise<StatusChange[]> {
+    const { idleAfterMs, offlineAfterMs } = this.pipeline.agents;
+    const quiet = await this.redis.zrangebyscore(
+      this.keys.directory(),
+      "-inf",
+      now - idleAfterMs,
+      "WITHSCORES",
+    );
+    const changes: StatusChange[] = [];
+    for (let i = 0; i + 1 < quiet.length; i += 2) {
+      const name = quiet[i]!;
+      const lastSeen = Number(quiet[i + 1]);
+      const [from, to, threshold]: [AgentStatus, AgentStatus, number] =
+        lastSeen <= now - offlineAfterMs
+          ? ["idle", "offline", now - offlineAfterMs]
+          : ["online", "idle", now - idleAfterMs];
+      // An online agent silent past both timeouts goes to idle now and offline on the next sweep.
+      const previous = await this.redis.sbSetStatus(
+        1,
+        this.keys.agent(name),
+        from,
+        to,
+        "",
+        threshold,
+      );
+      if (previous !== null) changes.push({ agent: name, from, to });
+      else if (to === "offline") {
+        const skipped = await this.redis.sbSetStatus(
+          1,
+          this.keys.agent(name),
+          "online",
+          "idle",
+          "",
+          now - idleAfterMs,
+        );
+        if (skipped !== null) changes.push({ agent: name, from: "online", to: "idle" });
+      }
+    }
+    if (changes.length > 0) await this.redis.incr(this.keys.directoryVersion());
+    return changes;
+  }
+
+  async subscribe(name: string, topic: string): Promise<boolean> {
+    const batch = this.redis
+      .multi()
+      .sadd(this.keys.topic(topic), name)
+      .sadd(this.keys.agentTopics(name), topic);
+    const replies = (await batch.exec()) ?? [];
+    return replies[0]?.[1] === 1;
+  }
+
+  async unsubscribe(name: string, topic: string): Promise<boolean> {
+    const batch = this.redis
+      .multi()
+      .srem(this.keys.topic(topic), name)
+      .srem(this.keys.agentTopics(name), topic);
+    const replies = (await batch.exec()) ?? [];
+    return replies[0]?.[1] === 1;
+  }
+
+  async topicsOf(name: string): Promise<string[]> {
+    return (await this.redis.smembers(this.keys.agentTopics(name))).sort();
+  }
+
+  async subscribers(topic: string): Promise<string[]> {
+    return this.redis.smembers(this.keys.topic(topic));
+  }
+}
+
+function toView(hash: Record<string, string>): AgentView | undefined {
+  if (hash.name === undefined) return undefined;
+  return {
+    name: hash.name,
+    capabilities: JSON.parse(hash.capabilities ?? "[]") as string[],
+    description: hash.description,
+    metadata:
+      hash.metadata === undefined
+        ? undefined
+        : (JSON.parse(hash.metadata) as Record<string, unknown>),
+    delivery: hash.webhook_url === undefined ? "pull" : "webhook",
+    webhook_url: hash.webhook_url,
+    status: (hash.status ?? "offline") as AgentStatus,
+    registered_at: new Date(Number(hash.registered_at)).toISOString(),
+    last_seen: new Date(Number(hash.last_seen)).toISOString(),
+  };
+}

@@ -1,0 +1,133 @@
+import { Option, type Command } from "commander";
+import { AGENT_STATUSES, type AgentView } from "../../protocol/agent.js";
+import { globalOptions, splitList, withExamples } from "../options.js";
+import { withService } from "../service.js";
+import { formatDuration, formatTable, truncate } from "../table.js";
+
+interface ListOptions {
+  capability?: string;
+  status?: (typeof AGENT_STATUSES)[number];
+  json?: boolean;
+}
+
+interface RegisterOptions {
+  capabilities?: string;
+  description?: string;
+  webhookUrl?: string;
+  token?: string;
+  json?: boolean;
+}
+
+/** `switchboard agents`: list, register and remove agents. */
+export function registerAgents(program: Command): void {
+  const agents = program
+    .command("agents")
+    .description("list the registered agents (and register or remove one)");
+  const list = agents
+    .command("list", { isDefault: true })
+    .description("list the registered agents (the default)")
+    .option(
+      "--capability <capability>",
+      "only agents with this capability, e.g. code-review or python@3",
+    )
+    .addOption(
+      new Option("--status <status>", "only agents in this status").choices(AGENT_STATUSES),
+    )
+    .option("--json", "print a JSON array")
+    .action(listAgents);
+  withExamples(agents, [
+    "switchboard agents",
+    "switchboard agents --capability code-review --status online --json",
+    "switchboard agents register reviewer --capabilities code-review,python@3.12",
+    "switchboard agents remove reviewer",
+  ]);
+  withExamples(list, ["switchboard agents list --status online"]);
+
+  const register = agents
+    .command("register <name>")
+    .description("register an agent (or update it, with --token) and print its token")
+    .option(
+      "--capabilities <list>",
+      "what it can do, comma-separated, e.g. code-review,python@3.12",
+    )
+    .option("--description <text>", "who it is and what it does")
+    .option("--webhook-url <url>", "where messages are POSTed for push delivery")
+    .option("--token <token>", "its token, to update an agent registered before")
+    .option("--json", "print the agent and token as JSON")
+    .action(registerAgent);
+  withExamples(register, ["switchboard agents register reviewer --capabilities code-review"]);
+
+  const remove = agents
+    .command("remove <name>")
+    .description("unregister an agent: its token stops working; its inbox stays until retention")
+    .action(removeAgent);
+  withExamples(remove, ["switchboard agents remove reviewer"]);
+}
+
+async function listAgents(options: ListOptions, command: Command): Promise<void> {
+  const agents = await withService(globalOptions(command), (service) =>
+    service.registry.list({ capability: options.capability, status: options.status }),
+  );
+  if (options.json === true) process.stdout.write(`${JSON.stringify(agents, null, 2)}\n`);
+  else if (agents.length === 0) process.stdout.write("(no agents registered)\n");
+  else process.stdout.write(`${formatAgents(agents, Date.now())}\n`);
+}
+
+async function registerAgent(
+  name: string,
+  options: RegisterOptions,
+  command: Command,
+): Promise<void> {
+  const result = await withService(globalOptions(command), (service) =>
+    service.register(
+      {
+        name,
+        capabilities: options.capabilities === undefined ? [] : splitList(options.capabilities),
+        description: options.description,
+        webhook_url: options.webhookUrl,
+      },
+      options.token,
+    ),
+  );
+  if (options.json === true) {
+    process.stdout.write(
+      `${JSON.stringify({ ...result.agent, token: result.token, created: result.created })}\n`,
+    );
+    return;
+  }
+  process.stdout.write(
+    `${result.created ? "registered" : "updated"} ${name}\ntoken: ${result.token}\n`,
+  );
+  process.stderr.write(
+    "Keep the token: it makes a session or process this agent (SWITCHBOARD_TOKEN, or Authorization: Bearer).\n",
+  );
+}
+
+async function removeAgent(name: string, _options: unknown, command: Command): Promise<void> {
+  await withService(globalOptions(command), async (service) => {
+    await service.agent(name);
+    await service.unregister(name);
+  });
+  process.stdout.write(`removed ${name}\n`);
+}
+
+function formatAgents(agents: readonly AgentView[], now: number): string {
+  return formatTable(
+    [
+      { header: "name" },
+      { header: "status" },
+      { header: "last seen", align: "right" },
+      { header: "capabilities" },
+      { header: "delivery" },
+      { header: "description" },
+    ],
+    agents.map((a) => [
+      a.name,
+      a.status,
+      formatDuration(now - Date.parse(a.last_seen)),
+      truncate(a.capabilities.join(", "), 40),
+      a.delivery,
+      truncate(a.description ?? "", 40),
+    ]),
+  );
+}

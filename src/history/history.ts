@@ -1,0 +1,109 @@
+import type { Redis } from "ioredis";
+import type { Pipeline } from "../config/pipeline.js";
+import type { Target } from "../protocol/envelope.js";
+import { SwitchboardError } from "../protocol/errors.js";
+import type { MessageStatus, RecipientStatus } from "../protocol/status.js";
+import type { Keys } from "../redis/keys.js";
+import {
+  readMessageRecord,
+  readThreadIndex,
+  type MessageRecord,
+  type StatusState,
+} from "./record.js";
+
+/** A message as its sender and recipients see it: content and where it stands for each. */
+export interface MessageView {
+  message_id: string;
+  from: string;
+  to: Target;
+  type: string;
+  subject: string | undefined;
+  body: unknown;
+  thread_id: string;
+  seq: number | undefined;
+  reply_to: string | undefined;
+  created_at: string;
+  expires_at: string | undefined;
+  status: StatusState<MessageStatus> | undefined;
+  recipients: Record<string, StatusState<RecipientStatus>>;
+}
+
+/** Reads message records and thread indexes, showing each only to its sender and recipients. */
+export class History {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+    private readonly pipeline: Pipeline,
+  ) {}
+
+  async message(caller: string, messageId: string): Promise<MessageView> {
+    const view = toView(
+      await readMessageRecord(this.redis, this.keys, messageId, this.pipeline.limits),
+    );
+    if (view === undefined || !visibleTo(view, caller)) {
+      throw new SwitchboardError(
+        "NOT_FOUND",
+        `no message ${messageId} that you sent or received; check the id (ids come back from send_message and fetch_inbox)`,
+        { field: "message_id" },
+      );
+    }
+    return view;
+  }
+
+  /** The thread id of a message the caller may see. */
+  async threadOf(caller: string, messageId: string): Promise<string> {
+    return (await this.message(caller, messageId)).thread_id;
+  }
+
+  /**
+   * The messages of a thread the caller sent or received, in sequence order; all of them
+   * for an operator (`caller` null: the CLI).
+   */
+  async thread(caller: string | null, threadId: string): Promise<MessageView[]> {
+    const index = await readThreadIndex(this.redis, this.keys, threadId);
+    const records = await Promise.all(
+      index.map(({ message_id }) =>
+        readMessageRecord(this.redis, this.keys, message_id, this.pipeline.limits),
+      ),
+    );
+    const views = records
+      .map(toView)
+      .filter(
+        (v): v is MessageView => v !== undefined && (caller === null || visibleTo(v, caller)),
+      );
+    if (views.length === 0) {
+      throw new SwitchboardError(
+        "NOT_FOUND",
+        `no thread ${threadId} with messages you sent or received; check the id`,
+        {
+          field: "thread_id",
+        },
+      );
+    }
+    return views;
+  }
+}
+
+function visibleTo(view: MessageView, caller: string): boolean {
+  return view.from === caller || caller in view.recipients;
+}
+
+function toView(record: MessageRecord | undefined): MessageView | undefined {
+  const envelope = record?.envelope;
+  if (record === undefined || envelope === undefined) return undefined;
+  return {
+    message_id: envelope.id,
+    from: envelope.from,
+    to: envelope.to,
+    type: envelope.type,
+    subject: envelope.subject,
+    body: envelope.body,
+    thread_id: envelope.thread_id,
+    seq: envelope.seq,
+    reply_to: envelope.reply_to,
+    created_at: envelope.created_at,
+    expires_at: envelope.expires_at,
+    status: record.status,
+    recipients: record.recipients,
+  };
+}

@@ -1,0 +1,305 @@
+import type { Redis } from "ioredis";
+import { INBOX_GROUP } from "../agents/registry.js";
+import type { Pipeline } from "../config/pipeline.js";
+import { decodeEnvelope } from "../protocol/codec.js";
+import type { Envelope } from "../protocol/envelope.js";
+import { SwitchboardError } from "../protocol/errors.js";
+import { Field, parseEntries, text, type StreamEntry } from "../pipeline/entry.js";
+import { ensureGroup } from "../pipeline/runner.js";
+import "../redis/buffer-commands.js";
+import type { Keys } from "../redis/keys.js";
+import { parseGroups } from "../redis/info.js";
+import { compareStreamIds, nextStreamId, streamIdTime } from "../redis/stream-ids.js";
+import type { MailAnnouncements } from "./mail.js";
+import { reportStatuses, type StatusReport } from "./statuses.js";
+
+/** The longest a fetch may wait for mail. */
+export const MAX_WAIT_SECONDS = 60;
+/** How often a waiting fetch re-checks Redis, in case an announcement was missed. */
+const RECHECK_MS = 1000;
+
+export interface InboxMessage {
+  message_id: string;
+  /** The entry id in the inbox stream: a cursor for `replay`. */
+  inbox_id: string;
+  from: string;
+  type: string;
+  subject: string | undefined;
+  body: unknown;
+  thread_id: string;
+  seq: number | undefined;
+  reply_to: string | undefined;
+  created_at: string;
+  expires_at: string | undefined;
+  /** Handed out before and not acknowledged within the visibility timeout. */
+  redelivered: boolean;
+}
+
+export interface Digest {
+  /** Messages waiting for this agent, fetched or not, unacknowledged. */
+  unread: number;
+  /** Age of the oldest of them, seconds; null when there are none. */
+  oldest_waiting_seconds: number | null;
+}
+
+export interface AckResult {
+  acked: string[];
+  already_acked: string[];
+  unknown: string[];
+}
+
+export function toInboxMessage(
+  envelope: Envelope,
+  inboxId: string,
+  redelivered = false,
+): InboxMessage {
+  return {
+    message_id: envelope.id,
+    inbox_id: inboxId,
+    from: envelope.from,
+    type: envelope.type,
+    subject: envelope.subject,
+    body: envelope.body,
+    thread_id: envelope.thread_id,
+    seq: envelope.seq,
+    reply_to: envelope.reply_to,
+    created_at: envelope.created_at,
+    expires_at: envelope.expires_at,
+    redelivered,
+  };
+}
+
+/**
+ * An agent's inbox: a stream read through one consumer group. Fetch hands out the oldest
+ * unacknowledged messages first (those whose visibility timeout ran out, then new ones),
+ * long-polling when there are none; ack is idempotent; expired messages are never handed
+ * out (the sender is told).
+ */
+export class Inbox {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+    private readonly pipeline: Pipeline,
+    private readonly mail: MailAnnouncements,
+  ) {}
+
+  async fetch(
+    agent: string,
+    options: { limit: number; waitSeconds: number; signal?: AbortSignal },
+  ): Promise<InboxMessage[]> {
+    const deadline = Date.now() + Math.min(options.waitSeconds, MAX_WAIT_SECONDS) * 1000;
+    for (;;) {
+      const messages = await this.#take(agent, options.limit);
+      const left = deadline - Date.now();
+      if (messages.length > 0 || left <= 0 || options.signal?.aborted === true) return messages;
+      await this.mail.waitFor({ agent }, Math.min(left, RECHECK_MS), options.signal);
+    }
+  }
+
+  async ack(agent: string, messageIds: readonly string[]): Promise<AckResult> {
+    const unique = [...new Set(messageIds)];
+    const markers =
+      unique.length === 0
+        ? []
+        : await this.redis.mget(unique.map((id) => this.keys.delivered(agent, id)));
+    const known = unique.filter((_, i) => markers[i] !== null);
+    const entryIds = markers.filter((m): m is string => m !== null);
+    const result: AckResult = {
+      acked: [],
+      already_acked: [],
+      unknown: unique.filter((_, i) => markers[i] === null),
+    };
+    if (entryIds.length === 0) return result;
+    const flags = await this.#ackEntries(agent, entryIds);
+    known.forEach((id, i) => (flags[i] === 1 ? result.acked : result.already_acked).push(id));
+    await reportStatuses(
+      this.redis,
+      this.keys,
+      this.pipeline,
+      result.acked.map((messageId) => ({ messageId, recipient: agent, status: "acked" })),
+    );
+    return result;
+  }
+
+  async digest(agent: string): Promise<Digest> {
+    const inbox = this.keys.inbox(agent);
+    const [unacked, pending, groups] = (await this.redis
+      .pipeline()
+      .get(this.keys.unacked(agent))
+      .xpending(inbox, INBOX_GROUP)
+      .xinfo("GROUPS", inbox)
+      .exec()) ?? [
+      [null, null],
+      [null, null],
+      [null, null],
+    ];
+    const unread = Number(unacked?.[1] ?? 0);
+    if (unread === 0) return { unread: 0, oldest_waiting_seconds: null };
+    const oldestPending = (pending?.[1] as [number, string | null] | null)?.[1] ?? null;
+    let oldest = oldestPending;
+    if (oldest === null) {
+      const group = parseGroups(groups?.[1]).find((g) => g.name === INBOX_GROUP);
+      const lastDelivered = group?.lastDeliveredId ?? "0-0";
+      const [first] = await this.redis.xrange(inbox, nextStreamId(lastDelivered), "+", "COUNT", 1);
+      oldest = first?.[0] ?? null;
+    }
+    return {
+      unread,
+      oldest_waiting_seconds:
+        oldest === null
+          ? null
+          : Math.max(0, Math.round((Date.now() - streamIdTime(oldest)) / 1000)),
+    };
+  }
+
+  /** One message of this inbox, by message id (whether acknowledged or not). */
+  async read(agent: string, messageId: string): Promise<InboxMessage | undefined> {
+    const entryId = await this.redis.get(this.keys.delivered(agent, messageId));
+    if (entryId === null) return undefined;
+    const [entry] = parseEntries(
+      await this.redis.xrangeBuffer(this.keys.inbox(agent), entryId, entryId),
+    );
+    return entry === undefined ? undefined : toInboxMessage(this.#decode(entry), entry.id);
+  }
+
+  /**
+   * Takes a message out of the inbox for a sender that awaited it as a reply: it is not
+   * handed out by fetch afterwards. Returns it, or undefined if it was handled before.
+   */
+  async take(agent: string, messageId: string): Promise<InboxMessage | undefined> {
+    const message = await this.read(agent, messageId);
+    if (message === undefined) return undefined;
+    const taken = await this.redis.sbInboxTake(
+      3,
+      this.keys.inbox(agent),
+      this.keys.unacked(agent),
+      this.keys.taken(agent),
+      INBOX_GROUP,
+      message.inbox_id,
+      this.pipeline.dedupe.deliveryWindowMs,
+    );
+    if (taken === 0) return undefined;
+    await reportStatuses(this.redis, this.keys, this.pipeline, [
+      { messageId, recipient: agent, status: "acked" },
+    ]);
+    return message;
+  }
+
+  /** Every message of this inbox after a cursor (an inbox id), oldest first. */
+  async after(agent: string, cursor: string, limit: number): Promise<InboxMessage[]> {
+    const start = cursor === "0" || cursor === "0-0" ? "-" : `(${cursor}`;
+    const entries = parseEntries(
+      await this.redis.xrangeBuffer(this.keys.inbox(agent), start, "+", "COUNT", limit),
+    );
+    return entries.map((entry) => toInboxMessage(this.#decode(entry), entry.id));
+  }
+
+  /** Acknowledges inbox entries; per entry, 1 if now, 0 if before. */
+  async #ackEntries(agent: string, entryIds: readonly string[]): Promise<number[]> {
+    return this.redis.sbInboxAck(
+      2,
+      this.keys.inbox(agent),
+      this.keys.unacked(agent),
+      INBOX_GROUP,
+      ...entryIds,
+    );
+  }
+
+  /** Redelivers what outlived the visibility timeout, then new mail; drops what expired. */
+  async #take(agent: string, limit: number): Promise<InboxMessage[]> {
+    const inbox = this.keys.inbox(agent);
+    let claimed: StreamEntry[];
+    try {
+      const reply = await this.redis.xautoclaimBuffer(
+        inbox,
+        INBOX_GROUP,
+        agent,
+        this.pipeline.inbox.visibilityTimeoutMs,
+        "0-0",
+        "COUNT",
+        limit,
+      );
+      claimed = parseEntries(reply[1]);
+    } catch (error) {
+      if (!String((error as Error).message).startsWith("NOGROUP")) throw error;
+      await ensureGroup(this.redis, inbox, INBOX_GROUP);
+      claimed = [];
+    }
+    const room = limit - claimed.length;
+    const reply =
+      room <= 0
+        ? null
+        : await this.redis.xreadgroupBuffer(
+            "GROUP",
+            INBOX_GROUP,
+            agent,
+            "COUNT",
+            room,
+            "STREAMS",
+            inbox,
+            ">",
+          );
+    const fresh = await this.#withoutTaken(agent, parseEntries(reply?.[0]?.[1]));
+    return this.#handOut(agent, [
+      ...claimed.map((e) => ({ entry: e, redelivered: true })),
+      ...fresh.map((e) => ({ entry: e, redelivered: false })),
+    ]);
+  }
+
+  /** Drops (and acknowledges) entries taken out as awaited replies. */
+  async #withoutTaken(agent: string, entries: StreamEntry[]): Promise<StreamEntry[]> {
+    if (entries.length === 0) return entries;
+    const ids = entries.map((e) => e.id);
+    const taken = await this.redis.sbInboxSkipTaken(
+      2,
+      this.keys.inbox(agent),
+      this.keys.taken(agent),
+      INBOX_GROUP,
+      ...ids,
+    );
+    return taken.length === 0 ? entries : entries.filter((e) => !taken.includes(e.id));
+  }
+
+  async #handOut(
+    agent: string,
+    taken: { entry: StreamEntry; redelivered: boolean }[],
+  ): Promise<InboxMessage[]> {
+    const now = Date.now();
+    const live: InboxMessage[] = [];
+    const reports: StatusReport[] = [];
+    const expiredIds: string[] = [];
+    for (const { entry, redelivered } of taken) {
+      const envelope = this.#decode(entry);
+      if (envelope.expires_at !== undefined && Date.parse(envelope.expires_at) <= now) {
+        expiredIds.push(entry.id);
+        reports.push({
+          messageId: envelope.id,
+          recipient: agent,
+          status: "expired",
+          error: {
+            code: "EXPIRED",
+            message: `message expired at ${envelope.expires_at} before ${agent} fetched it`,
+            field: "expires_at",
+          },
+          envelope: {
+            enc: text(entry, Field.encoding) ?? "json",
+            data: entry.fields.get(Field.envelope)!,
+          },
+        });
+        continue;
+      }
+      live.push(toInboxMessage(envelope, entry.id, redelivered));
+      reports.push({ messageId: envelope.id, recipient: agent, status: "read" });
+    }
+    if (expiredIds.length > 0) await this.#ackEntries(agent, expiredIds);
+    await reportStatuses(this.redis, this.keys, this.pipeline, reports);
+    return live.sort((a, b) => compareStreamIds(a.inbox_id, b.inbox_id));
+  }
+
+  #decode(entry: StreamEntry): Envelope {
+    const data = entry.fields.get(Field.envelope);
+    if (data === undefined)
+      throw new SwitchboardError("MALFORMED_ENTRY", `inbox entry ${entry.id} has no envelope`);
+    return decodeEnvelope(text(entry, Field.encoding) ?? "json", data, this.pipeline.limits);
+  }
+}

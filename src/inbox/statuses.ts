@@ -1,0 +1,49 @@
+import type { Redis } from "ioredis";
+import type { Pipeline } from "../config/pipeline.js";
+import type { ErrorInfo } from "../protocol/errors.js";
+import type { RecipientStatus } from "../protocol/status.js";
+import { Field, type FieldList } from "../pipeline/entry.js";
+import type { Keys } from "../redis/keys.js";
+
+export interface StatusReport {
+  messageId: string;
+  recipient: string;
+  status: RecipientStatus;
+  error?: ErrorInfo;
+  /** The envelope as stored, for a failure the sender must be told of. */
+  envelope?: { enc: string; data: Buffer };
+}
+
+/**
+ * Tells persist what happened at an inbox (read, acked, expired) by appending status
+ * entries to its stream, like any stage does: persist stays the one writer of history.
+ */
+export async function reportStatuses(
+  redis: Redis,
+  keys: Keys,
+  pipeline: Pipeline,
+  reports: readonly StatusReport[],
+): Promise<void> {
+  if (reports.length === 0) return;
+  const stream = keys.stream(pipeline.stages.persist.stream);
+  const batch = redis.pipeline();
+  for (const r of reports) {
+    const fields: FieldList = [
+      Field.kind,
+      "status",
+      Field.messageId,
+      r.messageId,
+      Field.recipient,
+      r.recipient,
+      Field.status,
+      r.status,
+      Field.stage,
+      "inbox",
+    ];
+    if (r.error !== undefined) fields.push(Field.error, JSON.stringify(r.error));
+    if (r.envelope !== undefined)
+      fields.push(Field.encoding, r.envelope.enc, Field.envelope, r.envelope.data);
+    batch.xadd(stream, "*", ...fields);
+  }
+  await batch.exec();
+}

@@ -1,0 +1,110 @@
+import { z } from "zod";
+import { AGENT_STATUSES, RegisterInputSchema } from "./agent.js";
+import { CapabilitySchema, MessageIdSchema, ThreadIdSchema, TopicSchema } from "./envelope.js";
+import { checkTarget, MessageFieldsShape } from "./compose.js";
+
+/**
+ * Input schemas of the tools, shared by the MCP front end and the CLI. The descriptions
+ * are what a model reads: each says what the field does and what to give.
+ */
+
+/** The longest `send_message` waits for a reply: well below the 60 s clients allow a call. */
+export const MAX_AWAIT_REPLY_SECONDS = 45;
+export const MAX_FETCH_LIMIT = 100;
+export const MAX_REPLAY_LIMIT = 200;
+
+export const StreamCursorSchema = z
+  .string()
+  .regex(
+    /^\d+(-\d+)?$/,
+    "a cursor is an inbox id such as `1732430000000-0` (from fetch_inbox or replay), or `0`",
+  );
+
+export const ToolInputs = {
+  register_agent: RegisterInputSchema,
+  unregister_agent: z.strictObject({}),
+  heartbeat: z.strictObject({}),
+  list_agents: z.strictObject({
+    capability: CapabilitySchema.optional().describe(
+      "Only agents with this capability, e.g. `code-review` or `python@3`.",
+    ),
+    status: z
+      .enum(AGENT_STATUSES)
+      .optional()
+      .describe("Only agents in this status: online, idle or offline."),
+  }),
+  send_message: z
+    .strictObject({
+      ...MessageFieldsShape,
+      await_reply_seconds: z
+        .number()
+        .int()
+        .min(1)
+        .max(
+          MAX_AWAIT_REPLY_SECONDS,
+          `wait at most ${MAX_AWAIT_REPLY_SECONDS} seconds for a reply; fetch_inbox later for slower ones`,
+        )
+        .optional()
+        .describe(
+          `Wait up to this many seconds (max ${MAX_AWAIT_REPLY_SECONDS}) for the first reply and return it.`,
+        ),
+    })
+    .superRefine(checkTarget),
+  fetch_inbox: z.strictObject({
+    limit: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_FETCH_LIMIT)
+      .default(10)
+      .describe(`How many messages at most (1-${MAX_FETCH_LIMIT}).`),
+    wait_seconds: z
+      .number()
+      .min(0)
+      .max(60)
+      .default(0)
+      .describe("If the inbox is empty, wait up to this many seconds (max 60) for mail to arrive."),
+  }),
+  ack_messages: z.strictObject({
+    message_ids: z
+      .array(MessageIdSchema)
+      .min(1, "give at least one message id")
+      .max(MAX_FETCH_LIMIT)
+      .describe(
+        "Ids of messages you have handled; unacknowledged ones are handed out again after the visibility timeout.",
+      ),
+  }),
+  get_message: z.strictObject({
+    message_id: MessageIdSchema.describe("A message you sent or received."),
+  }),
+  get_thread: z.strictObject({
+    thread_id: ThreadIdSchema.describe("The thread id (every message carries its thread_id)."),
+  }),
+  subscribe_topic: z.strictObject({
+    topic: TopicSchema.describe(
+      "The topic to receive messages of, e.g. `builds.main` or `switchboard.agents` (agent status changes).",
+    ),
+  }),
+  unsubscribe_topic: z.strictObject({ topic: TopicSchema.describe("A topic you subscribed to.") }),
+  replay: z
+    .strictObject({
+      thread_id: ThreadIdSchema.optional().describe("Replay this thread, in order."),
+      after: StreamCursorSchema.optional().describe(
+        "Replay everything your inbox received after this cursor (an inbox_id); `0` for all. Use next_cursor to page.",
+      ),
+      limit: z
+        .number()
+        .int()
+        .min(1)
+        .max(MAX_REPLAY_LIMIT)
+        .default(50)
+        .describe(`Messages per page (1-${MAX_REPLAY_LIMIT}).`),
+    })
+    .refine((r) => !(r.thread_id !== undefined && r.after !== undefined), {
+      path: ["after"],
+      message: "give `thread_id` or `after`, not both",
+    }),
+} as const;
+
+export type ToolName = keyof typeof ToolInputs;
+export type ToolInput<T extends ToolName> = z.output<(typeof ToolInputs)[T]>;

@@ -1,0 +1,82 @@
+import { SYSTEM_AGENT } from "../../protocol/agent.js";
+import { decodeEnvelope, encodeEnvelope } from "../../protocol/codec.js";
+import { composeEnvelope } from "../../protocol/compose.js";
+import type { ErrorInfo } from "../../protocol/errors.js";
+import { FAILURE_STATUSES, type FailureStatus } from "../../protocol/status.js";
+import { Field, text, type Output, type StreamEntry } from "../../pipeline/entry.js";
+import type { StageContext } from "../../pipeline/stage.js";
+
+/** The type of the messages Switchboard sends a sender whose message failed. */
+export const NOTICE_TYPE = "switchboard.notice";
+
+/**
+ * A failure the sender must hear of becomes a notice: a message from `switchboard` to the
+ * sender, in the same thread, replying to the failed message, that says what happened and
+ * what to do. It enters the pipeline like any message. Notices about notices (and about
+ * Switchboard's own messages) are not sent.
+ */
+export function noticeFor(
+  context: StageContext,
+  entry: StreamEntry,
+  status: string,
+  error: ErrorInfo | undefined,
+): Output | undefined {
+  if (!(FAILURE_STATUSES as readonly string[]).includes(status)) return undefined;
+  const data = entry.fields.get(Field.envelope);
+  if (data === undefined) return undefined;
+  let original;
+  try {
+    original = decodeEnvelope(text(entry, Field.encoding) ?? "json", data, context.pipeline.limits);
+  } catch {
+    return undefined; // nobody to tell: the sender is not known
+  }
+  if (original.from === SYSTEM_AGENT || original.type === NOTICE_TYPE) return undefined;
+  const recipient = text(entry, Field.recipient);
+  const what =
+    recipient === undefined
+      ? status.replace("_", "-")
+      : `${status.replace("_", "-")} for ${recipient}`;
+  const notice = composeEnvelope(
+    {
+      from: SYSTEM_AGENT,
+      to: [original.from],
+      type: NOTICE_TYPE,
+      thread_id: original.thread_id,
+      reply_to: original.id,
+      subject:
+        `message ${what}${original.subject === undefined ? "" : `: ${original.subject}`}`.slice(
+          0,
+          256,
+        ),
+      body: {
+        message_id: original.id,
+        status: status as FailureStatus,
+        ...(recipient === undefined ? {} : { recipient }),
+        ...(error === undefined
+          ? {}
+          : {
+              error: {
+                code: error.code,
+                message: error.message,
+                ...(error.field === undefined ? {} : { field: error.field }),
+              },
+            }),
+      },
+    },
+    context.now(),
+  );
+  const { enc, data: encoded } = encodeEnvelope(notice, context.pipeline.limits);
+  return {
+    to: "validate",
+    fields: [
+      Field.kind,
+      "msg",
+      Field.messageId,
+      notice.id,
+      Field.encoding,
+      enc,
+      Field.envelope,
+      encoded,
+    ],
+  };
+}
