@@ -2,6 +2,7 @@ import type { Redis } from "ioredis";
 import type { Pipeline } from "../config/pipeline.js";
 import type { Target } from "../protocol/envelope.js";
 import { SwitchboardError } from "../protocol/errors.js";
+import { UUID_V7_PATTERN } from "../protocol/ids.js";
 import type { MessageStatus, RecipientStatus } from "../protocol/status.js";
 import type { Keys } from "../redis/keys.js";
 import {
@@ -60,9 +61,12 @@ export class History {
    * for an operator (`caller` null: the CLI).
    */
   async thread(caller: string | null, threadId: string): Promise<MessageView[]> {
-    const index = await readThreadIndex(this.redis, this.keys, threadId);
+    // A thread made for its first message has that message's id and no index entry for it.
+    const index = (await readThreadIndex(this.redis, this.keys, threadId)).map((e) => e.message_id);
+    const ids =
+      UUID_V7_PATTERN.test(threadId) && !index.includes(threadId) ? [threadId, ...index] : index;
     const records = await Promise.all(
-      index.map(({ message_id }) =>
+      ids.map((message_id) =>
         readMessageRecord(this.redis, this.keys, message_id, this.pipeline.limits),
       ),
     );

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { History } from "../../src/history/history.js";
 import { readMessageRecord, readThreadIndex } from "../../src/history/record.js";
 import { composeEnvelope } from "../../src/protocol/compose.js";
 import { eventually, fastPipeline, Harness } from "../support/harness.js";
@@ -54,11 +55,15 @@ describe("the four stages", () => {
     for (let i = 0; i < 4; i++)
       ids.push(await h.send({ from: "bob", to: ["alice"], body: i, thread_id: first }));
     const index = await eventually(async () => {
-      const idx = await readThreadIndex(h.redis, h.keys, first);
-      return idx.length === 5 && idx;
+      const thread = await new History(h.redis, h.keys, h.pipeline)
+        .thread(null, first)
+        .catch(() => []);
+      return thread.length === 5 && thread;
     });
-    expect(index.map((e) => e.message_id)).toEqual(ids);
-    expect(index.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(index.map((m) => m.message_id)).toEqual(ids);
+    expect(index.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5]);
+    // The first message is found by its id, which is the thread's: only replies are indexed.
+    expect((await readThreadIndex(h.redis, h.keys, first)).map((e) => e.seq)).toEqual([2, 3, 4, 5]);
   });
 
   it("reject an invalid envelope and persist records the reason with the field", async () => {

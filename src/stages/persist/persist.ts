@@ -97,7 +97,8 @@ function planRouted(context: StageContext, entry: StreamEntry): Write {
   ];
   return function writeRouted(pipeline) {
     pipeline.hset(key, ...fields).pexpire(key, ttl);
-    if (seq > 0) {
+    // The first message of a thread made for it is found by its id: no index entry needed.
+    if (seq > 0 && !(seq === 1 && threadId === messageId)) {
       const thread = keys.thread(threadId);
       pipeline.zadd(thread, seq, messageId).pexpire(thread, ttl);
     }
