@@ -15,13 +15,16 @@ import type { Keys } from "../redis/keys.js";
  * A message record is one hash. Every status is a field of its own, written once and
  * never overwritten, so events that arrive late, twice or out of order need no
  * read-modify-write: the current status is the one of highest rank.
- * - `enc`, `env`: the envelope as stored in the streams;
+ * - `enc`, `env`: the envelope as accepted, written once by the front end: stream entries
+ *   carry only the message id (a claim check), so a message's body is stored once;
+ * - `seq`: its place in its thread, from validate (the stored envelope has none);
  * - `s:<status>`: a status of the message itself (routed, rejected, …), a {@link StatusEvent};
  * - `r:<agent>:<status>`: a status of one recipient (queued, delivered, …).
  */
 export const RecordField = {
   encoding: "enc",
   envelope: "env",
+  seq: "seq",
   message: (status: MessageStatus) => `s:${status}`,
   recipient: (agent: string, status: RecipientStatus) => `r:${agent}:${status}`,
 } as const;
@@ -86,11 +89,58 @@ export async function readMessageRecord(
 function readEnvelope(hash: Record<string, Buffer>, limits?: CodecLimits): Envelope | undefined {
   const data = hash[RecordField.envelope];
   if (data === undefined) return undefined;
+  const stored = {
+    enc: hash[RecordField.encoding]?.toString() ?? "json",
+    data,
+    seq: hash[RecordField.seq],
+  };
   try {
-    return decodeEnvelope(hash[RecordField.encoding]?.toString() ?? "json", data, limits);
+    return decodeStored(stored, limits);
   } catch {
     return undefined; // a refused message may hold an envelope that never was valid
   }
+}
+
+/** A message's envelope as stored in its record, and its place in its thread. */
+export interface StoredEnvelope {
+  enc: string;
+  data: Buffer;
+  seq: Buffer | null | undefined;
+}
+
+/** Reads the stored envelopes of messages in one round trip; undefined where there is none. */
+export async function readStoredEnvelopes(
+  redis: Redis,
+  keys: Keys,
+  messageIds: readonly string[],
+): Promise<(StoredEnvelope | undefined)[]> {
+  if (messageIds.length === 0) return [];
+  const batch = redis.pipeline();
+  for (const id of messageIds) {
+    batch.hmgetBuffer(
+      keys.message(id),
+      RecordField.encoding,
+      RecordField.envelope,
+      RecordField.seq,
+    );
+  }
+  const replies = (await batch.exec()) ?? [];
+  return replies.map(([error, reply]) => {
+    if (error) throw error;
+    const [enc, data, seq] = reply as (Buffer | null)[];
+    return data === null || data === undefined
+      ? undefined
+      : { enc: enc?.toString() ?? "json", data, seq };
+  });
+}
+
+/** Decodes a stored envelope (checking it against the schema), with its sequence number. */
+export function decodeStored(stored: StoredEnvelope, limits?: CodecLimits): Envelope {
+  const envelope = decodeEnvelope(stored.enc, stored.data, limits);
+  if (stored.seq !== null && stored.seq !== undefined && envelope.seq === undefined) {
+    envelope.seq = Number(stored.seq.toString());
+  }
+  return envelope;
 }
 
 /** The status of highest rank (the latest among equals), with the way there. */

@@ -1,9 +1,8 @@
 import type { Redis } from "ioredis";
 import { INBOX_GROUP } from "../agents/registry.js";
 import type { Pipeline } from "../config/pipeline.js";
-import { decodeEnvelope } from "../protocol/codec.js";
 import type { Envelope } from "../protocol/envelope.js";
-import { SwitchboardError } from "../protocol/errors.js";
+import { decodeStored, readStoredEnvelopes } from "../history/record.js";
 import { Field, parseEntries, text, type StreamEntry } from "../pipeline/entry.js";
 import { ensureGroup } from "../pipeline/runner.js";
 import "../redis/buffer-commands.js";
@@ -156,10 +155,10 @@ export class Inbox {
   async read(agent: string, messageId: string): Promise<InboxMessage | undefined> {
     const entryId = await this.redis.get(this.keys.delivered(agent, messageId));
     if (entryId === null) return undefined;
-    const [entry] = parseEntries(
+    const entries = parseEntries(
       await this.redis.xrangeBuffer(this.keys.inbox(agent), entryId, entryId),
     );
-    return entry === undefined ? undefined : toInboxMessage(this.#decode(entry), entry.id);
+    return (await this.#messages(entries))[0];
   }
 
   /**
@@ -191,7 +190,17 @@ export class Inbox {
     const entries = parseEntries(
       await this.redis.xrangeBuffer(this.keys.inbox(agent), start, "+", "COUNT", limit),
     );
-    return entries.map((entry) => toInboxMessage(this.#decode(entry), entry.id));
+    return (await this.#messages(entries)).filter((m): m is InboxMessage => m !== undefined);
+  }
+
+  /** The newest messages of this inbox, handled or not, oldest first; hands nothing out. */
+  async peek(agent: string, limit: number): Promise<InboxMessage[]> {
+    const entries = parseEntries(
+      await this.redis.xrevrangeBuffer(this.keys.inbox(agent), "+", "-", "COUNT", limit),
+    );
+    return (await this.#messages(entries.reverse())).filter(
+      (m): m is InboxMessage => m !== undefined,
+    );
   }
 
   /** Acknowledges inbox entries; per entry, 1 if now, 0 if before. */
@@ -268,38 +277,54 @@ export class Inbox {
     const live: InboxMessage[] = [];
     const reports: StatusReport[] = [];
     const expiredIds: string[] = [];
-    for (const { entry, redelivered } of taken) {
-      const envelope = this.#decode(entry);
-      if (envelope.expires_at !== undefined && Date.parse(envelope.expires_at) <= now) {
-        expiredIds.push(entry.id);
-        reports.push({
-          messageId: envelope.id,
-          recipient: agent,
-          status: "expired",
-          error: {
-            code: "EXPIRED",
-            message: `message expired at ${envelope.expires_at} before ${agent} fetched it`,
-            field: "expires_at",
-          },
-          envelope: {
-            enc: text(entry, Field.encoding) ?? "json",
-            data: entry.fields.get(Field.envelope)!,
-          },
-        });
-        continue;
+    const messages = await this.#messages(taken.map((t) => t.entry));
+    taken.forEach(({ entry, redelivered }, i) => {
+      const message = messages[i];
+      const messageId = text(entry, Field.messageId) ?? "";
+      const expired =
+        message === undefined ||
+        (message.expires_at !== undefined && Date.parse(message.expires_at) <= now);
+      if (!expired) {
+        live.push({ ...message, redelivered });
+        reports.push({ messageId, recipient: agent, status: "read" });
+        return;
       }
-      live.push(toInboxMessage(envelope, entry.id, redelivered));
-      reports.push({ messageId: envelope.id, recipient: agent, status: "read" });
-    }
+      expiredIds.push(entry.id);
+      reports.push({
+        messageId,
+        recipient: agent,
+        status: "expired",
+        error: {
+          code: "EXPIRED",
+          message:
+            message === undefined
+              ? `message ${messageId} is gone: past history retention before ${agent} fetched it`
+              : `message expired at ${message.expires_at} before ${agent} fetched it`,
+          field: "expires_at",
+        },
+      });
+    });
     if (expiredIds.length > 0) await this.#ackEntries(agent, expiredIds);
     await reportStatuses(this.redis, this.keys, this.pipeline, reports);
     return live.sort((a, b) => compareStreamIds(a.inbox_id, b.inbox_id));
   }
 
-  #decode(entry: StreamEntry): Envelope {
-    const data = entry.fields.get(Field.envelope);
-    if (data === undefined)
-      throw new SwitchboardError("MALFORMED_ENTRY", `inbox entry ${entry.id} has no envelope`);
-    return decodeEnvelope(text(entry, Field.encoding) ?? "json", data, this.pipeline.limits);
+  /**
+   * The messages inbox entries point to, read from their records in one round trip
+   * (inbox entries carry only the id and the thread sequence); undefined where the
+   * record is gone.
+   */
+  async #messages(entries: readonly StreamEntry[]): Promise<(InboxMessage | undefined)[]> {
+    const ids = entries.map((e) => text(e, Field.messageId) ?? "");
+    const stored = await readStoredEnvelopes(this.redis, this.keys, ids);
+    return entries.map((entry, i) => {
+      const s = stored[i];
+      if (s === undefined) return undefined;
+      const envelope = decodeStored(
+        { ...s, seq: s.seq ?? entry.fields.get(Field.seq) },
+        this.pipeline.limits,
+      );
+      return toInboxMessage(envelope, entry.id);
+    });
   }
 }

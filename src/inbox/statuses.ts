@@ -10,8 +10,6 @@ export interface StatusReport {
   recipient: string;
   status: RecipientStatus;
   error?: ErrorInfo;
-  /** The envelope as stored, for a failure the sender must be told of. */
-  envelope?: { enc: string; data: Buffer };
 }
 
 /**
@@ -41,8 +39,6 @@ export async function reportStatuses(
       "inbox",
     ];
     if (r.error !== undefined) fields.push(Field.error, JSON.stringify(r.error));
-    if (r.envelope !== undefined)
-      fields.push(Field.encoding, r.envelope.enc, Field.envelope, r.envelope.data);
     batch.xadd(stream, "*", ...fields);
   }
   await batch.exec();

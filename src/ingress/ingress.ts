@@ -15,8 +15,10 @@ export interface Accepted {
 }
 
 /**
- * The front door of the pipeline: a message is accepted once its envelope is appended to
- * the first stage's stream. Encoding errors (too large) are thrown before anything is written.
+ * The front door of the pipeline. The envelope is stored once, in the message record; the
+ * entry appended to the first stage's stream carries only the message id (a claim check),
+ * so no stage copies the body along. A message is accepted once that entry is appended.
+ * Encoding errors (too large) are thrown before anything is written.
  */
 export class Ingress {
   readonly #redis: Redis;
@@ -36,30 +38,17 @@ export class Ingress {
     return accepted!;
   }
 
-  /** Appends many envelopes in one round trip; all are encoded (and checked) first. */
+  /** Accepts many envelopes in one round trip; all are encoded (and checked) first. */
   async acceptMany(envelopes: readonly Envelope[]): Promise<Accepted[]> {
     const encoded = envelopes.map((e) => encodeEnvelope(e, this.#pipeline.limits));
+    const accepted = JSON.stringify({ at: new Date().toISOString() });
+    const ttl = this.#pipeline.history.retentionMs;
     const batch = this.#redis.pipeline();
     envelopes.forEach((envelope, i) => {
       const { enc, data } = encoded[i]!;
-      batch.xadd(
-        this.#stream,
-        "*",
-        Field.kind,
-        "msg",
-        Field.messageId,
-        envelope.id,
-        Field.encoding,
-        enc,
-        Field.envelope,
-        data,
-      );
-    });
-    // The sender can read its message with get_message at once; persist fills in the rest.
-    const at = JSON.stringify({ at: new Date().toISOString() });
-    envelopes.forEach((envelope, i) => {
-      const { enc, data } = encoded[i]!;
       const record = this.#keys.message(envelope.id);
+      // The record first: validate reads it as soon as the entry is there. (On a Redis
+      // Cluster the two keys live on different nodes; this order then needs two round trips.)
       batch
         .hset(
           record,
@@ -68,19 +57,20 @@ export class Ingress {
           RecordField.envelope,
           data,
           RecordField.message("accepted"),
-          at,
+          accepted,
         )
-        .pexpire(record, this.#pipeline.history.retentionMs);
+        .pexpire(record, ttl)
+        .xadd(this.#stream, "*", Field.kind, "msg", Field.messageId, envelope.id);
     });
     const replies = (await batch.exec()) ?? [];
     return envelopes.map((envelope, i) => {
-      const [error, streamId] = replies[i] ?? [new Error("no reply from Redis"), null];
-      if (error) throw error;
+      const failed = replies.slice(3 * i, 3 * i + 3).find(([error]) => error !== null);
+      if (failed !== undefined) throw failed[0]!;
       return {
         message_id: envelope.id,
         thread_id: envelope.thread_id,
         status: "accepted",
-        stream_id: String(streamId),
+        stream_id: String(replies[3 * i + 2]?.[1]),
       };
     });
   }

@@ -5,13 +5,19 @@ export const Field = {
   /** What the entry is: `msg` (validate, route), `rcpt` (deliver), `status` (persist). */
   kind: "t",
   messageId: "mid",
+  /** An envelope carried in the entry: only from producers that bypass the front end. */
   encoding: "enc",
   envelope: "env",
   /** One recipient (deliver entries, per-recipient statuses). */
   recipient: "rcpt",
   /** Several recipients, JSON array (a `queued` status for all of them). */
   recipients: "rcpts",
-  /** The thread and the place in it, so persist can index without decoding. */
+  /** The routing header validate reads off the envelope, so later stages need not decode it. */
+  from: "from",
+  /** The target, as JSON. */
+  target: "to",
+  type: "type",
+  /** The thread and the place in it. */
   threadId: "th",
   seq: "seq",
   /** The message this one answers, so deliver can note a reply without decoding. */

@@ -51,24 +51,6 @@ export function encodeEnvelope(
   return encoded;
 }
 
-/**
- * The stored envelope with its thread sequence number added, without re-encoding a JSON
- * envelope: `,"seq":N` goes in before its closing brace. The envelope must have no `seq`.
- */
-export function withSeq(
-  stored: EncodedEnvelope,
-  envelope: Envelope,
-  seq: number,
-  limits: CodecLimits = DEFAULT_CODEC_LIMITS,
-): EncodedEnvelope {
-  if (stored.enc !== "json") return encodeEnvelope({ ...envelope, seq }, limits);
-  const end = stored.data.lastIndexOf(0x7d); // "}"
-  return {
-    enc: "json",
-    data: Buffer.concat([stored.data.subarray(0, end), Buffer.from(`,"seq":${seq}}`)]),
-  };
-}
-
 /** Parses stored bytes to JSON, refusing oversize input and decompression bombs. */
 export function decodeJson(
   enc: string,

@@ -1,8 +1,5 @@
-import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { capabilityMatches, globMatches } from "../../src/protocol/capabilities.js";
-import { decodeEnvelope, encodeEnvelope, withSeq } from "../../src/protocol/codec.js";
-import { composeEnvelope } from "../../src/protocol/compose.js";
 import { SendRequestSchema } from "../../src/protocol/compose.js";
 
 describe("capabilities", () => {
@@ -40,29 +37,5 @@ describe("targets", () => {
     const result = SendRequestSchema.safeParse({ ...base, ...target });
     if (problem === undefined) expect(result.success).toBe(true);
     else expect(result.error?.issues.map((i) => i.message).join("; ")).toContain(problem);
-  });
-});
-
-describe("withSeq", () => {
-  it("adds the sequence to a stored envelope as if it had been encoded with it", () => {
-    fc.assert(
-      fc.property(
-        fc.string(),
-        fc.integer({ min: 1, max: 1e9 }),
-        fc.boolean(),
-        (subject, seq, big) => {
-          const envelope = composeEnvelope({
-            from: "a",
-            to: ["b"],
-            body: big ? "x".repeat(10_000) : subject,
-            subject,
-          });
-          const stored = encodeEnvelope(envelope);
-          const withIt = withSeq(stored, envelope, seq);
-          expect(decodeEnvelope(withIt.enc, withIt.data)).toEqual({ ...envelope, seq });
-        },
-      ),
-      { numRuns: 200 },
-    );
   });
 });

@@ -1,11 +1,8 @@
 import { Option, type Command } from "commander";
-import type { Pipeline } from "../../config/pipeline.js";
-import { decodeEnvelope } from "../../protocol/codec.js";
+import type { InboxMessage } from "../../inbox/inbox.js";
 import { AgentNameSchema } from "../../protocol/envelope.js";
-import { Field, parseEntries, type StreamEntry } from "../../pipeline/entry.js";
-import { describeError, usageError } from "../errors.js";
+import { usageError } from "../errors.js";
 import { globalOptions, nonNegativeInteger, positiveInteger, withExamples } from "../options.js";
-import type { Runtime } from "../runtime.js";
 import { withService } from "../service.js";
 import type { Switchboard } from "../../service/switchboard.js";
 import { formatDuration, formatTable, truncate } from "../table.js";
@@ -19,18 +16,11 @@ interface InboxOptions {
   json?: boolean;
 }
 
-/** One inbox entry as printed; `error` is set (and the rest may be null) when it does not decode. */
-export interface InboxItem {
-  inbox_id: string;
-  message_id: string | null;
-  from: string | null;
-  subject: string | null;
-  thread_id: string | null;
-  seq: number | null;
-  body: unknown;
-  created_at: string | null;
-  error?: string;
-}
+/** One message as printed. */
+export type InboxItem = Pick<
+  InboxMessage,
+  "inbox_id" | "message_id" | "from" | "subject" | "thread_id" | "seq" | "body" | "created_at"
+>;
 
 const BODY_PREVIEW_CHARS = 48;
 const SUBJECT_CHARS = 32;
@@ -78,13 +68,13 @@ async function showInbox(options: InboxOptions, command: Command): Promise<void>
       "--agent",
     );
   }
-  const items = await withService(globalOptions(command), (service, runtime) =>
+  const items = await withService(globalOptions(command), (service) =>
     options.peek === true
-      ? readInbox(runtime, options.agent, options.limit)
+      ? service.inbox.peek(options.agent, options.limit)
       : fetchInbox(service, options),
   );
   if (options.json === true) {
-    process.stdout.write(`${JSON.stringify(items, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(items.map(toItem), null, 2)}\n`);
   } else if (items.length === 0) {
     process.stdout.write(`(the inbox of ${options.agent} is empty)\n`);
   } else {
@@ -93,7 +83,7 @@ async function showInbox(options: InboxOptions, command: Command): Promise<void>
 }
 
 /** Hands out waiting messages as fetch_inbox does; acknowledges them with `--ack`. */
-async function fetchInbox(service: Switchboard, options: InboxOptions): Promise<InboxItem[]> {
+async function fetchInbox(service: Switchboard, options: InboxOptions): Promise<InboxMessage[]> {
   await service.agent(options.agent);
   const messages = await service.fetch(options.agent, {
     limit: options.limit,
@@ -105,79 +95,22 @@ async function fetchInbox(service: Switchboard, options: InboxOptions): Promise<
       messages.map((m) => m.message_id),
     );
   }
-  return messages.map((m) => ({
-    inbox_id: m.inbox_id,
-    message_id: m.message_id,
-    from: m.from,
-    subject: m.subject ?? null,
-    thread_id: m.thread_id,
-    seq: m.seq ?? null,
-    body: m.body,
-    created_at: m.created_at,
-  }));
+  return messages;
 }
 
-/** The newest `limit` entries of an agent's inbox, oldest first, without handing them out. */
-export async function readInbox(
-  runtime: Runtime,
-  agent: string,
-  limit: number,
-): Promise<InboxItem[]> {
-  const reply = await runtime.redis.xrevrangeBuffer(
-    runtime.keys.inbox(agent),
-    "+",
-    "-",
-    "COUNT",
-    limit,
-  );
-  return parseEntries(reply)
-    .reverse()
-    .map((entry) => toItem(entry, runtime.pipeline));
-}
-
-function toItem(entry: StreamEntry, pipeline: Pipeline): InboxItem {
-  const messageId = entry.fields.get(Field.messageId)?.toString("utf8") ?? null;
-  try {
-    const envelope = decodeEnvelope(
-      entry.fields.get(Field.encoding)?.toString("utf8") ?? "",
-      entry.fields.get(Field.envelope) ?? Buffer.alloc(0),
-      pipeline.limits,
-    );
-    return {
-      inbox_id: entry.id,
-      message_id: envelope.id,
-      from: envelope.from,
-      subject: envelope.subject ?? null,
-      thread_id: envelope.thread_id,
-      seq: envelope.seq ?? null,
-      body: envelope.body,
-      created_at: envelope.created_at,
-    };
-  } catch (error) {
-    return {
-      inbox_id: entry.id,
-      message_id: messageId,
-      from: null,
-      subject: null,
-      thread_id: null,
-      seq: null,
-      body: null,
-      created_at: null,
-      error: describeError(error),
-    };
-  }
+function toItem(message: InboxMessage): InboxItem {
+  const { inbox_id, message_id, from, subject, thread_id, seq, body, created_at } = message;
+  return { inbox_id, message_id, from, subject, thread_id, seq, body, created_at };
 }
 
 function formatInbox(items: readonly InboxItem[], now: number): string {
   const rows = items.map((item) => [
     item.inbox_id,
-    item.message_id ?? "?",
-    item.from ?? "?",
+    item.message_id,
+    item.from,
     truncate(item.subject ?? "", SUBJECT_CHARS),
-    item.created_at === null ? "?" : formatDuration(now - Date.parse(item.created_at)),
-    item.error === undefined
-      ? truncate(bodyText(item.body), BODY_PREVIEW_CHARS)
-      : `(undecodable: ${truncate(item.error, BODY_PREVIEW_CHARS)})`,
+    formatDuration(now - Date.parse(item.created_at)),
+    truncate(bodyText(item.body), BODY_PREVIEW_CHARS),
   ]);
   return formatTable(
     [

@@ -30,7 +30,7 @@ export const deliverStage: StageFactory = (context) => ({
           replyTo === undefined ? "" : messageId,
           keys.mailChannel(),
           replyTo === undefined ? recipient : `${recipient} ${replyTo}`,
-          ...carry(item.entry, [Field.messageId, Field.encoding, Field.envelope]),
+          ...carry(item.entry, [Field.messageId, Field.seq]),
         );
       },
     );

@@ -1,9 +1,10 @@
 import { SYSTEM_AGENT } from "../../protocol/agent.js";
-import { decodeEnvelope, encodeEnvelope } from "../../protocol/codec.js";
+import { encodeEnvelope } from "../../protocol/codec.js";
 import { composeEnvelope } from "../../protocol/compose.js";
+import type { Envelope } from "../../protocol/envelope.js";
 import type { ErrorInfo } from "../../protocol/errors.js";
 import { FAILURE_STATUSES, type FailureStatus } from "../../protocol/status.js";
-import { Field, text, type Output, type StreamEntry } from "../../pipeline/entry.js";
+import { Field, type Output } from "../../pipeline/entry.js";
 import type { StageContext } from "../../pipeline/stage.js";
 
 /** The type of the messages Switchboard sends a sender whose message failed. */
@@ -17,21 +18,14 @@ export const NOTICE_TYPE = "switchboard.notice";
  */
 export function noticeFor(
   context: StageContext,
-  entry: StreamEntry,
+  original: Envelope | undefined,
+  recipient: string | undefined,
   status: string,
   error: ErrorInfo | undefined,
 ): Output | undefined {
-  if (!(FAILURE_STATUSES as readonly string[]).includes(status)) return undefined;
-  const data = entry.fields.get(Field.envelope);
-  if (data === undefined) return undefined;
-  let original;
-  try {
-    original = decodeEnvelope(text(entry, Field.encoding) ?? "json", data, context.pipeline.limits);
-  } catch {
-    return undefined; // nobody to tell: the sender is not known
-  }
+  if (!(FAILURE_STATUSES as readonly string[]).includes(status) || original === undefined)
+    return undefined;
   if (original.from === SYSTEM_AGENT || original.type === NOTICE_TYPE) return undefined;
-  const recipient = text(entry, Field.recipient);
   const what =
     recipient === undefined
       ? status.replace("_", "-")
@@ -65,7 +59,8 @@ export function noticeFor(
     },
     context.now(),
   );
-  const { enc, data: encoded } = encodeEnvelope(notice, context.pipeline.limits);
+  // The notice carries its envelope: persist stores no records of its own making.
+  const { enc, data } = encodeEnvelope(notice, context.pipeline.limits);
   return {
     to: "validate",
     fields: [
@@ -76,7 +71,7 @@ export function noticeFor(
       Field.encoding,
       enc,
       Field.envelope,
-      encoded,
+      data,
     ],
   };
 }

@@ -1,28 +1,37 @@
 import type { ChainableCommander } from "ioredis";
-import { decodeJson } from "../../protocol/codec.js";
+import { decodeEnvelope } from "../../protocol/codec.js";
+import type { Envelope } from "../../protocol/envelope.js";
 import type { ErrorInfo } from "../../protocol/errors.js";
 import { SwitchboardError, toErrorInfo } from "../../protocol/errors.js";
 import {
+  FAILURE_STATUSES,
   MESSAGE_STATUS_RANK,
   RECIPIENT_STATUS_RANK,
   type MessageStatus,
   type RecipientStatus,
 } from "../../protocol/status.js";
 import { pipelined } from "../../redis/batch.js";
+import {
+  decodeStored,
+  readStoredEnvelopes,
+  RecordField,
+  type StatusEvent,
+} from "../../history/record.js";
 import { Field, text, type Output, type StreamEntry } from "../../pipeline/entry.js";
 import { DONE, type Outcome, type StageContext, type StageFactory } from "../../pipeline/stage.js";
 import { noticeFor } from "./notice.js";
-import { RecordField, type StatusEvent } from "../../history/record.js";
 
 /**
- * persist: the one writer of message history. Every outcome of every stage ends here:
- * a routed message gets its record and its place in the thread index; each later status
- * (delivered, expired, rejected, undeliverable, dead-lettered) is one more field of the
- * record. Records and indexes live `history.retentionMs` from routing (or refusal).
+ * persist: the one writer of message history (the front end stores only the envelope as
+ * accepted). A routed message gets its recipients, its sequence number and its place in
+ * the thread index; each later status (delivered, expired, rejected, undeliverable,
+ * dead-lettered) is one more field of the record; a failure brings the sender a notice.
+ * Records and indexes live `history.retentionMs` from acceptance.
  */
 export const persistStage: StageFactory = (context) => ({
   async handle(entries) {
-    const planned = entries.map((entry) => plan(context, entry));
+    const envelopes = await envelopesOfFailures(context, entries);
+    const planned = entries.map((entry) => plan(context, entry, envelopes));
     const writes = planned.filter((p): p is Planned => "write" in p);
     const replies = await pipelined(context.redis, writes, (pipeline, p) => p.write(pipeline));
     let next = 0;
@@ -44,18 +53,66 @@ interface Planned {
   notice?: Output | undefined;
 }
 
+function isFailure(entry: StreamEntry): boolean {
+  return (
+    text(entry, Field.kind) === "status" &&
+    (FAILURE_STATUSES as readonly string[]).includes(text(entry, Field.status) ?? "")
+  );
+}
+
+/**
+ * The envelopes of the messages that failed in this batch, for the notices to their
+ * senders: carried in the entry, or read from the records in one round trip.
+ */
+async function envelopesOfFailures(
+  context: StageContext,
+  entries: readonly StreamEntry[],
+): Promise<Map<string, Envelope>> {
+  const failed = entries.filter(isFailure);
+  const ids = [
+    ...new Set(
+      failed.map((e) => text(e, Field.messageId)).filter((id): id is string => id !== undefined),
+    ),
+  ];
+  const stored = await readStoredEnvelopes(context.redis, context.keys, ids);
+  const envelopes = new Map<string, Envelope>();
+  const keep = (id: string, decode: () => Envelope) => {
+    try {
+      envelopes.set(id, decode());
+    } catch {
+      // unreadable: nobody to tell
+    }
+  };
+  ids.forEach((id, i) => {
+    const s = stored[i];
+    if (s !== undefined) keep(id, () => decodeStored(s, context.pipeline.limits));
+  });
+  for (const entry of failed) {
+    const id = text(entry, Field.messageId);
+    const data = entry.fields.get(Field.envelope);
+    if (id !== undefined && data !== undefined && !envelopes.has(id)) {
+      keep(id, () =>
+        decodeEnvelope(text(entry, Field.encoding) ?? "json", data, context.pipeline.limits),
+      );
+    }
+  }
+  return envelopes;
+}
+
 /** The writes for an entry, or the outcome that refuses it. */
-function plan(context: StageContext, entry: StreamEntry): Planned | Outcome {
+function plan(
+  context: StageContext,
+  entry: StreamEntry,
+  envelopes: ReadonlyMap<string, Envelope>,
+): Planned | Outcome {
   try {
     const kind = text(entry, Field.kind);
     if (kind === "routed") return { write: planRouted(context, entry) };
-    if (kind === "status") return planStatus(context, entry);
+    if (kind === "status") return planStatus(context, entry, envelopes);
     throw new SwitchboardError(
       "MALFORMED_ENTRY",
       `persist cannot record an entry of kind '${kind}'`,
-      {
-        field: "t",
-      },
+      { field: "t" },
     );
   } catch (error) {
     return { kind: "reject", status: "rejected", error: toErrorInfo(error) };
@@ -82,15 +139,12 @@ function planRouted(context: StageContext, entry: StreamEntry): Write {
   const threadId = required(entry, Field.threadId);
   const seq = Number(required(entry, Field.seq));
   const recipients = JSON.parse(required(entry, Field.recipients)) as string[];
-  const envelope = entry.fields.get(Field.envelope) ?? Buffer.alloc(0);
   const key = keys.message(messageId);
   const ttl = definition.history.retentionMs;
   const at = event(context);
-  const fields: (string | Buffer)[] = [
-    RecordField.encoding,
-    text(entry, Field.encoding) ?? "json",
-    RecordField.envelope,
-    envelope,
+  const fields: string[] = [
+    RecordField.seq,
+    String(seq),
     RecordField.message("routed"),
     at,
     ...recipients.flatMap((agent) => [RecordField.recipient(agent, "queued"), at]),
@@ -105,7 +159,11 @@ function planRouted(context: StageContext, entry: StreamEntry): Write {
   };
 }
 
-function planStatus(context: StageContext, entry: StreamEntry): Planned {
+function planStatus(
+  context: StageContext,
+  entry: StreamEntry,
+  envelopes: ReadonlyMap<string, Envelope>,
+): Planned {
   const messageId = required(entry, Field.messageId);
   const status = required(entry, Field.status);
   const recipient = text(entry, Field.recipient);
@@ -119,38 +177,26 @@ function planStatus(context: StageContext, entry: StreamEntry): Planned {
   const inboxId = text(entry, Field.inboxId);
   if (stage !== undefined) extra.stage = stage;
   if (why !== undefined) extra.error = JSON.parse(why) as ErrorInfo;
-  const notice = noticeFor(context, entry, status, extra.error);
   if (inboxId !== undefined) extra.inbox_id = inboxId;
+  const notice = noticeFor(context, envelopes.get(messageId), recipient, status, extra.error);
   const key = context.keys.message(messageId);
   const value = event(context, extra);
   if (recipient !== undefined) {
     const field = RecordField.recipient(recipient, status as RecipientStatus);
     return { write: (pipeline) => void pipeline.hset(key, field, value), notice };
   }
-  // Refused before routing: no record exists yet; keep what can be read of the envelope.
-  const readable = readableEnvelope(context, entry);
+  // Refused before routing. A producer that bypassed the front end left no record: keep
+  // what can be read of the envelope it carried, for the sender to see.
+  const carried = entry.fields.get(Field.envelope);
   const ttl = context.pipeline.history.retentionMs;
   const write: Write = function writeRefused(pipeline) {
     pipeline.hset(key, RecordField.message(status as MessageStatus), value);
-    if (readable !== undefined) {
+    if (carried !== undefined) {
       pipeline
-        .hsetnx(key, RecordField.encoding, "json")
-        .hsetnx(key, RecordField.envelope, readable);
+        .hsetnx(key, RecordField.encoding, text(entry, Field.encoding) ?? "json")
+        .hsetnx(key, RecordField.envelope, carried);
     }
     pipeline.pexpire(key, ttl);
   };
   return { write, notice };
-}
-
-/** The carried envelope as JSON text if it can be read at all. */
-function readableEnvelope(context: StageContext, entry: StreamEntry): string | undefined {
-  const data = entry.fields.get(Field.envelope);
-  if (data === undefined) return undefined;
-  try {
-    return JSON.stringify(
-      decodeJson(text(entry, Field.encoding) ?? "json", data, context.pipeline.limits),
-    );
-  } catch {
-    return undefined;
-  }
 }

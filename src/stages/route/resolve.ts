@@ -1,6 +1,6 @@
 import type { RoutingRule } from "../../config/pipeline.js";
 import { globMatches } from "../../protocol/capabilities.js";
-import type { Envelope, Target } from "../../protocol/envelope.js";
+import type { Target } from "../../protocol/envelope.js";
 import type { Directory } from "./directory.js";
 
 export interface Resolution {
@@ -12,9 +12,16 @@ export interface Resolution {
   reason: string | undefined;
 }
 
+/** What routing looks at: who sends, to what target, of what type. */
+export interface Routable {
+  from: string;
+  to: Target;
+  type: string;
+}
+
 /** Everybody a message goes to: its target, plus what the routing rules add. */
 export async function resolve(
-  envelope: Envelope,
+  envelope: Routable,
   directory: Directory,
   rules: readonly RoutingRule[],
 ): Promise<Resolution> {
@@ -101,7 +108,7 @@ async function pickAny(
   return [];
 }
 
-function ruleMatches(rule: RoutingRule, envelope: Envelope): boolean {
+function ruleMatches(rule: RoutingRule, envelope: Routable): boolean {
   const { type, from } = rule.match;
   return (
     (type === undefined || globMatches(type, envelope.type)) &&

@@ -1,23 +1,16 @@
-import { decodeEnvelope } from "../../protocol/codec.js";
-import type { Envelope } from "../../protocol/envelope.js";
-import { toErrorInfo } from "../../protocol/errors.js";
-import {
-  carry,
-  Field,
-  text,
-  type FieldList,
-  type Output,
-  type StreamEntry,
-} from "../../pipeline/entry.js";
+import { TargetSchema } from "../../protocol/envelope.js";
+import { SwitchboardError, toErrorInfo } from "../../protocol/errors.js";
+import { carry, Field, text, type Output, type StreamEntry } from "../../pipeline/entry.js";
 import type { Outcome, StageContext, StageFactory } from "../../pipeline/stage.js";
 import { Directory } from "./directory.js";
-import { resolve } from "./resolve.js";
+import { resolve, type Routable } from "./resolve.js";
 
 /**
  * route: resolves who receives a message (named agents, broadcast, a capability with
  * mode any or all, a topic, plus the routing rules of the pipeline file) and fans it out:
  * one deliver entry per recipient, and one entry telling persist who was chosen. A
- * message that reaches nobody is undeliverable, with the reason.
+ * message that reaches nobody is undeliverable, with the reason. It works from the
+ * routing header validate wrote; the body stays in the message record.
  */
 export const routeStage: StageFactory = (context) => {
   const directory = new Directory(context.redis, context.keys, context.pipeline);
@@ -29,20 +22,22 @@ export const routeStage: StageFactory = (context) => {
   };
 };
 
+/** Fields every recipient's deliver entry carries on. */
+const PER_RECIPIENT = [Field.messageId, Field.seq, Field.expiresAt, Field.replyTo] as const;
+
 async function routeOne(
   context: StageContext,
   directory: Directory,
   entry: StreamEntry,
 ): Promise<Outcome> {
-  let envelope: Envelope;
+  let header: Routable;
   try {
-    const data = entry.fields.get(Field.envelope) ?? Buffer.alloc(0);
-    envelope = decodeEnvelope(text(entry, Field.encoding) ?? "json", data, context.pipeline.limits);
+    header = readHeader(entry);
   } catch (error) {
     return { kind: "reject", status: "rejected", error: toErrorInfo(error) };
   }
   const { recipients, unknown, reason } = await resolve(
-    envelope,
+    header,
     directory,
     context.pipeline.routing.rules,
   );
@@ -53,11 +48,6 @@ async function routeOne(
       error: { code: "NO_RECIPIENT", message: reason!, field: "to" },
     };
   }
-  const message = carry(entry, [Field.messageId, Field.encoding, Field.envelope]);
-  const perRecipient: FieldList = [];
-  if (envelope.expires_at !== undefined)
-    perRecipient.push(Field.expiresAt, String(Date.parse(envelope.expires_at)));
-  if (envelope.reply_to !== undefined) perRecipient.push(Field.replyTo, envelope.reply_to);
   const outputs: Output[] = [
     {
       to: "persist",
@@ -66,11 +56,7 @@ async function routeOne(
         "routed",
         Field.recipients,
         JSON.stringify(recipients),
-        Field.threadId,
-        envelope.thread_id,
-        Field.seq,
-        String(envelope.seq ?? 0),
-        ...message,
+        ...carry(entry, [Field.messageId, Field.threadId, Field.seq]),
       ],
     },
     ...unknown.map((agent): Output => ({
@@ -90,13 +76,35 @@ async function routeOne(
         }),
         Field.stage,
         "route",
-        ...message,
+        ...carry(entry, [Field.messageId]),
       ],
     })),
     ...recipients.map((recipient): Output => ({
       to: "deliver",
-      fields: [Field.kind, "rcpt", Field.recipient, recipient, ...perRecipient, ...message],
+      fields: [Field.kind, "rcpt", Field.recipient, recipient, ...carry(entry, PER_RECIPIENT)],
     })),
   ];
   return { kind: "forward", outputs };
+}
+
+/** The routing header validate wrote. */
+function readHeader(entry: StreamEntry): Routable {
+  const from = text(entry, Field.from);
+  const type = text(entry, Field.type);
+  const target = TargetSchema.safeParse(JSON.parse(text(entry, Field.target) ?? "null"));
+  if (
+    from === undefined ||
+    type === undefined ||
+    !target.success ||
+    !entry.fields.has(Field.messageId)
+  ) {
+    throw new SwitchboardError(
+      "MALFORMED_ENTRY",
+      "route entry lacks its routing header (mid, from, to, type)",
+      {
+        field: "to",
+      },
+    );
+  }
+  return { from, to: target.data, type };
 }

@@ -1,58 +1,77 @@
-import { decodeEnvelope, withSeq, type EncodedEnvelope } from "../../protocol/codec.js";
+import type { ChainableCommander } from "ioredis";
+import { decodeEnvelope } from "../../protocol/codec.js";
 import type { Envelope } from "../../protocol/envelope.js";
 import { SwitchboardError, toErrorInfo } from "../../protocol/errors.js";
 import { pipelined, type ItemReplies } from "../../redis/batch.js";
-import { Field, text, type StreamEntry } from "../../pipeline/entry.js";
+import { RecordField, readStoredEnvelopes, type StoredEnvelope } from "../../history/record.js";
+import { Field, text, type FieldList, type StreamEntry } from "../../pipeline/entry.js";
 import type { Outcome, StageContext, StageFactory } from "../../pipeline/stage.js";
 
 /**
- * validate: the trust boundary of the pipeline. Decodes and checks the envelope (schema,
- * sizes, expiry), refuses a reused idempotency key, and gives the message its place in
- * its thread. Everything it refuses goes to persist with the reason.
+ * validate: the trust boundary of the pipeline. Reads the envelope from the message record
+ * (or the entry, from a producer that bypassed the front end), checks it (schema, sizes,
+ * expiry), refuses a reused idempotency key, and gives the message its place in its
+ * thread. It forwards a small routing header, so later stages need not decode the body.
+ * Everything it refuses goes to persist with the reason.
  */
 export const validateStage: StageFactory = (context) => ({
   async handle(entries) {
-    const checked = entries.map((entry) => check(context, entry));
+    const stored = await storedEnvelopes(context, entries);
+    const checked = entries.map((entry, i) => check(context, entry, stored[i]));
     const valid = checked.filter((c): c is Checked => !("kind" in c));
-    const replies = await pipelined(
-      context.redis,
-      valid,
-      function queueValidate(pipeline, { envelope }) {
-        const { keys, pipeline: definition } = context;
-        if (envelope.idempotency_key !== undefined) {
-          const key = keys.idempotency(envelope.from, envelope.idempotency_key);
-          pipeline.set(key, envelope.id, "PX", definition.dedupe.idempotencyWindowMs, "NX", "GET");
-        }
-        if (envelope.seq === undefined) {
-          // A crash before the commit leaves a gap in the numbering, never a repeat.
-          const seqKey = keys.threadSeq(envelope.thread_id);
-          const ttl = definition.history.retentionMs;
-          // The first message of a thread made for it is 1 (again, if redelivered).
-          if (startsThread(envelope)) pipeline.set(seqKey, 1, "PX", ttl, "NX");
-          else pipeline.incr(seqKey).pexpire(seqKey, ttl);
-        }
-      },
+    const replies = await pipelined(context.redis, valid, (pipeline, item) =>
+      queueWrites(context, pipeline, item),
     );
     let next = 0;
-    return checked.map((c) => ("kind" in c ? c : conclude(context, c, replies[next++]!)));
+    return checked.map((c) => ("kind" in c ? c : conclude(c, replies[next++]!)));
   },
 });
+
+/** Each entry's envelope: carried in the entry, else read (in one round trip) from its record. */
+async function storedEnvelopes(
+  context: StageContext,
+  entries: readonly StreamEntry[],
+): Promise<(StoredEnvelope | undefined)[]> {
+  const carried = entries.map((entry): StoredEnvelope | undefined => {
+    const data = entry.fields.get(Field.envelope);
+    return data === undefined
+      ? undefined
+      : { enc: text(entry, Field.encoding) ?? "json", data, seq: undefined };
+  });
+  const missing = entries
+    .filter((_, i) => carried[i] === undefined)
+    .map((e) => text(e, Field.messageId) ?? "");
+  const read = await readStoredEnvelopes(
+    context.redis,
+    context.keys,
+    missing.filter((id) => id !== ""),
+  );
+  let next = 0;
+  return carried.map(
+    (c, i) => c ?? (text(entries[i]!, Field.messageId) === undefined ? undefined : read[next++]),
+  );
+}
 
 /** A message whose thread was made for it (the front end's default) is first in its thread. */
 function startsThread(envelope: Envelope): boolean {
   return envelope.thread_id === envelope.id;
 }
 
-/** An envelope that passed the checks, with its bytes as stored. */
 interface Checked {
   envelope: Envelope;
-  stored: EncodedEnvelope;
+  /** The envelope came in the entry: validate stores it in the record. */
+  carried: StoredEnvelope | undefined;
 }
 
-/** The decoded envelope, or the outcome that refuses the entry. */
-function check(context: StageContext, entry: StreamEntry): Checked | Outcome {
+/** The envelope that passed the checks, or the outcome that refuses the entry. */
+function check(
+  context: StageContext,
+  entry: StreamEntry,
+  stored: StoredEnvelope | undefined,
+): Checked | Outcome {
   try {
-    return checkEnvelope(context, entry);
+    const envelope = checkEnvelope(context, entry, stored);
+    return { envelope, carried: entry.fields.has(Field.envelope) ? stored : undefined };
   } catch (error) {
     const info = toErrorInfo(error);
     return {
@@ -63,26 +82,32 @@ function check(context: StageContext, entry: StreamEntry): Checked | Outcome {
   }
 }
 
-function checkEnvelope(context: StageContext, entry: StreamEntry): Checked {
+function checkEnvelope(
+  context: StageContext,
+  entry: StreamEntry,
+  stored: StoredEnvelope | undefined,
+): Envelope {
   const { limits } = context.pipeline;
-  const data = entry.fields.get(Field.envelope);
-  if (data === undefined) {
-    throw new SwitchboardError("MALFORMED_ENTRY", "entry has no envelope field", { field: "env" });
-  }
-  const enc = text(entry, Field.encoding) ?? "json";
-  const envelope = decodeEnvelope(enc, data, limits);
   const mid = text(entry, Field.messageId);
+  if (stored === undefined) {
+    throw new SwitchboardError(
+      "MALFORMED_ENTRY",
+      mid === undefined
+        ? "entry has neither a message id nor an envelope"
+        : `message ${mid} has no stored envelope (its record is gone)`,
+      { field: "env" },
+    );
+  }
+  const envelope = decodeEnvelope(stored.enc, stored.data, limits);
   if (mid !== undefined && mid !== envelope.id) {
     throw new SwitchboardError(
       "MALFORMED_ENTRY",
       `entry says message ${mid} but holds envelope ${envelope.id}`,
-      {
-        field: "id",
-      },
+      { field: "id" },
     );
   }
   // The body is part of the envelope: only an envelope larger than the limit needs measuring.
-  const size = enc === "json" ? data.length : Infinity;
+  const size = stored.enc === "json" ? stored.data.length : Infinity;
   const bodyBytes =
     size <= limits.maxBodyBytes ? 0 : Buffer.byteLength(JSON.stringify(envelope.body), "utf8");
   if (bodyBytes > limits.maxBodyBytes) {
@@ -101,16 +126,40 @@ function checkEnvelope(context: StageContext, entry: StreamEntry): Checked {
       },
     );
   }
-  return { envelope, stored: { enc: enc === "deflate" ? "deflate" : "json", data } };
+  return envelope;
+}
+
+/** Idempotency key, thread sequence, and the record of an envelope that came in the entry. */
+function queueWrites(context: StageContext, pipeline: ChainableCommander, item: Checked): void {
+  const { keys, pipeline: definition } = context;
+  const { envelope, carried } = item;
+  const ttl = definition.history.retentionMs;
+  if (envelope.idempotency_key !== undefined) {
+    const key = keys.idempotency(envelope.from, envelope.idempotency_key);
+    pipeline.set(key, envelope.id, "PX", definition.dedupe.idempotencyWindowMs, "NX", "GET");
+  }
+  if (envelope.seq === undefined) {
+    // A crash before the commit leaves a gap in the numbering, never a repeat. The first
+    // message of a thread made for it is 1 (again, if redelivered).
+    const seqKey = keys.threadSeq(envelope.thread_id);
+    if (startsThread(envelope)) pipeline.set(seqKey, 1, "PX", ttl, "NX");
+    else pipeline.incr(seqKey).pexpire(seqKey, ttl);
+  }
+  if (carried !== undefined) {
+    const record = keys.message(envelope.id);
+    pipeline
+      .hset(record, RecordField.encoding, carried.enc, RecordField.envelope, carried.data)
+      .pexpire(record, ttl);
+  }
 }
 
 /**
- * Applies what Redis answered: the idempotency key (the same message coming back after
- * a redelivery passes; another message with the same key is refused) and the sequence.
+ * Applies what Redis answered: the idempotency key (the same message coming back after a
+ * redelivery passes; another message with the same key is refused) and the sequence.
  */
-function conclude(context: StageContext, checked: Checked, answer: ItemReplies): Outcome {
-  const { envelope, stored } = checked;
+function conclude(item: Checked, answer: ItemReplies): Outcome {
   if (!answer.ok) return { kind: "retry", error: toErrorInfo(answer.error) };
+  const { envelope } = item;
   const replies = [...answer.replies];
   if (envelope.idempotency_key !== undefined) {
     const first = replies.shift() as string | null;
@@ -123,32 +172,30 @@ function conclude(context: StageContext, checked: Checked, answer: ItemReplies):
       return { kind: "reject", status: "rejected", error: error.toInfo() };
     }
   }
-  let encoded: EncodedEnvelope = stored;
-  if (envelope.seq === undefined) {
-    const seq = startsThread(envelope) ? 1 : (replies.shift() as number);
-    try {
-      encoded = withSeq(stored, envelope, seq, context.pipeline.limits);
-    } catch (error) {
-      return { kind: "reject", status: "rejected", error: toErrorInfo(error) };
-    }
-  }
-  const { enc, data } = encoded;
-  return {
-    kind: "forward",
-    outputs: [
-      {
-        to: "route",
-        fields: [
-          Field.kind,
-          "msg",
-          Field.messageId,
-          envelope.id,
-          Field.encoding,
-          enc,
-          Field.envelope,
-          data,
-        ],
-      },
-    ],
-  };
+  const seq = envelope.seq ?? (startsThread(envelope) ? 1 : (replies.shift() as number));
+  return { kind: "forward", outputs: [{ to: "route", fields: routingHeader(envelope, seq) }] };
+}
+
+/** What route, deliver and persist need to know of a message, without its body. */
+function routingHeader(envelope: Envelope, seq: number): FieldList {
+  const fields: FieldList = [
+    Field.kind,
+    "msg",
+    Field.messageId,
+    envelope.id,
+    Field.from,
+    envelope.from,
+    Field.target,
+    JSON.stringify(envelope.to),
+    Field.type,
+    envelope.type,
+    Field.threadId,
+    envelope.thread_id,
+    Field.seq,
+    String(seq),
+  ];
+  if (envelope.expires_at !== undefined)
+    fields.push(Field.expiresAt, String(Date.parse(envelope.expires_at)));
+  if (envelope.reply_to !== undefined) fields.push(Field.replyTo, envelope.reply_to);
+  return fields;
 }
