@@ -1,6 +1,7 @@
 import { Option } from "commander";
 import type { Pipeline, StageName } from "../config/pipeline.js";
 import { Worker } from "../pipeline/worker.js";
+import { Switchboard } from "../service/switchboard.js";
 import { toErrorInfo } from "../protocol/errors.js";
 import { STAGE_FACTORIES } from "../stages/index.js";
 import type { Logger } from "../telemetry/log.js";
@@ -21,10 +22,23 @@ export function shutdownTimeoutOption(): Option {
 }
 
 export interface RunStagesOptions {
+  /** The stages to run in this process; none runs no worker. */
   stages: readonly StageName[];
   /** The pipeline to run, possibly adjusted from the runtime's (such as `--concurrency`). */
   pipeline: Pipeline;
   shutdownTimeoutMs: number;
+}
+
+/** What serves agents (MCP over HTTP or stdio), started on the process's one service. */
+export interface FrontEnd {
+  /** Resolves when the front end ends by itself (a stdio client closed stdin). */
+  ended?: Promise<string>;
+  stop(): Promise<void>;
+}
+
+export interface RunOptions extends RunStagesOptions {
+  /** Starts the front end on the service built from the runtime. */
+  frontEnd?: (service: Switchboard) => Promise<FrontEnd>;
 }
 
 /**
@@ -32,25 +46,23 @@ export interface RunStagesOptions {
  * the runtime (which stops a spawned Redis after the worker). Exit code 0 after a clean stop,
  * 1 when the bound ran out; a second signal exits at once.
  */
-export async function runStagesUntilSignal(
-  runtime: Runtime,
-  options: RunStagesOptions,
-): Promise<void> {
+export function runStagesUntilSignal(runtime: Runtime, options: RunStagesOptions): Promise<void> {
+  return runUntilStopped(runtime, options);
+}
+
+/**
+ * Runs the stages and a front end until a signal (or the front end ending), then stops the
+ * front end, the worker and the service, within the bound, and closes the runtime.
+ */
+export async function runUntilStopped(runtime: Runtime, options: RunOptions): Promise<void> {
   const { log } = runtime;
   const signals = listenForSignals(log);
-  const worker = new Worker({
-    url: runtime.url,
-    redis: runtime.redis,
-    keys: runtime.keys,
-    pipeline: options.pipeline,
-    stages: options.stages,
-    factories: STAGE_FACTORIES,
-    log,
-  });
+  const parts = new Parts(runtime, options);
   try {
-    await worker.start();
+    await parts.start();
   } catch (error) {
     signals.dispose();
+    await settlesWithin(parts.stop(), options.shutdownTimeoutMs, log);
     await runtime.close();
     throw error;
   }
@@ -59,14 +71,68 @@ export async function runStagesUntilSignal(
     prefix: runtime.keys.prefix,
     pipeline: options.pipeline.source,
   });
-  const signal = await signals.first;
-  log.info("stopping", { signal, timeoutMs: options.shutdownTimeoutMs });
-  const stopped = await settlesWithin(worker.stop(), options.shutdownTimeoutMs, log);
+  const reason = await Promise.race([signals.first, parts.ended]);
+  log.info("stopping", { signal: reason, timeoutMs: options.shutdownTimeoutMs });
+  const stopped = await settlesWithin(parts.stop(), options.shutdownTimeoutMs, log);
   await runtime.close();
   signals.dispose();
   if (!stopped) {
-    log.error("worker did not stop in time; exiting", { timeoutMs: options.shutdownTimeoutMs });
+    log.error("did not stop in time; exiting", { timeoutMs: options.shutdownTimeoutMs });
     process.exit(EXIT_FAILURE);
+  }
+}
+
+/** The worker, the service and the front end of a process, started and stopped in order. */
+class Parts {
+  readonly #runtime: Runtime;
+  readonly #options: RunOptions;
+  #worker: Worker | undefined;
+  #service: Switchboard | undefined;
+  #frontEnd: FrontEnd | undefined;
+
+  constructor(runtime: Runtime, options: RunOptions) {
+    this.#runtime = runtime;
+    this.#options = options;
+  }
+
+  /** Resolves when the front end ends by itself; never without one. */
+  get ended(): Promise<string> {
+    return this.#frontEnd?.ended ?? new Promise<string>(() => undefined);
+  }
+
+  async start(): Promise<void> {
+    const { url, redis, keys, log } = this.#runtime;
+    const { stages, pipeline, frontEnd } = this.#options;
+    if (stages.length > 0) {
+      const worker = new Worker({
+        url,
+        redis,
+        keys,
+        pipeline,
+        stages,
+        factories: STAGE_FACTORIES,
+        log,
+      });
+      await worker.start();
+      this.#worker = worker;
+    }
+    if (frontEnd === undefined) return;
+    this.#service = new Switchboard({ url, redis, keys, pipeline, log });
+    this.#service.startSweeper();
+    this.#frontEnd = await frontEnd(this.#service);
+  }
+
+  /** Front end first (no new work), then the worker (in-flight batches commit), then the service. */
+  async stop(): Promise<void> {
+    try {
+      await this.#frontEnd?.stop();
+    } finally {
+      try {
+        await this.#worker?.stop();
+      } finally {
+        this.#service?.close();
+      }
+    }
   }
 }
 
@@ -110,7 +176,7 @@ async function settlesWithin(promise: Promise<void>, ms: number, log: Logger): P
   const done = promise.then(
     () => true,
     (error: unknown) => {
-      log.error("worker failed to stop", { error: toErrorInfo(error) });
+      log.error("failed to stop", { error: toErrorInfo(error) });
       return false;
     },
   );

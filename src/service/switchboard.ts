@@ -114,7 +114,9 @@ export class Switchboard {
     agent: string,
     input: ToolInput<"send_message">,
     trace?: TraceContext,
+    signal?: AbortSignal,
   ): Promise<SendResult> {
+    this.#checkBodySize(input.body);
     if (input.to !== undefined) {
       const unknown = await this.registry.unknown(input.to);
       if (unknown.length > 0) {
@@ -153,7 +155,12 @@ export class Switchboard {
       status: "accepted",
     };
     if (input.await_reply_seconds === undefined) return result;
-    const reply = await this.#awaitReply(agent, envelope.id, input.await_reply_seconds * 1000);
+    const reply = await this.#awaitReply(
+      agent,
+      envelope.id,
+      input.await_reply_seconds * 1000,
+      signal,
+    );
     return { ...result, reply: reply ?? null, reply_timed_out: reply === undefined };
   }
 
@@ -263,6 +270,22 @@ export class Switchboard {
     );
   }
 
+  /**
+   * Refuses a body over `limits.maxBodyBytes` before anything is accepted (validate checks
+   * it again, for producers that bypass this class), so the sender hears of it at once.
+   */
+  #checkBodySize(body: unknown): void {
+    const { maxBodyBytes } = this.#o.pipeline.limits;
+    const bytes = Buffer.byteLength(JSON.stringify(body), "utf8");
+    if (bytes > maxBodyBytes) {
+      throw new SwitchboardError(
+        "TOO_LARGE",
+        `body is ${bytes} bytes, over the limit of ${maxBodyBytes}; send a smaller body or a link to the data`,
+        { field: "body" },
+      );
+    }
+  }
+
   /** A retry with the same idempotency key: the first message, if its body is the same. */
   async #findDuplicate(
     agent: string,
@@ -303,6 +326,7 @@ export class Switchboard {
     agent: string,
     messageId: string,
     ms: number,
+    signal?: AbortSignal,
   ): Promise<InboxMessage | undefined> {
     const deadline = Date.now() + ms;
     const pointer = this.#o.keys.replyTo(agent, messageId);
@@ -313,8 +337,12 @@ export class Switchboard {
         if (reply !== undefined) return reply;
       }
       const left = deadline - Date.now();
-      if (left <= 0) return undefined;
-      await this.mail.waitFor({ agent, replyTo: messageId }, Math.min(left, REPLY_RECHECK_MS));
+      if (left <= 0 || signal?.aborted === true) return undefined;
+      await this.mail.waitFor(
+        { agent, replyTo: messageId },
+        Math.min(left, REPLY_RECHECK_MS),
+        signal,
+      );
     }
   }
 }

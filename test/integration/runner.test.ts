@@ -101,7 +101,9 @@ describe("the stage runner", () => {
     expect(attempts).toBe(Number(dead.n) - 1);
     expect(JSON.parse(dead.why!)).toMatchObject({ code: "POISON" });
     // It left the pending list (other entries, such as the notice to alice, may be in flight).
-    const pending = (await h.redis.xpending(h.stream("route"), "route", "-", "+", 100)) as [string][];
+    const pending = (await h.redis.xpending(h.stream("route"), "route", "-", "+", 100)) as [
+      string,
+    ][];
     expect(pending.map(([entryId]) => entryId)).not.toContain(dead.src);
   });
 

@@ -1,39 +1,104 @@
-import type { Command } from "commander";
+import { InvalidArgumentError, Option, type Command } from "commander";
 import { STAGE_NAMES } from "../../config/pipeline.js";
-import { runStagesUntilSignal, shutdownTimeoutOption } from "../lifecycle.js";
-import { globalOptions, withExamples } from "../options.js";
+import { isLoopback, startHttpFrontEnd } from "../../mcp/http.js";
+import type { Switchboard } from "../../service/switchboard.js";
+import type { Logger } from "../../telemetry/log.js";
+import { runUntilStopped, shutdownTimeoutOption, type FrontEnd } from "../lifecycle.js";
+import { globalOptions, splitList, withExamples } from "../options.js";
 import { openRuntime } from "../runtime.js";
 
+export const DEFAULT_PORT = 8787;
+export const DEFAULT_HOST = "127.0.0.1";
+
 interface ServeOptions {
+  port: number;
+  host: string;
+  workers: boolean;
+  allowedOrigins: string[];
   shutdownTimeoutMs: number;
 }
 
-/** `switchboard serve`: every stage in one process. */
+/** `switchboard serve`: the MCP front end over HTTP, and every stage, in one process. */
 export function registerServe(program: Command): void {
   const command = program
     .command("serve")
-    .description("run all four stages (validate, route, deliver, persist) in this process")
+    .description("serve MCP over HTTP at /mcp and run all four stages in this process")
+    .addOption(
+      new Option("--port <port>", "TCP port of the MCP endpoint (0: any free one)")
+        .argParser(portNumber)
+        .default(DEFAULT_PORT),
+    )
+    .addOption(
+      new Option(
+        "--host <address>",
+        "address to listen on; loopback by default, anything else exposes the endpoint",
+      ).default(DEFAULT_HOST),
+    )
+    .option("--no-workers", "serve MCP only; run the stages elsewhere (switchboard worker)")
+    .addOption(
+      new Option(
+        "--allowed-origins <list>",
+        "comma-separated browser origins (or hostnames) allowed besides localhost",
+      )
+        .argParser(splitList)
+        .default([]),
+    )
     .addOption(shutdownTimeoutOption())
     .addHelpText(
       "after",
-      "\nFinds or starts Redis (REDIS_URL, then 127.0.0.1:6379, then a spawned redis-server)\n" +
+      "\nServes MCP (Streamable HTTP, protocol 2025-11-25 sessions and 2026-07-28) at\n" +
+        "http://HOST:PORT/mcp; GET /healthz answers `ok`. Requests from foreign browser origins\n" +
+        "get 403. Agents present the token register_agent gave them as `Authorization: Bearer`.\n" +
+        "Any number of serve processes may share one Redis behind a load balancer.\n" +
+        "Finds or starts Redis (REDIS_URL, then 127.0.0.1:6379, then a spawned redis-server)\n" +
         "and logs where it is. SIGINT or SIGTERM stops gracefully (exit 0, or 1 when the\n" +
-        "shutdown timeout runs out); a second signal exits at once. The MCP front end will\n" +
-        "join `serve` later; for now it runs the pipeline only.",
+        "shutdown timeout runs out); a second signal exits at once.",
     )
     .action(serve);
   withExamples(command, [
     "switchboard serve",
+    "switchboard serve --port 9000 --no-workers",
+    "switchboard serve --host 0.0.0.0 --allowed-origins https://console.example.com",
     "REDIS_URL=redis://127.0.0.1:6379 switchboard serve --prefix team1",
-    "switchboard serve --pipeline pipelines/default.yaml --shutdown-timeout-ms 5000",
   ]);
 }
 
 async function serve(options: ServeOptions, command: Command): Promise<void> {
   const runtime = await openRuntime(globalOptions(command), { longRunning: true });
-  await runStagesUntilSignal(runtime, {
-    stages: STAGE_NAMES,
+  await runUntilStopped(runtime, {
+    stages: options.workers ? STAGE_NAMES : [],
     pipeline: runtime.pipeline,
     shutdownTimeoutMs: options.shutdownTimeoutMs,
+    frontEnd: (service) => startHttp(service, options, runtime.log),
   });
+}
+
+async function startHttp(
+  service: Switchboard,
+  options: ServeOptions,
+  log: Logger,
+): Promise<FrontEnd> {
+  const http = await startHttpFrontEnd({
+    service,
+    log,
+    host: options.host,
+    port: options.port,
+    allowedOrigins: options.allowedOrigins,
+  });
+  log.info("mcp front end listening", { url: http.url });
+  if (!isLoopback(options.host)) {
+    log.warn("the MCP endpoint is reachable from the network: anyone who reaches it can register", {
+      host: options.host,
+    });
+  }
+  return { stop: () => http.close() };
+}
+
+/** A TCP port for commander: 0 to 65535. */
+function portNumber(value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value.trim()) || port > 65_535) {
+    throw new InvalidArgumentError("expected a port number, 0 to 65535.");
+  }
+  return port;
 }

@@ -1,0 +1,135 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { hostHeaderValidation, originValidation, toNodeHandler } from "@modelcontextprotocol/node";
+import {
+  createMcpHandler,
+  isLegacyRequest,
+  localhostAllowedHostnames,
+  localhostAllowedOrigins,
+} from "@modelcontextprotocol/server";
+import { SwitchboardError } from "../protocol/errors.js";
+import type { Switchboard } from "../service/switchboard.js";
+import type { Logger } from "../telemetry/log.js";
+import { authInfoOf, Identity } from "./identity.js";
+import { buildMcpServer } from "./server.js";
+import { LegacySessions } from "./sessions.js";
+import { listenForInboxUpdates } from "./updates.js";
+
+export const MCP_PATH = "/mcp";
+export const HEALTH_PATH = "/healthz";
+
+export interface HttpOptions {
+  service: Switchboard;
+  log: Logger;
+  host: string;
+  port: number;
+  /** Origins allowed besides localhost: hostnames (`app.example.com`) or origins (`https://…`). */
+  allowedOrigins?: readonly string[];
+  /** A 2025-11-25 session not heard from for this long is closed (default 30 min). */
+  sessionIdleMs?: number;
+  maxSessions?: number;
+}
+
+export interface HttpFrontEnd {
+  /** Where MCP is served, e.g. `http://127.0.0.1:8787/mcp`. */
+  url: string;
+  close(): Promise<void>;
+}
+
+type Guard = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+/**
+ * Streamable HTTP at `/mcp`, both eras: 2026-07-28 requests statelessly (a server per
+ * request, the caller by `Authorization: Bearer`), 2025-11-25 clients in sessions of this
+ * process. Foreign `Origin`s get 403; on a loopback address so do foreign `Host`s (DNS
+ * rebinding). New mail for an agent becomes `resources/updated` for its inbox URI.
+ */
+export async function startHttpFrontEnd(options: HttpOptions): Promise<HttpFrontEnd> {
+  const { service, log } = options;
+  const onerror = (error: Error): void => log.debug("mcp request error", { error: error.message });
+  const modern = createMcpHandler(
+    () => buildMcpServer(service, new Identity(service, { remembers: false }), { log }),
+    { legacy: "reject", onerror },
+  );
+  const sessions = new LegacySessions({
+    build: (subscriptions) =>
+      buildMcpServer(service, new Identity(service, { remembers: true }), { log, subscriptions }),
+    idleMs: options.sessionIdleMs ?? 30 * 60_000,
+    maxSessions: options.maxSessions ?? 10_000,
+    log,
+  });
+  const stopUpdates = listenForInboxUpdates(service.mail, (_agent, uri) => {
+    modern.notify.resourceUpdated(uri);
+    sessions.notify(uri);
+  });
+  const mcp = toNodeHandler(
+    {
+      fetch: async (request) => {
+        const authInfo = authInfoOf(request);
+        return (await isLegacyRequest(request))
+          ? sessions.fetch(request, authInfo)
+          : modern.fetch(request, { authInfo });
+      },
+    },
+    { onerror },
+  );
+  const guards = requestGuards(options);
+  const server = createServer((req, res) => {
+    const path = new URL(req.url ?? "/", "http://localhost").pathname;
+    if (path === HEALTH_PATH) {
+      res.writeHead(200, { "content-type": "text/plain" }).end("ok");
+    } else if (path !== MCP_PATH) {
+      res.writeHead(404, { "content-type": "text/plain" }).end(`not found; MCP is at ${MCP_PATH}`);
+    } else if (guards.every((guard) => guard(req, res))) {
+      void mcp(req, res);
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const { address, port } = server.address() as AddressInfo;
+  const url = `http://${address.includes(":") ? `[${address}]` : address}:${port}${MCP_PATH}`;
+  return {
+    url,
+    close: async () => {
+      stopUpdates();
+      await modern.close();
+      await sessions.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** Origin always (localhost and the allowed ones); Host when bound to loopback. */
+function requestGuards(options: HttpOptions): Guard[] {
+  const origins = [
+    ...localhostAllowedOrigins(),
+    ...(options.allowedOrigins ?? []).map(originHostname),
+  ];
+  const guards = [originValidation(origins)];
+  if (isLoopback(options.host)) guards.unshift(hostHeaderValidation(localhostAllowedHostnames()));
+  return guards;
+}
+
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** `https://app.example.com:8443` → `app.example.com`; hostnames and `scheme://*` pass. */
+function originHostname(origin: string): string {
+  if (!origin.includes("://") || origin.endsWith("://*")) return origin;
+  try {
+    return new URL(origin).hostname;
+  } catch {
+    throw new SwitchboardError(
+      "CONFIG",
+      `'${origin}' is not an origin; give hostnames such as app.example.com or origins such as https://app.example.com`,
+      { field: "--allowed-origins" },
+    );
+  }
+}

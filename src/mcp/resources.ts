@@ -1,0 +1,153 @@
+import {
+  ProtocolError,
+  ProtocolErrorCode,
+  ResourceNotFoundError,
+  ResourceTemplate,
+  type McpServer,
+  type ReadResourceResult,
+} from "@modelcontextprotocol/server";
+import { SwitchboardError } from "../protocol/errors.js";
+import type { Caller } from "./identity.js";
+import type { ToolDeps } from "./tool.js";
+
+export const AGENTS_URI = "switchboard://agents";
+const INBOX_PREFIX = "switchboard://inbox/";
+/** How many waiting messages an inbox resource shows. */
+const INBOX_PEEK = 20;
+
+export function inboxUri(agent: string): string {
+  return `${INBOX_PREFIX}${agent}`;
+}
+
+/**
+ * The agent directory, your inbox (a peek: nothing is taken), and threads you are part
+ * of. With `subscriptions` (2025-11-25 sessions, stdio) `resources/subscribe` accepts your
+ * own inbox; 2026-07-28 clients subscribe with `subscriptions/listen` instead.
+ */
+export function registerResources(
+  server: McpServer,
+  deps: ToolDeps,
+  subscriptions: Set<string> | undefined,
+): void {
+  const { service, identity } = deps;
+  server.registerResource(
+    "agents",
+    AGENTS_URI,
+    {
+      title: "Agents",
+      description: "Every registered agent and its status.",
+      mimeType: "application/json",
+    },
+    async (uri) =>
+      guarded(uri.href, deps, async () => json(uri, { agents: await service.registry.list() })),
+  );
+  server.registerResource(
+    "inbox",
+    new ResourceTemplate(`${INBOX_PREFIX}{agent}`, {
+      list: async (ctx) => {
+        const caller = await identity.optional(ctx);
+        const own = caller === undefined ? [] : [caller.agent];
+        return { resources: own.map((a) => ({ uri: inboxUri(a), name: `inbox of ${a}` })) };
+      },
+    }),
+    {
+      title: "Your inbox",
+      description:
+        "Your unread count, the age of the oldest waiting message and the waiting messages from it on " +
+        "(a peek: fetch_inbox takes them). Subscribe to hear when mail arrives. Only your own.",
+      mimeType: "application/json",
+    },
+    async (uri, _vars, ctx) =>
+      guarded(uri.href, deps, async () => {
+        const caller = ownInbox(uri.href, await identity.require(ctx));
+        return json(uri, await peek(deps, caller.agent));
+      }),
+  );
+  server.registerResource(
+    "thread",
+    new ResourceTemplate("switchboard://thread/{thread_id}", { list: undefined }),
+    {
+      title: "A thread",
+      description: "The messages of a thread you sent or received, in order.",
+      mimeType: "application/json",
+    },
+    async (uri, vars, ctx) =>
+      guarded(uri.href, deps, async () => {
+        const caller = await identity.require(ctx);
+        const threadId = String(vars.thread_id);
+        return json(uri, {
+          thread_id: threadId,
+          messages: await service.getThread(caller.agent, threadId),
+        });
+      }),
+  );
+  if (subscriptions !== undefined) registerSubscriptions(server, deps, subscriptions);
+}
+
+function registerSubscriptions(
+  server: McpServer,
+  deps: ToolDeps,
+  subscriptions: Set<string>,
+): void {
+  server.server.setRequestHandler("resources/subscribe", async (request, ctx) => {
+    const uri = request.params.uri;
+    await guarded(uri, deps, async () => ownInbox(uri, await deps.identity.require(ctx)));
+    subscriptions.add(uri);
+    return {};
+  });
+  server.server.setRequestHandler("resources/unsubscribe", (request) => {
+    subscriptions.delete(request.params.uri);
+    return {};
+  });
+}
+
+/** The caller, when `uri` is the caller's inbox; a JSON-RPC error naming the right URI if not. */
+function ownInbox(uri: string, caller: Caller): Caller {
+  if (uri === inboxUri(caller.agent)) return caller;
+  throw new ProtocolError(
+    ProtocolErrorCode.InvalidParams,
+    `only your own inbox can be read or subscribed to: ${inboxUri(caller.agent)}`,
+  );
+}
+
+/** The digest and the messages from the oldest waiting one on; nothing is taken. */
+async function peek(deps: ToolDeps, agent: string) {
+  const digest = await deps.service.digest(agent);
+  const oldest = digest.oldest_waiting_seconds;
+  const messages =
+    oldest === null
+      ? []
+      : (
+          await deps.service.replay(agent, {
+            after: `${Math.max(0, Date.now() - (oldest + 1) * 1000)}-0`,
+            limit: INBOX_PEEK,
+          })
+        ).messages;
+  return {
+    agent,
+    ...digest,
+    messages,
+    hint: "fetch_inbox takes messages; ack_messages when handled",
+  };
+}
+
+function json(uri: URL, value: unknown): ReadResourceResult {
+  return {
+    contents: [{ uri: uri.href, mimeType: "application/json", text: JSON.stringify(value) }],
+  };
+}
+
+/** Runs a resource request; Switchboard errors become JSON-RPC errors with the same text. */
+async function guarded<T>(uri: string, deps: ToolDeps, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof ProtocolError) throw error;
+    if (error instanceof SwitchboardError) {
+      if (error.code === "NOT_FOUND") throw new ResourceNotFoundError(uri, error.message);
+      throw new ProtocolError(ProtocolErrorCode.InvalidParams, `${error.code}: ${error.message}`);
+    }
+    deps.log.error("resource request failed", { uri, error: String(error) });
+    throw new ProtocolError(ProtocolErrorCode.InternalError, "internal error, logged");
+  }
+}

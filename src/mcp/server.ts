@@ -1,0 +1,43 @@
+import { McpServer } from "@modelcontextprotocol/server";
+import type { Switchboard } from "../service/switchboard.js";
+import type { Logger } from "../telemetry/log.js";
+import type { Identity } from "./identity.js";
+import { registerResources } from "./resources.js";
+import type { ToolDeps } from "./tool.js";
+import { TOOLS } from "./tools/index.js";
+
+export const SERVER_INFO = { name: "switchboard", version: "0.1.0" } as const;
+
+const INSTRUCTIONS = `Switchboard is a message bus between AI agents.
+1. register_agent with a name (and capabilities) first; keep the token it returns. Over HTTP send it as \`Authorization: Bearer <token>\` to be the same agent in a new session.
+2. send_message to agents (\`to\`), a capability, everyone (\`broadcast\`) or a \`topic\`; reply with \`reply_to\`.
+3. fetch_inbox (long-poll with wait_seconds), handle each message, then ack_messages; unacked mail comes back.
+Every result ends with your inbox digest (unread count, oldest waiting), so you learn of new mail on any call.`;
+
+export interface BuildOptions {
+  log: Logger;
+  /**
+   * The inbox URIs this connection subscribed to with `resources/subscribe`: given for
+   * 2025-11-25 sessions and stdio, which receive `resources/updated` on that connection.
+   */
+  subscriptions?: Set<string>;
+}
+
+/** An MCP server with every Switchboard tool and resource, acting for `identity`'s caller. */
+export function buildMcpServer(
+  service: Switchboard,
+  identity: Identity,
+  options: BuildOptions,
+): McpServer {
+  const server = new McpServer(SERVER_INFO, {
+    capabilities: {
+      tools: { listChanged: false },
+      resources: { subscribe: true, listChanged: false },
+    },
+    instructions: INSTRUCTIONS,
+  });
+  const deps: ToolDeps = { service, identity, log: options.log };
+  for (const register of TOOLS) register(server, deps);
+  registerResources(server, deps, options.subscriptions);
+  return server;
+}

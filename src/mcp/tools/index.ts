@@ -1,0 +1,29 @@
+import type { ToolRegistration } from "../tool.js";
+import { ackMessagesTool } from "./ack-messages.js";
+import { fetchInboxTool } from "./fetch-inbox.js";
+import { getMessageTool } from "./get-message.js";
+import { getThreadTool } from "./get-thread.js";
+import { heartbeatTool } from "./heartbeat.js";
+import { listAgentsTool } from "./list-agents.js";
+import { registerAgentTool } from "./register-agent.js";
+import { replayTool } from "./replay.js";
+import { sendMessageTool } from "./send-message.js";
+import { subscribeTopicTool } from "./subscribe-topic.js";
+import { unregisterAgentTool } from "./unregister-agent.js";
+import { unsubscribeTopicTool } from "./unsubscribe-topic.js";
+
+/** Every tool, in the order tools/list shows them. */
+export const TOOLS: readonly ToolRegistration[] = [
+  registerAgentTool,
+  unregisterAgentTool,
+  heartbeatTool,
+  listAgentsTool,
+  sendMessageTool,
+  fetchInboxTool,
+  ackMessagesTool,
+  getMessageTool,
+  getThreadTool,
+  subscribeTopicTool,
+  unsubscribeTopicTool,
+  replayTool,
+];

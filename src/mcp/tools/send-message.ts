@@ -1,0 +1,71 @@
+import type { ServerContext } from "@modelcontextprotocol/server";
+import { z } from "zod";
+import { TraceContextSchema, type TraceContext } from "../../protocol/envelope.js";
+import type { ToolInput } from "../../protocol/tools.js";
+import type { SendResult } from "../../service/switchboard.js";
+import { InboxMessageSchema } from "../schemas.js";
+import { namesText, preview } from "../text.js";
+import { defineAgentTool } from "../tool.js";
+
+export const sendMessageTool = defineAgentTool(
+  {
+    name: "send_message",
+    title: "Send a message",
+    description:
+      "Send a message as yourself. Give exactly one target: `to` (agent names), `capability` " +
+      "(with `mode` any: one agent, or all), `broadcast: true` (everyone but you), or `topic` (its subscribers). " +
+      "Returns at once with the message and thread ids once accepted; delivery happens right after. " +
+      "To answer a message, pass its id as `reply_to` (the thread is kept). " +
+      "With `await_reply_seconds` it waits for the first reply and returns it. " +
+      "Retrying with the same `idempotency_key` and body returns the first message instead of sending twice.",
+    output: {
+      message_id: z.string(),
+      thread_id: z.string(),
+      status: z
+        .enum(["accepted", "duplicate"])
+        .describe("duplicate: an earlier message with this idempotency key, not sent again."),
+      reply: InboxMessageSchema.nullable()
+        .optional()
+        .describe("With await_reply_seconds: the first reply (already acked), or null."),
+      reply_timed_out: z.boolean().optional(),
+    },
+    annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: false },
+  },
+  async ({ input, caller, ctx, deps: { service } }) => {
+    const result = await service.send(caller.agent, input, traceOf(ctx), ctx.mcpReq.signal);
+    return { data: result, text: sentText(input, result) };
+  },
+);
+
+/** W3C trace context from the request's `_meta`; a malformed one is ignored. */
+function traceOf(ctx: ServerContext): TraceContext | undefined {
+  const meta = ctx.mcpReq._meta;
+  const parsed = TraceContextSchema.safeParse({
+    traceparent: meta?.traceparent,
+    tracestate: meta?.tracestate,
+  });
+  if (parsed.success) return parsed.data;
+  const traceparent = TraceContextSchema.shape.traceparent.safeParse(meta?.traceparent);
+  return traceparent.success ? { traceparent: traceparent.data } : undefined;
+}
+
+function targetText(input: ToolInput<"send_message">): string {
+  if (input.to !== undefined) return namesText(input.to);
+  if (input.topic !== undefined) return `topic ${input.topic}`;
+  if (input.broadcast === true) {
+    return input.capability === undefined ? "everyone" : `everyone with ${input.capability}`;
+  }
+  return `capability ${input.capability ?? "?"} (${input.mode ?? "any"})`;
+}
+
+function sentText(input: ToolInput<"send_message">, result: SendResult): string {
+  const sent =
+    result.status === "duplicate"
+      ? `already sent as ${result.message_id} (same idempotency key and body; not sent again)`
+      : `sent ${result.message_id} to ${targetText(input)} (thread ${result.thread_id})`;
+  if (result.reply === undefined) return sent;
+  if (result.reply === null) {
+    return `${sent}; no reply within ${input.await_reply_seconds ?? 0} s (fetch_inbox later)`;
+  }
+  return `${sent}; reply ${result.reply.message_id} from ${result.reply.from}: ${preview(result.reply)}`;
+}
