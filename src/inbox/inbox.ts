@@ -88,9 +88,11 @@ export class Inbox {
   ): Promise<InboxMessage[]> {
     const deadline = Date.now() + Math.min(options.waitSeconds, MAX_WAIT_SECONDS) * 1000;
     for (;;) {
+      // A caller that gave up gets nothing handed out: mail waits for the next fetch.
+      if (options.signal?.aborted === true) return [];
       const messages = await this.#take(agent, options.limit);
       const left = deadline - Date.now();
-      if (messages.length > 0 || left <= 0 || options.signal?.aborted === true) return messages;
+      if (messages.length > 0 || left <= 0) return messages;
       await this.mail.waitFor({ agent }, Math.min(left, RECHECK_MS), options.signal);
     }
   }
@@ -191,6 +193,37 @@ export class Inbox {
       await this.redis.xrangeBuffer(this.keys.inbox(agent), start, "+", "COUNT", limit),
     );
     return (await this.#messages(entries)).filter((m): m is InboxMessage => m !== undefined);
+  }
+
+  /**
+   * The unacknowledged messages of this inbox, oldest first, without handing them out:
+   * those fetched and not yet acknowledged, then those not fetched yet.
+   */
+  async waiting(agent: string, limit: number): Promise<InboxMessage[]> {
+    const inbox = this.keys.inbox(agent);
+    const [pending, groups] = await Promise.all([
+      this.redis.xpending(inbox, INBOX_GROUP, "-", "+", limit) as Promise<[string][]>,
+      this.redis.xinfo("GROUPS", inbox),
+    ]);
+    const fetched = (
+      await Promise.all(pending.map(([id]) => this.redis.xrangeBuffer(inbox, id, id)))
+    ).flatMap((reply) => parseEntries(reply));
+    const lastDelivered =
+      parseGroups(groups).find((g) => g.name === INBOX_GROUP)?.lastDeliveredId ?? "0-0";
+    const room = limit - fetched.length;
+    const fresh =
+      room <= 0
+        ? []
+        : parseEntries(
+            await this.redis.xrangeBuffer(inbox, `(${lastDelivered}`, "+", "COUNT", room),
+          );
+    const entries = [...fetched, ...fresh];
+    const taken =
+      entries.length === 0
+        ? []
+        : await this.redis.smismember(this.keys.taken(agent), ...entries.map((e) => e.id));
+    const untaken = entries.filter((_, i) => taken[i] !== 1);
+    return (await this.#messages(untaken)).filter((m): m is InboxMessage => m !== undefined);
   }
 
   /** The newest messages of this inbox, handled or not, oldest first; hands nothing out. */

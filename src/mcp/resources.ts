@@ -110,19 +110,12 @@ function ownInbox(uri: string, caller: Caller): Caller {
   );
 }
 
-/** The digest and the messages from the oldest waiting one on; nothing is taken. */
+/** The digest and the messages waiting, oldest first; nothing is taken. */
 async function peek(deps: ToolDeps, agent: string) {
-  const digest = await deps.service.digest(agent);
-  const oldest = digest.oldest_waiting_seconds;
-  const messages =
-    oldest === null
-      ? []
-      : (
-          await deps.service.replay(agent, {
-            after: `${Math.max(0, Date.now() - (oldest + 1) * 1000)}-0`,
-            limit: INBOX_PEEK,
-          })
-        ).messages;
+  const [digest, messages] = await Promise.all([
+    deps.service.digest(agent),
+    deps.service.inbox.waiting(agent, INBOX_PEEK),
+  ]);
   return {
     agent,
     ...digest,

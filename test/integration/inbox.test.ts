@@ -106,6 +106,21 @@ describe("inboxes", () => {
     expect(digest.unread).toBe(2);
   });
 
+  it("show what waits, fetched or not, without handing anything out", async () => {
+    h = new ServiceHarness();
+    await h.register("alice", "bob");
+    await h.worker();
+    const sent = [];
+    for (let i = 0; i < 3; i++)
+      sent.push((await h.sendAs("alice", { to: ["bob"], body: i })).message_id);
+    await eventually(async () => (await h.service.digest("bob")).unread === 3);
+    const [first] = await h.fetch("bob", 1);
+    expect((await h.service.inbox.waiting("bob", 10)).map((m) => m.message_id)).toEqual(sent);
+    await h.service.ack("bob", [first!.message_id]);
+    expect((await h.service.inbox.waiting("bob", 10)).map((m) => m.body)).toEqual([1, 2]);
+    expect((await h.fetch("bob")).map((m) => m.body)).toEqual([1, 2]); // still there to fetch
+  });
+
   it("carry a digest: unread count and the age of the oldest waiting message", async () => {
     h = new ServiceHarness();
     await h.register("alice", "bob");
