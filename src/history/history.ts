@@ -3,6 +3,7 @@ import type { Pipeline } from "../config/pipeline.js";
 import type { Target } from "../protocol/envelope.js";
 import { SwitchboardError } from "../protocol/errors.js";
 import { UUID_V7_PATTERN } from "../protocol/ids.js";
+import { contentOf, type MessageContent } from "../protocol/message.js";
 import type { MessageStatus, RecipientStatus } from "../protocol/status.js";
 import type { Keys } from "../redis/keys.js";
 import {
@@ -13,18 +14,8 @@ import {
 } from "./record.js";
 
 /** A message as its sender and recipients see it: content and where it stands for each. */
-export interface MessageView {
-  message_id: string;
-  from: string;
+export interface MessageView extends MessageContent {
   to: Target;
-  type: string;
-  subject: string | undefined;
-  body: unknown;
-  thread_id: string;
-  seq: number | undefined;
-  reply_to: string | undefined;
-  created_at: string;
-  expires_at: string | undefined;
   status: StatusState<MessageStatus> | undefined;
   recipients: Record<string, StatusState<RecipientStatus>>;
 }
@@ -96,17 +87,8 @@ function toView(record: MessageRecord | undefined): MessageView | undefined {
   const envelope = record?.envelope;
   if (record === undefined || envelope === undefined) return undefined;
   return {
-    message_id: envelope.id,
-    from: envelope.from,
+    ...contentOf(envelope),
     to: envelope.to,
-    type: envelope.type,
-    subject: envelope.subject,
-    body: envelope.body,
-    thread_id: envelope.thread_id,
-    seq: envelope.seq,
-    reply_to: envelope.reply_to,
-    created_at: envelope.created_at,
-    expires_at: envelope.expires_at,
     status: record.status,
     recipients: record.recipients,
   };

@@ -2,6 +2,7 @@ import type { Redis } from "ioredis";
 import { INBOX_GROUP } from "../agents/registry.js";
 import type { Pipeline } from "../config/pipeline.js";
 import type { Envelope } from "../protocol/envelope.js";
+import { contentOf, type MessageContent } from "../protocol/message.js";
 import { decodeStored, readStoredEnvelopes } from "../history/record.js";
 import { Field, parseEntries, text, type StreamEntry } from "../pipeline/entry.js";
 import { ensureGroup } from "../pipeline/runner.js";
@@ -17,19 +18,9 @@ export const MAX_WAIT_SECONDS = 60;
 /** How often a waiting fetch re-checks Redis, in case an announcement was missed. */
 const RECHECK_MS = 1000;
 
-export interface InboxMessage {
-  message_id: string;
+export interface InboxMessage extends MessageContent {
   /** The entry id in the inbox stream: a cursor for `replay`. */
   inbox_id: string;
-  from: string;
-  type: string;
-  subject: string | undefined;
-  body: unknown;
-  thread_id: string;
-  seq: number | undefined;
-  reply_to: string | undefined;
-  created_at: string;
-  expires_at: string | undefined;
   /** Handed out before and not acknowledged within the visibility timeout. */
   redelivered: boolean;
 }
@@ -52,20 +43,7 @@ export function toInboxMessage(
   inboxId: string,
   redelivered = false,
 ): InboxMessage {
-  return {
-    message_id: envelope.id,
-    inbox_id: inboxId,
-    from: envelope.from,
-    type: envelope.type,
-    subject: envelope.subject,
-    body: envelope.body,
-    thread_id: envelope.thread_id,
-    seq: envelope.seq,
-    reply_to: envelope.reply_to,
-    created_at: envelope.created_at,
-    expires_at: envelope.expires_at,
-    redelivered,
-  };
+  return { ...contentOf(envelope), inbox_id: inboxId, redelivered };
 }
 
 /**

@@ -1,6 +1,5 @@
 import { InvalidArgumentError, Option, type Command } from "commander";
 import { STAGE_NAMES } from "../../config/pipeline.js";
-import { isLoopback, startHttpFrontEnd } from "../../mcp/http.js";
 import type { Switchboard } from "../../service/switchboard.js";
 import type { Logger } from "../../telemetry/log.js";
 import { runUntilStopped, shutdownTimeoutOption, type FrontEnd } from "../lifecycle.js";
@@ -78,6 +77,8 @@ async function startHttp(
   options: ServeOptions,
   log: Logger,
 ): Promise<FrontEnd> {
+  // Loaded here, not at start-up: `switchboard worker` never pays for the MCP SDK.
+  const { isLoopback, startHttpFrontEnd } = await import("../../mcp/http.js");
   const http = await startHttpFrontEnd({
     service,
     log,

@@ -1,6 +1,5 @@
 import type { Command } from "commander";
 import { STAGE_NAMES } from "../../config/pipeline.js";
-import { serveStdioFrontEnd, stdioIdentity } from "../../mcp/stdio.js";
 import type { Switchboard } from "../../service/switchboard.js";
 import type { Logger } from "../../telemetry/log.js";
 import { runUntilStopped, shutdownTimeoutOption, type FrontEnd } from "../lifecycle.js";
@@ -58,6 +57,8 @@ async function startStdio(
   log: Logger,
 ): Promise<FrontEnd> {
   const token = process.env.SWITCHBOARD_TOKEN?.trim();
+  // Loaded here, not at start-up: `switchboard worker` never pays for the MCP SDK.
+  const { serveStdioFrontEnd, stdioIdentity } = await import("../../mcp/stdio.js");
   const identity = await stdioIdentity(
     service,
     {

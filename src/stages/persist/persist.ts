@@ -150,7 +150,8 @@ function planRouted(context: StageContext, entry: StreamEntry): Write {
     ...recipients.flatMap((agent) => [RecordField.recipient(agent, "queued"), at]),
   ];
   return function writeRouted(pipeline) {
-    pipeline.hset(key, ...fields).pexpire(key, ttl);
+    // The record's lifetime was set when the front end stored the envelope.
+    pipeline.hset(key, ...fields);
     // The first message of a thread made for it is found by its id: no index entry needed.
     if (seq > 0 && !(seq === 1 && threadId === messageId)) {
       const thread = keys.thread(threadId);

@@ -1,6 +1,7 @@
 import type { ChainableCommander } from "ioredis";
 import { decodeEnvelope } from "../../protocol/codec.js";
 import type { Envelope } from "../../protocol/envelope.js";
+import { UUID_V7_PATTERN } from "../../protocol/ids.js";
 import { SwitchboardError, toErrorInfo } from "../../protocol/errors.js";
 import { pipelined, type ItemReplies } from "../../redis/batch.js";
 import { RecordField, readStoredEnvelopes, type StoredEnvelope } from "../../history/record.js";
@@ -138,12 +139,13 @@ function queueWrites(context: StageContext, pipeline: ChainableCommander, item: 
     const key = keys.idempotency(envelope.from, envelope.idempotency_key);
     pipeline.set(key, envelope.id, "PX", definition.dedupe.idempotencyWindowMs, "NX", "GET");
   }
-  if (envelope.seq === undefined) {
-    // A crash before the commit leaves a gap in the numbering, never a repeat. The first
-    // message of a thread made for it is 1 (again, if redelivered).
+  if (envelope.seq === undefined && !startsThread(envelope)) {
+    // A crash before the commit leaves a gap in the numbering, never a repeat. A thread
+    // made for its first message (its id is that message's) starts at 1 with no counter:
+    // the first reply creates the counter at 1, then counts on.
     const seqKey = keys.threadSeq(envelope.thread_id);
-    if (startsThread(envelope)) pipeline.set(seqKey, 1, "PX", ttl, "NX");
-    else pipeline.incr(seqKey).pexpire(seqKey, ttl);
+    if (UUID_V7_PATTERN.test(envelope.thread_id)) pipeline.set(seqKey, 1, "NX");
+    pipeline.incr(seqKey).pexpire(seqKey, ttl);
   }
   if (carried !== undefined) {
     const record = keys.message(envelope.id);
@@ -172,7 +174,11 @@ function conclude(item: Checked, answer: ItemReplies): Outcome {
       return { kind: "reject", status: "rejected", error: error.toInfo() };
     }
   }
-  const seq = envelope.seq ?? (startsThread(envelope) ? 1 : (replies.shift() as number));
+  let seq = envelope.seq ?? 1;
+  if (envelope.seq === undefined && !startsThread(envelope)) {
+    if (UUID_V7_PATTERN.test(envelope.thread_id)) replies.shift(); // the SET NX
+    seq = replies.shift() as number;
+  }
   return { kind: "forward", outputs: [{ to: "route", fields: routingHeader(envelope, seq) }] };
 }
 
