@@ -10,11 +10,21 @@ export function issuePath(path: readonly PropertyKey[]): string {
   return out === "" ? "(root)" : out;
 }
 
+/**
+ * zod says only "Invalid input" when no member of a union fits, and the one union of our
+ * schemas that a caller meets is a JSON value (a message body).
+ */
+function messageOf(issue: z.core.$ZodIssue): string {
+  return issue.code === "invalid_union" && issue.message === "Invalid input"
+    ? "expected a JSON value (text, a number, true/false, null, an array or an object); give one"
+    : issue.message;
+}
+
 /** One line per problem: `field \`to.agents\`: expected array, received string`. */
 export function describeIssues(error: z.ZodError, maxIssues = 5): string {
   const lines = error.issues
     .slice(0, maxIssues)
-    .map((issue) => `field \`${issuePath(issue.path)}\`: ${issue.message}`);
+    .map((issue) => `field \`${issuePath(issue.path)}\`: ${messageOf(issue)}`);
   const more = error.issues.length - maxIssues;
   if (more > 0) lines.push(`(and ${more} more)`);
   return lines.join("; ");

@@ -86,24 +86,21 @@ export const ToolInputs = {
     ),
   }),
   unsubscribe_topic: z.strictObject({ topic: TopicSchema.describe("A topic you subscribed to.") }),
-  replay: z
-    .strictObject({
-      thread_id: ThreadIdSchema.optional().describe("Replay this thread, in order."),
-      after: StreamCursorSchema.optional().describe(
-        "Replay everything your inbox received after this cursor (an inbox_id); `0` for all. Use next_cursor to page.",
-      ),
-      limit: z
-        .number()
-        .int()
-        .min(1)
-        .max(MAX_REPLAY_LIMIT)
-        .default(50)
-        .describe(`Messages per page (1-${MAX_REPLAY_LIMIT}).`),
-    })
-    .refine((r) => !(r.thread_id !== undefined && r.after !== undefined), {
-      path: ["after"],
-      message: "give `thread_id` or `after`, not both",
-    }),
+  replay: z.strictObject({
+    thread_id: ThreadIdSchema.optional().describe(
+      "Replay this thread, in order; `after` is then a sequence number (next_cursor of the page before).",
+    ),
+    after: StreamCursorSchema.optional().describe(
+      "Without thread_id: everything your inbox received after this cursor (an inbox_id), `0` for all. Page on with next_cursor; null means the end.",
+    ),
+    limit: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_REPLAY_LIMIT)
+      .default(50)
+      .describe(`Messages per page (1-${MAX_REPLAY_LIMIT}).`),
+  }),
 } as const;
 
 export type ToolName = keyof typeof ToolInputs;

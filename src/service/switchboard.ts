@@ -4,10 +4,11 @@ import type { Pipeline } from "../config/pipeline.js";
 import { History, type MessageView } from "../history/history.js";
 import { Inbox, type AckResult, type Digest, type InboxMessage } from "../inbox/inbox.js";
 import { MailAnnouncements } from "../inbox/mail.js";
-import { Ingress } from "../ingress/ingress.js";
+import { Ingress, type Accepted } from "../ingress/ingress.js";
 import { SYSTEM_AGENT, type AgentView, type RegisterInput } from "../protocol/agent.js";
 import { composeEnvelope } from "../protocol/compose.js";
-import type { TraceContext } from "../protocol/envelope.js";
+import type { Envelope, TraceContext } from "../protocol/envelope.js";
+import { claimOf, formatClaim, parseClaim } from "../protocol/idempotency.js";
 import { SwitchboardError, toErrorInfo } from "../protocol/errors.js";
 import type { ToolInput } from "../protocol/tools.js";
 import type { Keys } from "../redis/keys.js";
@@ -127,8 +128,6 @@ export class Switchboard {
         );
       }
     }
-    const duplicate = await this.#findDuplicate(agent, input);
-    if (duplicate !== undefined) return duplicate;
     const threadId =
       input.thread_id ??
       (input.reply_to === undefined ? undefined : await this.#threadOfReply(agent, input.reply_to));
@@ -148,7 +147,9 @@ export class Switchboard {
       idempotency_key: input.idempotency_key,
       trace,
     });
-    const accepted = await this.#ingress.accept(envelope);
+    const duplicate = await this.#claimIdempotencyKey(envelope);
+    if (duplicate !== undefined) return duplicate;
+    const accepted = await this.#acceptClaimed(envelope);
     const result: SendResult = {
       message_id: accepted.message_id,
       thread_id: accepted.thread_id,
@@ -189,24 +190,24 @@ export class Switchboard {
   }
 
   /**
-   * Hands the caller its messages again: a thread (in order), or its inbox after a cursor
-   * (an inbox id, stable across restarts and front ends). Read-only, so idempotent; the
-   * next page starts at `next_cursor`.
+   * Hands the caller its messages again: a thread (in order, paged by sequence number), or
+   * its inbox after a cursor (an inbox id, stable across restarts and front ends).
+   * Read-only, so idempotent; the next page starts at `next_cursor`, null at the end.
    */
   async replay(
     agent: string,
     input: ToolInput<"replay">,
   ): Promise<{ messages: (InboxMessage | MessageView)[]; next_cursor: string | null }> {
     if (input.thread_id !== undefined) {
-      const messages = (await this.history.thread(agent, input.thread_id)).slice(0, input.limit);
-      return { messages, next_cursor: null };
+      const after = Number(input.after ?? 0);
+      const rest = (await this.history.thread(agent, input.thread_id)).filter(
+        (m) => (m.seq ?? 0) > after,
+      );
+      return page(rest, input.limit, (m) => String(m.seq));
     }
-    const messages = await this.inbox.after(agent, input.after ?? "0", input.limit);
-    const last = messages.at(-1);
-    return {
-      messages,
-      next_cursor: messages.length === input.limit && last !== undefined ? last.inbox_id : null,
-    };
+    // One more than asked shows whether a next page exists.
+    const messages = await this.inbox.after(agent, input.after ?? "0", input.limit + 1);
+    return page(messages, input.limit, (m) => m.inbox_id);
   }
 
   subscribe(agent: string, topic: string): Promise<boolean> {
@@ -286,27 +287,42 @@ export class Switchboard {
     }
   }
 
-  /** A retry with the same idempotency key: the first message, if its body is the same. */
-  async #findDuplicate(
-    agent: string,
-    input: ToolInput<"send_message">,
-  ): Promise<SendResult | undefined> {
-    if (input.idempotency_key === undefined) return undefined;
-    const first = await this.#o.redis.get(this.#o.keys.idempotency(agent, input.idempotency_key));
-    if (first === null) return undefined;
-    const original = await this.history.message(agent, first).catch(() => undefined);
-    if (original !== undefined && JSON.stringify(original.body) === JSON.stringify(input.body)) {
-      return {
-        message_id: original.message_id,
-        thread_id: original.thread_id,
-        status: "duplicate",
-      };
+  /**
+   * Claims the message's idempotency key at once (validate checks the claim again), so a
+   * retry is recognised even before the first message went through the pipeline: the same
+   * body gets the first message back; another body is refused.
+   */
+  async #claimIdempotencyKey(envelope: Envelope): Promise<SendResult | undefined> {
+    if (envelope.idempotency_key === undefined) return undefined;
+    const claim = claimOf(envelope);
+    const key = this.#o.keys.idempotency(envelope.from, envelope.idempotency_key);
+    const window = this.#o.pipeline.dedupe.idempotencyWindowMs;
+    const held = await this.#o.redis.set(key, formatClaim(claim), "PX", window, "NX", "GET");
+    if (held === null) return undefined;
+    const first = parseClaim(held);
+    if (first.body_sha256 === claim.body_sha256) {
+      return { message_id: first.message_id, thread_id: first.thread_id, status: "duplicate" };
     }
     throw new SwitchboardError(
       "DUPLICATE_IDEMPOTENCY_KEY",
-      `idempotency key '${input.idempotency_key}' was already used by message ${first} with a different body; use a new key for a new message`,
+      `idempotency key '${envelope.idempotency_key}' was already used by message ${first.message_id} with a different body; use a new key for a new message`,
       { field: "idempotency_key" },
     );
+  }
+
+  /** Accepts a message; if that fails, releases its idempotency key for the retry. */
+  async #acceptClaimed(envelope: Envelope): Promise<Accepted> {
+    try {
+      return await this.#ingress.accept(envelope);
+    } catch (error) {
+      if (envelope.idempotency_key !== undefined) {
+        const key = this.#o.keys.idempotency(envelope.from, envelope.idempotency_key);
+        if ((await this.#o.redis.get(key).catch(() => null)) === formatClaim(claimOf(envelope))) {
+          await this.#o.redis.del(key).catch(() => 0);
+        }
+      }
+      throw error;
+    }
   }
 
   async #threadOfReply(agent: string, replyTo: string): Promise<string> {
@@ -345,4 +361,18 @@ export class Switchboard {
       );
     }
   }
+}
+
+/** The first `limit` items, and the cursor of the last one when more follow. */
+function page<T>(
+  items: readonly T[],
+  limit: number,
+  cursorOf: (item: T) => string,
+): { messages: T[]; next_cursor: string | null } {
+  const messages = items.slice(0, limit);
+  const last = messages.at(-1);
+  return {
+    messages,
+    next_cursor: items.length > limit && last !== undefined ? cursorOf(last) : null,
+  };
 }

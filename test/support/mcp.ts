@@ -9,6 +9,7 @@ import { StdioClientTransport as V1StdioClientTransport } from "@modelcontextpro
 import { StreamableHTTPClientTransport as V1HttpTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll } from "vitest";
+import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { cliEnv, finished, killAll, ROOT, start, type RunResult } from "./cli.js";
 import { connect, deleteByPrefix, testPrefix } from "./redis.js";
 
@@ -35,6 +36,18 @@ dedupe:
 agents:
   sweepIntervalMs: 500
 `;
+
+/**
+ * {@link FAST_PIPELINE_YAML} with fields of some sections set, e.g.
+ * `fastPipelineWith({ inbox: { quota: 2 }, agents: { idleAfterMs: 1000 } })`.
+ */
+export function fastPipelineWith(sections: Record<string, Record<string, unknown>>): string {
+  const document = parseYaml(FAST_PIPELINE_YAML) as Record<string, Record<string, unknown>>;
+  for (const [section, fields] of Object.entries(sections)) {
+    document[section] = { ...document[section], ...fields };
+  }
+  return stringifyYaml(document);
+}
 
 /** Writes {@link FAST_PIPELINE_YAML} (or `yaml`) to a new temp file; returns its path. */
 export async function writePipeline(yaml = FAST_PIPELINE_YAML): Promise<string> {
@@ -135,6 +148,39 @@ export async function connectV1(url: URL, token?: string): Promise<V1Client> {
     token === undefined ? {} : { Authorization: `Bearer ${token}` };
   await client.connect(new V1HttpTransport(url, { requestInit: { headers } }));
   return client;
+}
+
+/** How an agent connects: a v2 client with a session, a stateless v2 client, a v1 client. */
+export type Era = "legacy" | "modern" | "v1";
+
+/** A registered agent: its connected client, its name and its token. */
+export interface Agent {
+  name: string;
+  token: string;
+  client: McpClient;
+}
+
+/**
+ * Connects a client of the given era and registers `name` with it: a session client
+ * (legacy, v1) is that agent from then on; a stateless (modern) one presents the token
+ * on every later request.
+ */
+export async function joinAs(
+  url: URL,
+  name: string,
+  era: Era,
+  capabilities: string[] = [],
+): Promise<Agent> {
+  const auth: Credentials = {};
+  const client =
+    era === "legacy"
+      ? await connectLegacy(url)
+      : era === "modern"
+        ? await connectModern(url, auth)
+        : await connectV1(url);
+  const { token } = await call<{ token: string }>(client, "register_agent", { name, capabilities });
+  auth.token = token;
+  return { name, token, client };
 }
 
 export interface StdioOptions {

@@ -1,6 +1,7 @@
 import type { ChainableCommander } from "ioredis";
 import { decodeEnvelope } from "../../protocol/codec.js";
 import type { Envelope } from "../../protocol/envelope.js";
+import { claimOf, formatClaim, parseClaim } from "../../protocol/idempotency.js";
 import { UUID_V7_PATTERN } from "../../protocol/ids.js";
 import { SwitchboardError, toErrorInfo } from "../../protocol/errors.js";
 import { pipelined, type ItemReplies } from "../../redis/batch.js";
@@ -137,7 +138,8 @@ function queueWrites(context: StageContext, pipeline: ChainableCommander, item: 
   const ttl = definition.history.retentionMs;
   if (envelope.idempotency_key !== undefined) {
     const key = keys.idempotency(envelope.from, envelope.idempotency_key);
-    pipeline.set(key, envelope.id, "PX", definition.dedupe.idempotencyWindowMs, "NX", "GET");
+    const claim = formatClaim(claimOf(envelope));
+    pipeline.set(key, claim, "PX", definition.dedupe.idempotencyWindowMs, "NX", "GET");
   }
   if (envelope.seq === undefined && !startsThread(envelope)) {
     // A crash before the commit leaves a gap in the numbering, never a repeat. A thread
@@ -164,7 +166,8 @@ function conclude(item: Checked, answer: ItemReplies): Outcome {
   const { envelope } = item;
   const replies = [...answer.replies];
   if (envelope.idempotency_key !== undefined) {
-    const first = replies.shift() as string | null;
+    const claimed = replies.shift() as string | null;
+    const first = claimed === null ? null : parseClaim(claimed).message_id;
     if (first !== null && first !== envelope.id) {
       const error = new SwitchboardError(
         "DUPLICATE_IDEMPOTENCY_KEY",
