@@ -66,9 +66,12 @@ export async function startHttpFrontEnd(options: HttpOptions): Promise<HttpFront
     {
       fetch: async (request) => {
         const authInfo = authInfoOf(request);
-        return (await isLegacyRequest(request))
-          ? sessions.fetch(request, authInfo)
-          : modern.fetch(request, { authInfo });
+        // Parsed once here, and handed on, rather than cloned and parsed at every step.
+        const parsedBody: unknown =
+          request.method === "POST" ? await request.json().catch(() => undefined) : undefined;
+        return (await isLegacyRequest(request, parsedBody))
+          ? sessions.fetch(request, authInfo, parsedBody)
+          : modern.fetch(request, { authInfo, parsedBody });
       },
     },
     { onerror },

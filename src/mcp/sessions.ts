@@ -48,29 +48,26 @@ export class LegacySessions {
   }
 
   /** Serves a 2025-era request: to its session, or `initialize` opening a new one. */
-  async fetch(request: Request, authInfo: AuthInfo | undefined): Promise<Response> {
+  async fetch(
+    request: Request,
+    authInfo: AuthInfo | undefined,
+    parsedBody: unknown,
+  ): Promise<Response> {
     const id = request.headers.get("mcp-session-id");
     if (id !== null) {
       const session = this.#sessions.get(id);
       if (session === undefined) return jsonRpcError(404, -32001, "Session not found");
       session.lastSeen = Date.now();
-      return session.transport.handleRequest(request, { authInfo });
+      return session.transport.handleRequest(request, { parsedBody, authInfo });
     }
-    const body: unknown =
-      request.method === "POST"
-        ? await request
-            .clone()
-            .json()
-            .catch(() => undefined)
-        : undefined;
-    if (request.method !== "POST" || !isInitializeRequest(body)) {
+    if (request.method !== "POST" || !isInitializeRequest(parsedBody)) {
       return jsonRpcError(400, -32000, "Bad Request: No valid session ID provided");
     }
     if (this.#sessions.size >= this.#o.maxSessions) {
       return jsonRpcError(503, -32000, "Too many sessions on this server; try again later");
     }
     const transport = await this.#open();
-    return transport.handleRequest(request, { parsedBody: body, authInfo });
+    return transport.handleRequest(request, { parsedBody, authInfo });
   }
 
   /** Sends `notifications/resources/updated` to the sessions subscribed to `uri`. */
@@ -94,6 +91,9 @@ export class LegacySessions {
     const transport: WebStandardStreamableHTTPServerTransport =
       new WebStandardStreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
+        // A POST is answered with one JSON body, not an event stream: cheaper for both sides.
+        // Notifications still reach the session over its GET stream.
+        enableJsonResponse: true,
         onsessioninitialized: (id) => {
           this.#sessions.set(id, { transport, server, subscriptions, lastSeen: Date.now() });
           this.#o.log.debug("mcp session opened", { session: id, sessions: this.size });
