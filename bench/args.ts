@@ -14,6 +14,10 @@ export interface BenchOptions {
   json: boolean;
   write: boolean;
   build: boolean;
+  /** `--mcp`: the MCP round-trip benchmark (bench/mcp.ts) instead of the pipeline one. */
+  mcp: boolean;
+  /** Agent counts of the MCP session runs; the stateless run uses the first. */
+  mcpAgents: number[];
 }
 
 export const USAGE = `usage: npm run bench -- [options]
@@ -35,8 +39,16 @@ export const USAGE = `usage: npm run bench -- [options]
   --no-write      do not rewrite docs/benchmarks.md
   --no-build      do not rebuild dist/ even if src/ is newer
 
+  --mcp           instead: the send → fetch round trip through MCP over HTTP, one
+                  \`switchboard serve\` per run; uses --runs, --seconds (the measured window of
+                  each run), --warmup (round trips excluded first), --quiet-wait, --json,
+                  --no-write, --no-build
+  --mcp-agents L  agent counts of the 2025-11-25 session runs; the stateless 2026-07-28
+                  run uses the first (default 10,100)
+
 Environment: REDIS_URL (else 127.0.0.1:6379 or a spawned redis-server), SWITCHBOARD_PIPELINE,
-BENCH_WORKER_NODE_ARGS (extra node flags for our workers, e.g. "--cpu-prof --cpu-prof-dir=DIR").
+BENCH_WORKER_NODE_ARGS (extra node flags for our workers, e.g. "--cpu-prof --cpu-prof-dir=DIR"),
+BENCH_SERVE_NODE_ARGS (the same for the serve process of --mcp).
 `;
 
 function whole(name: string, value: string | undefined, fallback: number, min = 1): number {
@@ -66,6 +78,8 @@ export function parseOptions(argv: string[]): BenchOptions {
       json: { type: "boolean", default: false },
       "no-write": { type: "boolean", default: false },
       "no-build": { type: "boolean", default: false },
+      mcp: { type: "boolean", default: false },
+      "mcp-agents": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -73,7 +87,9 @@ export function parseOptions(argv: string[]): BenchOptions {
     process.stdout.write(USAGE);
     process.exit(0);
   }
-  const workers = (values.workers ?? "1,2").split(",").map((w) => whole("workers", w.trim(), 1));
+  const list = (name: string, value: string) =>
+    value.split(",").map((item) => whole(name, item.trim(), 1));
+  const workers = list("workers", values.workers ?? "1,2");
   return {
     messages: whole("messages", values.messages, 100_000),
     runs: whole("runs", values.runs, 3, 0),
@@ -88,5 +104,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     json: values.json,
     write: !values["no-write"],
     build: !values["no-build"],
+    mcp: values.mcp,
+    mcpAgents: list("mcp-agents", values["mcp-agents"] ?? "10,100"),
   };
 }

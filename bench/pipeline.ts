@@ -2,50 +2,21 @@
  * `npm run bench`: messages through all four stages with 1 and 2 worker processes, against
  * the bare XREADGROUP/XADD/XACK ceiling on the same streams, plus a moderate fixed rate.
  * Progress goes to stderr; the table (or, with --json, one JSON line) to stdout.
+ * With --mcp it measures the MCP send → fetch round trip instead (bench/mcp.ts).
  */
-import { spawnSync } from "node:child_process";
-import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { loadPipeline } from "../src/config/pipeline.js";
 import { connectRedis } from "../src/redis/connection.js";
 import { provisionRedis } from "../src/redis/provision.js";
 import { defineScripts } from "../src/redis/scripts.js";
 import { parseOptions, type BenchOptions } from "./args.js";
+import { ensureBuilt } from "./build.js";
 import { composeMessages } from "./load.js";
 import { abortScenario, runScenario, type Result, type Scenario, type Setup } from "./measure.js";
 import { killAllNow, progress, ROOT, waitForQuiet } from "./procs.js";
 import * as report from "./report.js";
 
 const log = progress;
-
-/** Newest modification time of any file under a directory, ms. */
-function newest(dir: string): number {
-  let latest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    latest = Math.max(latest, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs);
-  }
-  return latest;
-}
-
-/** The workers run the compiled CLI: rebuild when dist/ is missing or older than src/. */
-function ensureBuilt(): void {
-  let built = 0;
-  try {
-    built = statSync(join(ROOT, "dist/cli/main.js")).mtimeMs;
-  } catch {
-    // not built yet
-  }
-  if (built >= newest(join(ROOT, "src"))) return;
-  log("src/ is newer than dist/; running the build");
-  const tsc = join(ROOT, "node_modules/typescript/bin/tsc");
-  const result = spawnSync(process.execPath, [tsc, "-p", "tsconfig.build.json"], {
-    cwd: ROOT,
-    stdio: ["ignore", 2, 2],
-  });
-  if (result.status !== 0)
-    throw new Error("the build failed (see above); fix it or use --no-build");
-}
 
 const argv = process.argv.slice(2);
 let options: BenchOptions;
@@ -56,6 +27,8 @@ try {
   log((error as Error).message);
   process.exit(1);
 }
+// `npm run bench -- --mcp`: the MCP round trip instead (bench/mcp.ts).
+if (options.mcp) process.exit(await (await import("./mcp.js")).runMcpBench(options, argv));
 const pipeline = loadPipeline(process.env.SWITCHBOARD_PIPELINE || undefined);
 const redisAt = await provisionRedis({ purpose: "cli", log });
 const admin = defineScripts(connectRedis(redisAt.url, "admin", "bench:admin"));

@@ -188,8 +188,12 @@ export function jsonLine(report: Report): string {
   });
 }
 
-const START = "<!-- bench:pipeline:start -->";
-const END = "<!-- bench:pipeline:end -->";
+/** The markers around a section of the benchmarks document, e.g. `pipeline` or `mcp`. */
+export const markers = (name: string) => ({
+  start: `<!-- bench:${name}:start -->`,
+  end: `<!-- bench:${name}:end -->`,
+});
+const { start: START, end: END } = markers("pipeline");
 const INTRO = `# Benchmarks
 
 Figures measured on real hardware by the scripts in \`bench/\`. Each section is rewritten by
@@ -240,15 +244,24 @@ How to read it:
 ${END}`;
 }
 
-/** Rewrites the pipeline section of the benchmarks document (creating the file if needed). */
-export function writeDoc(file: string, report: Report): void {
+/**
+ * Rewrites one marked section of the benchmarks document (`body` includes its markers);
+ * a section not there yet is appended. The file is created if needed; the rest is kept.
+ */
+export function writeSection(file: string, name: string, body: string): void {
+  const { start: open, end: close } = markers(name);
   const current = existsSync(file) ? readFileSync(file, "utf8") : INTRO;
-  const start = current.indexOf(START);
-  const end = current.indexOf(END);
+  const start = current.indexOf(open);
+  const end = current.indexOf(close);
   const next =
     start >= 0 && end > start
-      ? current.slice(0, start) + section(report) + current.slice(end + END.length)
-      : `${current.trimEnd()}\n\n${section(report)}\n`;
+      ? current.slice(0, start) + body + current.slice(end + close.length)
+      : `${current.trimEnd()}\n\n${body}\n`;
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, next);
+}
+
+/** Rewrites the pipeline section of the benchmarks document (creating the file if needed). */
+export function writeDoc(file: string, report: Report): void {
+  writeSection(file, "pipeline", section(report));
 }

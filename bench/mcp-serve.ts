@@ -1,0 +1,100 @@
+import { randomBytes } from "node:crypto";
+import { createServer } from "node:net";
+import { setTimeout as delay } from "node:timers/promises";
+import type { Redis } from "ioredis";
+import { STAGE_NAMES, type Pipeline } from "../src/config/pipeline.js";
+import { Keys } from "../src/redis/keys.js";
+import { assertAlive, spawnProc, stopProc, type Proc } from "./procs.js";
+import { deletePrefix } from "./redis-tools.js";
+import { waitForReaders } from "./wait.js";
+
+const BIN = new URL("../bin/switchboard.js", import.meta.url).pathname;
+const HOST = "127.0.0.1";
+const READY_TIMEOUT_MS = 30_000;
+
+/** One `switchboard serve` (front end and every stage) on a prefix of its own. */
+export interface Serve {
+  proc: Proc;
+  keys: Keys;
+  /** The MCP endpoint. */
+  url: URL;
+  /** Stops the process (SIGTERM, then SIGKILL) and deletes the prefix's keys; idempotent. */
+  stop(): Promise<void>;
+}
+
+/** A port nobody listens on right now (the kernel picks it; serve binds it just after). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, HOST, resolve);
+  });
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (address === null || typeof address === "string") throw new Error("no free port");
+  return address.port;
+}
+
+/** Until GET /healthz answers `ok` (the front end listens); fails if the process exits. */
+async function waitHealthy(proc: Proc, base: URL): Promise<void> {
+  const deadline = performance.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    assertAlive([proc]);
+    try {
+      const response = await fetch(new URL("/healthz", base));
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (performance.now() > deadline) throw new Error(`serve did not listen within 30 s`);
+    await delay(50);
+  }
+}
+
+/**
+ * Starts `switchboard serve --port P` at log level warn (so its `listening` line is not
+ * printed: the port is chosen here) and waits until it answers and its stages read.
+ */
+export async function startServe(options: {
+  url: string;
+  admin: Redis;
+  pipeline: Pipeline;
+  label: string;
+}): Promise<Serve> {
+  const keys = new Keys(`bench-mcp-${randomBytes(4).toString("hex")}`);
+  // e.g. BENCH_SERVE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it
+  const nodeArgs = (process.env.BENCH_SERVE_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const port = await freePort();
+  const proc = spawnProc(
+    `serve ${options.label}`,
+    [...nodeArgs, BIN, "serve", "--port", String(port)],
+    {
+      ...process.env,
+      REDIS_URL: options.url,
+      SWITCHBOARD_PREFIX: keys.prefix,
+      SWITCHBOARD_LOG_LEVEL: "warn",
+    },
+  );
+  let stopped: Promise<void> | undefined;
+  const serve: Serve = {
+    proc,
+    keys,
+    url: new URL(`http://${HOST}:${port}/mcp`),
+    stop: () =>
+      (stopped ??= (async () => {
+        const code = await stopProc(proc);
+        if (code !== 0)
+          process.stderr.write(`bench: ${proc.name} exited with ${code ?? "a signal"}\n`);
+        await deletePrefix(options.admin, keys);
+      })()),
+  };
+  try {
+    await waitHealthy(proc, serve.url);
+    const loops = STAGE_NAMES.reduce((sum, n) => sum + options.pipeline.stages[n].concurrency, 0);
+    await waitForReaders(options.admin, [proc], loops);
+    return serve;
+  } catch (error) {
+    await serve.stop();
+    throw error;
+  }
+}
