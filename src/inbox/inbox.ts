@@ -9,7 +9,7 @@ import { ensureGroup } from "../pipeline/runner.js";
 import "../redis/buffer-commands.js";
 import type { Keys } from "../redis/keys.js";
 import { parseGroups } from "../redis/info.js";
-import { compareStreamIds, nextStreamId, streamIdTime } from "../redis/stream-ids.js";
+import { compareStreamIds, streamIdTime } from "../redis/stream-ids.js";
 import type { MailAnnouncements } from "./mail.js";
 import { reportStatuses, type StatusReport } from "./statuses.js";
 
@@ -101,31 +101,16 @@ export class Inbox {
   }
 
   async digest(agent: string): Promise<Digest> {
-    const inbox = this.keys.inbox(agent);
-    const [unacked, pending, groups] = (await this.redis
-      .pipeline()
-      .get(this.keys.unacked(agent))
-      .xpending(inbox, INBOX_GROUP)
-      .xinfo("GROUPS", inbox)
-      .exec()) ?? [
-      [null, null],
-      [null, null],
-      [null, null],
-    ];
-    const unread = Number(unacked?.[1] ?? 0);
-    if (unread === 0) return { unread: 0, oldest_waiting_seconds: null };
-    const oldestPending = (pending?.[1] as [number, string | null] | null)?.[1] ?? null;
-    let oldest = oldestPending;
-    if (oldest === null) {
-      const group = parseGroups(groups?.[1]).find((g) => g.name === INBOX_GROUP);
-      const lastDelivered = group?.lastDeliveredId ?? "0-0";
-      const [first] = await this.redis.xrange(inbox, nextStreamId(lastDelivered), "+", "COUNT", 1);
-      oldest = first?.[0] ?? null;
-    }
+    const [unread, oldest] = await this.redis.sbInboxDigest(
+      2,
+      this.keys.inbox(agent),
+      this.keys.unacked(agent),
+      INBOX_GROUP,
+    );
     return {
       unread,
       oldest_waiting_seconds:
-        oldest === null
+        unread === 0 || oldest === ""
           ? null
           : Math.max(0, Math.round((Date.now() - streamIdTime(oldest)) / 1000)),
     };

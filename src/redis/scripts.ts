@@ -206,6 +206,38 @@ for i = 2, #ARGV do
 end
 return taken
 `,
+
+  /**
+   * An inbox's digest in one call: how many messages wait unacknowledged, and the id of
+   * the oldest of them (fetched and pending, else the first not fetched yet).
+   *
+   * KEYS[1]     the inbox stream; KEYS[2] the unacked count (one agent's slot)
+   * ARGV[1]     the inbox group
+   * returns     { unacked, oldest entry id or '' }
+   */
+  sbInboxDigest: `
+local unacked = tonumber(redis.call('GET', KEYS[2]) or '0')
+if unacked == 0 or redis.call('EXISTS', KEYS[1]) == 0 then
+  return { unacked, '' }
+end
+local pending = redis.call('XPENDING', KEYS[1], ARGV[1])
+if pending[2] then
+  return { unacked, pending[2] }
+end
+for _, group in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+  local info = {}
+  for i = 1, #group, 2 do
+    info[group[i]] = group[i + 1]
+  end
+  if info['name'] == ARGV[1] then
+    local first = redis.call('XRANGE', KEYS[1], '(' .. info['last-delivered-id'], '+', 'COUNT', 1)
+    if first[1] then
+      return { unacked, first[1][1] }
+    end
+  end
+end
+return { unacked, '' }
+`,
 } as const;
 
 type Arg = string | Buffer | number;
@@ -216,6 +248,7 @@ declare module "ioredis" {
     sbInboxAck(numKeys: number, ...args: Arg[]): Result<number[], Context>;
     sbInboxTake(numKeys: number, ...args: Arg[]): Result<number, Context>;
     sbInboxSkipTaken(numKeys: number, ...args: Arg[]): Result<string[], Context>;
+    sbInboxDigest(numKeys: number, ...args: Arg[]): Result<[number, string], Context>;
     sbRegister(numKeys: number, ...args: Arg[]): Result<number, Context>;
     sbSetStatus(numKeys: number, ...args: Arg[]): Result<string | null, Context>;
     sbInboxAppend(numKeys: number, ...args: Arg[]): Result<[string, number], Context>;
