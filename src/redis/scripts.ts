@@ -1,5 +1,21 @@
 import type { Redis, Result } from "ioredis";
 
+/** Lua: the last-delivered id of a consumer group (XINFO GROUPS is a flat list per group). */
+const LAST_DELIVERED_LUA = `
+local function last_delivered(stream, group_name)
+  for _, group in ipairs(redis.call('XINFO', 'GROUPS', stream)) do
+    local info = {}
+    for i = 1, #group, 2 do
+      info[group[i]] = group[i + 1]
+    end
+    if info['name'] == group_name then
+      return info['last-delivered-id']
+    end
+  end
+  return nil
+end
+`;
+
 /**
  * Lua, used only where several writes must happen as one. Each script is loaded with
  * `defineCommand` (EVALSHA with a NOSCRIPT fallback) and takes its keys count first.
@@ -156,7 +172,7 @@ return out
    * ARGV[1]     the inbox group; ARGV[2] the entry id; ARGV[3] lifetime of the taken set, ms
    * returns     1 taken now; 0 acknowledged or taken before
    */
-  sbInboxTake: `
+  sbInboxTake: `${LAST_DELIVERED_LUA}
 local function older_or_same(a, b)
   local am, as = string.match(a, '(%d+)-(%d+)')
   local bm, bs = string.match(b, '(%d+)-(%d+)')
@@ -172,14 +188,9 @@ if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 1 then
   count_down()
   return 1
 end
-for _, group in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
-  local info = {}
-  for i = 1, #group, 2 do
-    info[group[i]] = group[i + 1]
-  end
-  if info['name'] == ARGV[1] and older_or_same(ARGV[2], info['last-delivered-id']) then
-    return 0
-  end
+local delivered = last_delivered(KEYS[1], ARGV[1])
+if delivered and older_or_same(ARGV[2], delivered) then
+  return 0
 end
 if redis.call('SADD', KEYS[3], ARGV[2]) == 0 then
   return 0
@@ -215,7 +226,7 @@ return taken
    * ARGV[1]     the inbox group
    * returns     { unacked, oldest entry id or '' }
    */
-  sbInboxDigest: `
+  sbInboxDigest: `${LAST_DELIVERED_LUA}
 local unacked = tonumber(redis.call('GET', KEYS[2]) or '0')
 if unacked == 0 or redis.call('EXISTS', KEYS[1]) == 0 then
   return { unacked, '' }
@@ -224,17 +235,9 @@ local pending = redis.call('XPENDING', KEYS[1], ARGV[1])
 if pending[2] then
   return { unacked, pending[2] }
 end
-for _, group in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
-  local info = {}
-  for i = 1, #group, 2 do
-    info[group[i]] = group[i + 1]
-  end
-  if info['name'] == ARGV[1] then
-    local first = redis.call('XRANGE', KEYS[1], '(' .. info['last-delivered-id'], '+', 'COUNT', 1)
-    if first[1] then
-      return { unacked, first[1][1] }
-    end
-  end
+local first = redis.call('XRANGE', KEYS[1], '(' .. (last_delivered(KEYS[1], ARGV[1]) or '0-0'), '+', 'COUNT', 1)
+if first[1] then
+  return { unacked, first[1][1] }
 end
 return { unacked, '' }
 `,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { finished, start } from "../support/cli.js";
-import { call, joinAs, useServe } from "../support/mcp.js";
+import { call, joinAs, useServe, type Fetched } from "../support/mcp.js";
 
 /**
  * A retried send_message with the same idempotency key and body is one message, however
@@ -12,9 +12,6 @@ const fixture = useServe({ args: ["--no-workers"] });
 interface Sent {
   message_id: string;
   status: string;
-}
-interface Fetched {
-  messages: { message_id: string; from: string; type: string; body: unknown }[];
 }
 
 describe("idempotent sends", () => {

@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { eventually } from "../support/harness.js";
-import { call, fastPipelineWith, joinAs, useServe, type Agent } from "../support/mcp.js";
+import {
+  call,
+  fastPipelineWith,
+  joinAs,
+  useServe,
+  type Agent,
+  type Fetched,
+} from "../support/mcp.js";
 
 /**
  * The inbox as agents see it: a long poll woken by mail, the visibility timeout
@@ -11,20 +18,6 @@ const fixture = useServe({
   yaml: fastPipelineWith({ inbox: { visibilityTimeoutMs: VISIBILITY_MS } }),
 });
 
-interface Message {
-  message_id: string;
-  from: string;
-  type: string;
-  subject?: string;
-  body: unknown;
-  thread_id: string;
-  reply_to?: string;
-  redelivered: boolean;
-}
-interface Fetched {
-  messages: Message[];
-  inbox: { unread: number };
-}
 interface RecipientState {
   status: string;
   history: { status: string }[];

@@ -1,21 +1,18 @@
 import { describe, expect, it } from "vitest";
 import { eventually } from "../support/harness.js";
-import { call, fastPipelineWith, joinAs, useServe, type Agent } from "../support/mcp.js";
+import {
+  call,
+  fastPipelineWith,
+  joinAs,
+  useServe,
+  type Agent,
+  type Fetched,
+  type FetchedMessage as Message,
+} from "../support/mcp.js";
 
 /** A full inbox refuses more mail (the sender is told) until its agent acks. */
 const fixture = useServe({ yaml: fastPipelineWith({ inbox: { quota: 2, overflow: "reject" } }) });
 
-interface Message {
-  message_id: string;
-  from: string;
-  type: string;
-  body: unknown;
-  reply_to?: string;
-}
-interface Fetched {
-  messages: Message[];
-  inbox: { unread: number };
-}
 interface RecipientState {
   status: string;
   error?: { code: string; message: string };

@@ -9,6 +9,7 @@ import {
   startServe,
   useServe,
   type McpClient,
+  type Fetched,
 } from "../support/mcp.js";
 
 /** Replay: pages of an inbox by a cursor that survives a restart, and threads in order. */
@@ -25,9 +26,6 @@ interface Replayed {
 interface Page {
   messages: Replayed[];
   next_cursor: string | null;
-}
-interface Fetched {
-  messages: { message_id: string; body: unknown }[];
 }
 
 const replay = (client: McpClient, args: Record<string, unknown>) =>

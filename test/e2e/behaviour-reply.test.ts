@@ -1,22 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { eventually } from "../support/harness.js";
-import { call, joinAs, useServe } from "../support/mcp.js";
+import {
+  call,
+  joinAs,
+  useServe,
+  type Fetched,
+  type FetchedMessage as Message,
+} from "../support/mcp.js";
 
 /** Request/reply: send_message with await_reply_seconds, answered or not. */
 const fixture = useServe();
 
-interface Message {
-  message_id: string;
-  from: string;
-  body: unknown;
-  thread_id: string;
-  reply_to?: string;
-  redelivered: boolean;
-}
-interface Fetched {
-  messages: Message[];
-  inbox: { unread: number };
-}
 interface Asked {
   message_id: string;
   thread_id: string;

@@ -1,6 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { eventually } from "../support/harness.js";
-import { call, joinAs, useServe, type Agent, type McpClient } from "../support/mcp.js";
+import {
+  call,
+  joinAs,
+  useServe,
+  type Agent,
+  type McpClient,
+  type Fetched,
+} from "../support/mcp.js";
 
 /**
  * Routing among three agents of three eras (a v2 session client, a stateless v2 client
@@ -10,16 +17,6 @@ import { call, joinAs, useServe, type Agent, type McpClient } from "../support/m
  */
 const fixture = useServe();
 
-interface Message {
-  message_id: string;
-  from: string;
-  body: unknown;
-  redelivered: boolean;
-}
-interface Fetched {
-  messages: Message[];
-  inbox: { unread: number };
-}
 interface View {
   message: { status?: { status: string }; recipients: Record<string, { status: string }> };
 }

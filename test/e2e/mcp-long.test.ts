@@ -1,16 +1,16 @@
 import { SdkError } from "@modelcontextprotocol/client";
 import { beforeAll, describe, expect, it } from "vitest";
-import { call, connectLegacy, connectModern, useServe, type McpClient } from "../support/mcp.js";
+import {
+  call,
+  connectLegacy,
+  connectModern,
+  useServe,
+  type McpClient,
+  type FetchedMessage as Message,
+} from "../support/mcp.js";
 
 /** Calls that wait: a long-polling fetch and a send that awaits its reply. */
 const fixture = useServe();
-
-interface Message {
-  message_id: string;
-  from: string;
-  body: unknown;
-  redelivered: boolean;
-}
 
 const tokens: Record<string, string> = {};
 

@@ -8,14 +8,11 @@ import {
   connectStdio,
   useServe,
   type McpClient,
+  type Fetched,
 } from "../support/mcp.js";
 
 /** `switchboard stdio` spawned by the SDKs' stdio transports, next to a `serve` process. */
 const fixture = useServe();
-
-interface Fetched {
-  messages: { message_id: string; from: string; body: unknown }[];
-}
 
 let hankToken: string;
 

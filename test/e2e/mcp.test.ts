@@ -11,6 +11,7 @@ import {
   useServe,
   type Credentials,
   type McpClient,
+  type Fetched,
 } from "../support/mcp.js";
 
 /** MCP over HTTP: both protocol eras and the v1 client, against a real `serve` process. */
@@ -40,10 +41,6 @@ interface Sent {
   message_id: string;
   thread_id: string;
   status: string;
-}
-interface Fetched {
-  messages: { message_id: string; from: string; subject?: string; body: unknown; seq: number }[];
-  inbox: { unread: number; oldest_waiting_seconds: number | null };
 }
 
 /** Sends, fetches (waiting for delivery) and acks one message; returns what was fetched. */

@@ -1,3 +1,4 @@
+import type { Digest, InboxMessage } from "../../src/inbox/inbox.js";
 import type { ChildProcess } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -320,4 +321,14 @@ export function useServe(options: { yaml?: string; args?: string[] } = {}): Serv
     await rm(dirname(fixture.pipeline), { recursive: true, force: true });
   });
   return fixture;
+}
+
+/** A message as `fetch_inbox` returns it: the service's own type. */
+export type FetchedMessage = InboxMessage;
+
+/** What `fetch_inbox` returns. */
+export interface Fetched {
+  messages: FetchedMessage[];
+  count: number;
+  inbox: Digest;
 }

@@ -40,18 +40,15 @@ async function storedEnvelopes(
       ? undefined
       : { enc: text(entry, Field.encoding) ?? "json", data, seq: undefined };
   });
-  const missing = entries
-    .filter((_, i) => carried[i] === undefined)
-    .map((e) => text(e, Field.messageId) ?? "");
-  const read = await readStoredEnvelopes(
-    context.redis,
-    context.keys,
-    missing.filter((id) => id !== ""),
+  // The ids to read: entries with no envelope of their own (and an id to find one by).
+  const toRead = entries.map((entry, i) =>
+    carried[i] === undefined ? text(entry, Field.messageId) : undefined,
   );
-  let next = 0;
-  return carried.map(
-    (c, i) => c ?? (text(entries[i]!, Field.messageId) === undefined ? undefined : read[next++]),
+  const ids = toRead.filter((id): id is string => id !== undefined);
+  const read = new Map(
+    (await readStoredEnvelopes(context.redis, context.keys, ids)).map((s, i) => [ids[i]!, s]),
   );
+  return carried.map((c, i) => c ?? (toRead[i] === undefined ? undefined : read.get(toRead[i])));
 }
 
 /** A message whose thread was made for it (the front end's default) is first in its thread. */
