@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { describeIssues, firstIssuePath } from "../protocol/issues.js";
-import { SwitchboardError } from "../protocol/errors.js";
+import { ERROR_CATEGORIES, SwitchboardError, type ErrorCategory } from "../protocol/errors.js";
 
 /** The stages, in the order a message moves through them. */
 export const STAGE_NAMES = ["validate", "route", "deliver", "persist"] as const;
@@ -117,6 +117,69 @@ const RoutingRuleSchema = z.strictObject({
 
 export type RoutingRule = z.infer<typeof RoutingRuleSchema>;
 
+/**
+ * A retry policy: how many tries in all (the first one included), and the exponential
+ * backoff between them: `delayMs × 2^(retry − 1)`, capped at `maxDelayMs`, each delay moved
+ * by up to ±`jitter` of itself at random so that failed messages do not retry in lockstep.
+ */
+const RetryPolicySchema = z
+  .strictObject({
+    attempts: positiveInt("attempts (the first try included)").max(100),
+    delayMs: positiveInt("milliseconds before the first retry"),
+    maxDelayMs: positiveInt("milliseconds").default(3_600_000),
+    jitter: z
+      .number()
+      .min(0, "expected a fraction from 0 (no jitter) to 1")
+      .max(1, "expected a fraction from 0 (no jitter) to 1")
+      .default(0.2),
+  })
+  .refine((p) => p.maxDelayMs >= p.delayMs, {
+    error: "`maxDelayMs` must be at least `delayMs`",
+    path: ["maxDelayMs"],
+  });
+
+export type RetryPolicy = z.infer<typeof RetryPolicySchema>;
+
+/** What happens to a message whose error falls in a category. */
+export const STRATEGIES = ["retry", "dead_letter", "drop"] as const;
+export type Strategy = (typeof STRATEGIES)[number];
+
+const StrategiesSchema = z.strictObject(
+  Object.fromEntries(
+    ERROR_CATEGORIES.map((category) => [
+      category,
+      z.enum(STRATEGIES, {
+        error: `expected one of ${STRATEGIES.join(", ")} (retry with the policy \`retries.${category}\`, dead-letter, or drop and tell the sender)`,
+      }),
+    ]),
+  ) as Record<
+    ErrorCategory,
+    z.ZodEnum<{ retry: "retry"; dead_letter: "dead_letter"; drop: "drop" }>
+  >,
+);
+
+const DEFAULT_STRATEGIES: Record<ErrorCategory, Strategy> = {
+  validation: "drop",
+  routing: "drop",
+  auth: "drop",
+  delivery: "retry",
+  quota: "retry",
+  transient: "retry",
+  internal: "dead_letter",
+};
+
+/** The policies a pipeline file need not spell out; it may override any of them. */
+const DEFAULT_RETRIES: Record<string, RetryPolicy> = {
+  delivery: { attempts: 8, delayMs: 1000, maxDelayMs: 300_000, jitter: 0.2 },
+  quota: { attempts: 10, delayMs: 5000, maxDelayMs: 600_000, jitter: 0.2 },
+  transient: { attempts: 6, delayMs: 500, maxDelayMs: 30_000, jitter: 0.2 },
+};
+
+const HttpUrlSchema = z.url({
+  protocol: /^https?$/,
+  error: "expected an http:// or https:// URL, such as https://alerts.example.com/switchboard",
+});
+
 const PipelineFileSchema = z.strictObject({
   version: z.literal(1, { error: "expected `version: 1`" }),
   defaults: DefaultsSchema.prefault({}),
@@ -165,8 +228,8 @@ const PipelineFileSchema = z.strictObject({
       quota: positiveInt("messages").default(1000),
       /**
        * A message for a full inbox: `reject` marks it undeliverable for that agent and tells
-       * the sender; `defer` leaves it pending in deliver, tried again after `claimIdleMs`
-       * until `maxDeliveries`, then dead-lettered (and the sender told).
+       * the sender; `defer` retries it with the policy `retries.quota`, then dead-letters it
+       * (and the sender is told).
        */
       overflow: z.enum(["reject", "defer"]).default("reject"),
     })
@@ -177,6 +240,56 @@ const PipelineFileSchema = z.strictObject({
       stream: streamName.default("dead"),
       /** Dead letters beyond this many are trimmed, oldest first. */
       maxLen: positiveInt("entries").default(100_000),
+    })
+    .prefault({}),
+  /** Retry policies by name; a category whose strategy is `retry` uses the policy of its name. */
+  retries: z
+    .record(z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, "a policy name"), RetryPolicySchema)
+    .default({}),
+  errors: z
+    .strictObject({
+      /** Error category → what happens to the message. */
+      strategies: StrategiesSchema.partial().default({}),
+      history: z
+        .strictObject({
+          /** The error history keeps about this many of the latest errors. */
+          maxLen: positiveInt("entries").default(10_000),
+        })
+        .prefault({}),
+      escalation: z
+        .strictObject({
+          /** More errors than this within one window raise an alert. */
+          errorRate: z
+            .strictObject({
+              threshold: positiveInt("errors").default(100),
+              windowMs: positiveInt("milliseconds").default(60_000),
+            })
+            .prefault({}),
+          /** Alerts are also POSTed here as JSON, if set. */
+          alertWebhook: HttpUrlSchema.optional(),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  webhooks: z
+    .strictObject({
+      /** A webhook that has not answered within this time has failed (WEBHOOK_TIMEOUT). */
+      timeoutMs: positiveInt("milliseconds").max(120_000).default(5000),
+      /** Concurrent webhook requests per process. */
+      concurrency: positiveInt("requests").max(1000).default(32),
+      /**
+       * False: webhook URLs on loopback, private, link-local or unique-local addresses are
+       * refused at registration and at delivery (after DNS). Keep true for local development.
+       */
+      allowPrivateNetworks: z.boolean().default(true),
+      breaker: z
+        .strictObject({
+          /** Consecutive failures of an endpoint that open its breaker. */
+          failureThreshold: positiveInt("failures").default(5),
+          /** How long an open breaker stops calls before one probe goes through. */
+          cooldownMs: positiveInt("milliseconds").default(30_000),
+        })
+        .prefault({}),
     })
     .prefault({}),
 });
@@ -209,6 +322,11 @@ export interface Pipeline {
   agents: PipelineFile["agents"];
   inbox: PipelineFile["inbox"];
   routing: PipelineFile["routing"];
+  retries: PipelineFile["retries"];
+  errors: Omit<PipelineFile["errors"], "strategies"> & {
+    strategies: Readonly<Record<ErrorCategory, Strategy>>;
+  };
+  webhooks: PipelineFile["webhooks"];
 }
 
 function configError(source: string, message: string, field?: string): SwitchboardError {
@@ -240,6 +358,15 @@ function checkInvariants(pipeline: Pipeline): void {
       `field \`agents.offlineAfterMs\` (${pipeline.agents.offlineAfterMs}) must be longer than \`agents.idleAfterMs\` (${pipeline.agents.idleAfterMs})`,
       "agents.offlineAfterMs",
     );
+  }
+  for (const [category, strategy] of Object.entries(pipeline.errors.strategies)) {
+    if (strategy === "retry" && pipeline.retries[category] === undefined) {
+      throw configError(
+        pipeline.source,
+        `field \`errors.strategies.${category}\` is \`retry\` but there is no retry policy \`retries.${category}\`; add one (attempts, delayMs) or choose dead_letter or drop`,
+        `errors.strategies.${category}`,
+      );
+    }
   }
   if (limits.maxBodyBytes > limits.maxDecodedBytes) {
     throw configError(
@@ -284,6 +411,9 @@ export function parsePipeline(document: unknown, source: string): Pipeline {
     agents: file.agents,
     inbox: file.inbox,
     routing: file.routing,
+    retries: { ...DEFAULT_RETRIES, ...file.retries },
+    errors: { ...file.errors, strategies: { ...DEFAULT_STRATEGIES, ...file.errors.strategies } },
+    webhooks: file.webhooks,
   };
   checkInvariants(pipeline);
   return Object.freeze(pipeline);

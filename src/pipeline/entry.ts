@@ -35,6 +35,20 @@ export const Field = {
   sourceId: "src",
   /** The id of the inbox entry a message was delivered as. */
   inboxId: "x",
+  /** Where a retry stands, as JSON {@link RetryState} (a `retrying` status for persist). */
+  retry: "retry",
+  /** Dead letters: the error code and category, for filters without parsing `why`. */
+  code: "code",
+  category: "cat",
+  /** Dead letters: first and last failure, epoch ms. */
+  firstFailure: "first",
+  lastFailure: "last",
+  /** Dead letters: every failed attempt, JSON [{ at, code, message }]. */
+  attempts: "hist",
+  /** Dead letters: the trace id of the message, hex. */
+  traceId: "trace",
+  /** How a recipient got a message: `inbox` or `webhook` (delivered statuses). */
+  via: "via",
 } as const;
 
 export type FieldName = (typeof Field)[keyof typeof Field];

@@ -1,39 +1,97 @@
 /**
  * Errors that cross process boundaries (through Redis entries, BullMQ jobs, MCP results)
- * are branched on by their stable string `code`, never by `instanceof`.
+ * are branched on by their stable string `code`, never by `instanceof`. Each code has a
+ * category, which the pipeline's policy table (`errors.strategies`) maps to what happens
+ * to the message (retry, dead-letter, drop and tell the sender), a severity for logs and
+ * alerts, and whether trying again could ever succeed.
  */
+export const ERROR_CATEGORIES = [
+  "validation",
+  "routing",
+  "delivery",
+  "quota",
+  "auth",
+  "transient",
+  "internal",
+] as const;
+export type ErrorCategory = (typeof ERROR_CATEGORIES)[number];
+
+export const ERROR_SEVERITIES = ["info", "warning", "error", "critical"] as const;
+export type ErrorSeverity = (typeof ERROR_SEVERITIES)[number];
+
+interface CodeSpec {
+  category: ErrorCategory;
+  severity: ErrorSeverity;
+  /** False: trying again cannot succeed, whatever the category's strategy says. */
+  retryable: boolean;
+}
+
+const spec = (category: ErrorCategory, severity: ErrorSeverity, retryable: boolean): CodeSpec => ({
+  category,
+  severity,
+  retryable,
+});
+
 export const ERROR_CODES = {
   /** Input did not match a schema: a tool argument, an envelope, a config file. */
-  INVALID_INPUT: { retryable: false },
+  INVALID_INPUT: spec("validation", "info", false),
   /** A stream entry could not be decoded (bad encoding, bad JSON, unknown version). */
-  MALFORMED_ENTRY: { retryable: false },
+  MALFORMED_ENTRY: spec("validation", "error", false),
   /** A body or entry is larger than the configured limit, before or after decompression. */
-  TOO_LARGE: { retryable: false },
+  TOO_LARGE: spec("validation", "info", false),
   /** The message's `expires_at` passed before it could be delivered. */
-  EXPIRED: { retryable: false },
+  EXPIRED: spec("validation", "warning", false),
   /** The sender reused an idempotency key for a different message. */
-  DUPLICATE_IDEMPOTENCY_KEY: { retryable: false },
+  DUPLICATE_IDEMPOTENCY_KEY: spec("validation", "info", false),
   /** An agent name that is registered already, by another token. */
-  NAME_TAKEN: { retryable: false },
-  /** A named agent, message or thread that does not exist (or is not yours to see). */
-  NOT_FOUND: { retryable: false },
+  NAME_TAKEN: spec("validation", "info", false),
+  /** A named agent, message, thread or dead letter that does not exist (or is not yours to see). */
+  NOT_FOUND: spec("validation", "info", false),
   /** The caller is not an agent yet, or presented an unknown token. */
-  UNAUTHENTICATED: { retryable: false },
+  UNAUTHENTICATED: spec("auth", "info", false),
+  /** The caller is an agent, but not one allowed to do this (admin tools). */
+  FORBIDDEN: spec("auth", "warning", false),
   /** The inbox of a recipient holds its quota of unacknowledged messages. */
-  INBOX_FULL: { retryable: true },
+  INBOX_FULL: spec("quota", "warning", true),
   /** No agent matched the message's target. */
-  NO_RECIPIENT: { retryable: false },
+  NO_RECIPIENT: spec("routing", "warning", false),
+  /** A webhook answered 5xx. */
+  WEBHOOK_SERVER_ERROR: spec("delivery", "warning", true),
+  /** A webhook answered 408 or 429: try again later (after its `Retry-After`, if any). */
+  WEBHOOK_THROTTLED: spec("delivery", "warning", true),
+  /** A webhook did not answer within `webhooks.timeoutMs`. */
+  WEBHOOK_TIMEOUT: spec("delivery", "warning", true),
+  /** A webhook could not be reached: DNS, connection refused or reset, TLS. */
+  WEBHOOK_UNREACHABLE: spec("delivery", "warning", true),
+  /** A webhook refused the message with a 4xx other than 408/429: sending it again cannot help. */
+  WEBHOOK_REJECTED: spec("delivery", "error", false),
+  /** A webhook's address is in a range the configuration forbids (`webhooks.allowPrivateNetworks`). */
+  WEBHOOK_FORBIDDEN: spec("delivery", "error", false),
+  /** A webhook endpoint's circuit breaker is open: the message waits for the cool-down. */
+  BREAKER_OPEN: spec("delivery", "info", true),
   /** An entry was handed out more than `maxDeliveries` times without being acknowledged. */
-  POISON: { retryable: false },
+  POISON: spec("internal", "error", false),
   /** A configuration or pipeline file is wrong. */
-  CONFIG: { retryable: false },
-  /** Redis could not be found, started or reached. */
-  REDIS_UNAVAILABLE: { retryable: true },
+  CONFIG: spec("internal", "critical", false),
+  /** Redis could not be found, started or reached, or refused a command for a while. */
+  REDIS_UNAVAILABLE: spec("transient", "error", true),
   /** Anything the code did not foresee; a bug to report. */
-  INTERNAL: { retryable: true },
-} as const satisfies Record<string, { retryable: boolean }>;
+  INTERNAL: spec("internal", "critical", true),
+} as const satisfies Record<string, CodeSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
+
+export const isErrorCode = (code: string): code is ErrorCode => Object.hasOwn(ERROR_CODES, code);
+
+/** The category of a code; an unknown code (from a newer version) counts as internal. */
+export const categoryOf = (code: string): ErrorCategory =>
+  isErrorCode(code) ? ERROR_CODES[code].category : "internal";
+
+export const severityOf = (code: string): ErrorSeverity =>
+  isErrorCode(code) ? ERROR_CODES[code].severity : "error";
+
+export const isRetryable = (code: string): boolean =>
+  isErrorCode(code) && ERROR_CODES[code].retryable;
 
 /** The plain-data form of an error, as stored in stream entries and message records. */
 export interface ErrorInfo {
@@ -63,9 +121,20 @@ export class SwitchboardError extends Error {
   }
 }
 
-/** Turns anything thrown into an {@link ErrorInfo}; unknown errors become `INTERNAL`. */
+/** Errors of the Redis client that mean "not now" rather than "never". */
+const REDIS_TRANSIENT =
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection is closed|Stream isn't writeable|MaxRetriesPerRequest|LOADING|READONLY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|BUSY /;
+
+/**
+ * Turns anything thrown into an {@link ErrorInfo}: Redis connection trouble becomes
+ * `REDIS_UNAVAILABLE` (transient), anything else unknown `INTERNAL`.
+ */
 export function toErrorInfo(error: unknown): ErrorInfo {
   if (error instanceof SwitchboardError) return error.toInfo();
   const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown } | null)?.code;
+  if (REDIS_TRANSIENT.test(message) || (typeof code === "string" && REDIS_TRANSIENT.test(code))) {
+    return { code: "REDIS_UNAVAILABLE", message };
+  }
   return { code: "INTERNAL", message };
 }

@@ -10,7 +10,9 @@
  * - `{k:HASH}`: an agent token (by its SHA-256), naming the agent;
  * - `{s:NAME}`: a sender's idempotency keys;
  * - `{m:ID}`: one message record;
- * - `{t:ID}`: a thread's sequence counter and index.
+ * - `{t:ID}`: a thread's sequence counter and index;
+ * - `{b:HASH}`: a webhook endpoint's circuit breaker (by the SHA-256 of its origin);
+ * - `{q}`: every BullMQ retry queue (BullMQ's own keys, under {@link Keys.queuePrefix}).
  */
 export class Keys {
   readonly prefix: string;
@@ -111,6 +113,36 @@ export class Keys {
   /** Sorted set of a thread's message ids, scored by their sequence number. */
   thread(threadId: string): string {
     return `${this.prefix}:{t:${threadId}}:msgs`;
+  }
+
+  /** Marks a dead letter as replayed (holds the new entry id), so a replay happens once. */
+  deadLetterReplayed(deadLetterId: string): string {
+    return `${this.prefix}:{p${this.partition}}:dlr:${deadLetterId}`;
+  }
+
+  /** The error history: a capped stream of every error, for `switchboard errors`. */
+  errors(): string {
+    return this.stream("errors");
+  }
+
+  /** Errors counted in one window of the escalation threshold. */
+  errorRate(window: number): string {
+    return `${this.prefix}:{p${this.partition}}:erate:${window}`;
+  }
+
+  /** A webhook endpoint's circuit breaker (hash), by the SHA-256 of the endpoint's origin. */
+  breaker(endpointHash: string): string {
+    return `${this.prefix}:{b:${endpointHash}}:breaker`;
+  }
+
+  /** Hash of the endpoints that have a breaker: SHA-256 of the origin → the origin, for status. */
+  breakers(): string {
+    return `${this.prefix}:{dir}:breakers`;
+  }
+
+  /** The prefix BullMQ puts before its keys: one hash slot for every queue. */
+  queuePrefix(): string {
+    return `${this.prefix}:{q}`;
   }
 
   /** Every key of this prefix, for SCAN. */
