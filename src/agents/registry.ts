@@ -13,6 +13,7 @@ import { parseInput } from "../protocol/compose.js";
 import { SwitchboardError } from "../protocol/errors.js";
 import { ensureGroup } from "../pipeline/runner.js";
 import type { Keys } from "../redis/keys.js";
+import { literalPrivateHost } from "../webhook/address.js";
 
 /** The consumer group every inbox is read through, and its one consumer. */
 export const INBOX_GROUP = "inbox";
@@ -22,6 +23,8 @@ export interface Registration {
   /** The token that makes a session or process this agent. */
   token: string;
   created: boolean;
+  /** The secret webhook requests are signed with, for an agent with a webhook. */
+  webhook_secret?: string | undefined;
 }
 
 export interface StatusChange {
@@ -51,6 +54,7 @@ export class Registry {
     now = Date.now(),
   ): Promise<Registration> {
     const r = parseInput(RegisterInputSchema, input);
+    if (r.webhook_url !== undefined) this.checkWebhook(r.webhook_url);
     const token = presentedToken ?? `sbt_${randomBytes(24).toString("base64url")}`;
     const previous = await this.get(r.name);
     const fields: (string | number)[] = [
@@ -90,9 +94,35 @@ export class Registry {
       .zadd(this.keys.directory(), now, r.name)
       .set(this.keys.token(hashToken(token)), r.name)
       .incr(this.keys.directoryVersion());
+    if (r.webhook_url !== undefined) {
+      // Made once and kept across updates, so receivers need not be told a new one.
+      const secret = `whsec_${randomBytes(24).toString("base64url")}`;
+      batch.hsetnx(this.keys.agent(r.name), "webhook_secret", secret);
+    }
     await batch.exec();
     await ensureGroup(this.redis, this.keys.inbox(r.name), INBOX_GROUP);
-    return { agent: (await this.get(r.name))!, token, created: result === 1 };
+    const webhookSecret =
+      r.webhook_url === undefined
+        ? undefined
+        : ((await this.redis.hget(this.keys.agent(r.name), "webhook_secret")) ?? undefined);
+    return {
+      agent: (await this.get(r.name))!,
+      token,
+      created: result === 1,
+      webhook_secret: webhookSecret,
+    };
+  }
+
+  /** Refuses a webhook on a private address when the configuration forbids them. */
+  private checkWebhook(url: string): void {
+    if (this.pipeline.webhooks.allowPrivateNetworks) return;
+    const host = literalPrivateHost(new URL(url));
+    if (host === undefined) return;
+    throw new SwitchboardError(
+      "INVALID_INPUT",
+      `webhook_url points at ${host}, a loopback or private address, which this Switchboard forbids (webhooks.allowPrivateNetworks: false); give a publicly reachable https:// URL`,
+      { field: "webhook_url" },
+    );
   }
 
   /** The agent a token belongs to, if any. */

@@ -29,6 +29,17 @@ export const RecordField = {
   recipient: (agent: string, status: RecipientStatus) => `r:${agent}:${status}`,
 } as const;
 
+/** Where a retry stands (a `retrying` status). */
+export interface RetryState {
+  /** The attempt that comes next, counting the first try as 1. */
+  attempt: number;
+  max_attempts: number;
+  /** When it is due, ISO 8601. */
+  next_at: string;
+  /** Set while a webhook endpoint's circuit breaker holds it back. */
+  breaker?: "open" | "half_open";
+}
+
 /** What persist stores for one status. */
 export interface StatusEvent {
   /** When persist recorded it, ISO 8601. */
@@ -36,10 +47,15 @@ export interface StatusEvent {
   stage?: string;
   error?: ErrorInfo;
   inbox_id?: string;
+  /** How it was delivered: into the inbox, or POSTed to the agent's webhook. */
+  via?: "inbox" | "webhook";
+  retry?: RetryState;
 }
 
 export interface StatusState<S extends string> extends StatusEvent {
   status: S;
+  /** The status in words, such as "retrying, attempt 3 of 8, next at …". */
+  summary: string;
   /** Every status reached, in rank order, with when. */
   history: { status: S; at: string }[];
 }
@@ -156,8 +172,23 @@ function current<S extends string>(
   return {
     status: last[0],
     ...last[1],
+    summary: summaryOf(last[0], last[1]),
     history: ordered.map(([status, event]) => ({ status, at: event.at })),
   };
+}
+
+function summaryOf(status: string, event: StatusEvent): string {
+  const { retry, error } = event;
+  if (retry !== undefined) {
+    const breaker =
+      retry.breaker === undefined
+        ? ""
+        : ` (endpoint's circuit breaker ${retry.breaker.replace("_", "-")})`;
+    return `retrying, attempt ${retry.attempt} of ${retry.max_attempts}, next at ${retry.next_at}${breaker}; last error ${error?.code ?? "unknown"}`;
+  }
+  const words = status.replace("_", " ");
+  if (error !== undefined) return `${words}: ${error.code}: ${error.message}`;
+  return event.via === undefined ? words : `${words} (${event.via})`;
 }
 
 /** The message ids of a thread in sequence order, with their sequence numbers. */

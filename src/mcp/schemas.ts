@@ -53,6 +53,7 @@ export const InboxMessageSchema = z.looseObject({
 const StatusStateSchema = z.looseObject({
   status: z.string(),
   at: z.string(),
+  summary: z.string().describe('In words, e.g. "retrying, attempt 3 of 8, next at …".'),
   history: z.array(z.looseObject({ status: z.string(), at: z.string() })),
 });
 

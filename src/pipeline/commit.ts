@@ -1,10 +1,11 @@
 import type { Redis } from "ioredis";
 import type { Pipeline, StageDefinition } from "../config/pipeline.js";
-import type { ErrorInfo } from "../protocol/errors.js";
+import { readStoredEnvelopes, type StoredEnvelope } from "../history/record.js";
+import { categoryOf, type ErrorInfo } from "../protocol/errors.js";
 import type { FailureStatus } from "../protocol/status.js";
 import type { Keys } from "../redis/keys.js";
-import { carry, Field, type FieldList, type Output, type StreamEntry } from "./entry.js";
-import type { Outcome } from "./stage.js";
+import { carry, Field, text, type FieldList, type Output, type StreamEntry } from "./entry.js";
+import type { Attempt, Outcome } from "./stage.js";
 
 /** Dead-letter entries keep the original fields under this prefix, for replay. */
 export const ORIGINAL_PREFIX = "o.";
@@ -15,6 +16,21 @@ const CARRIED_ON_REJECT = [
   Field.envelope,
   Field.recipient,
 ] as const;
+
+/** What a dead letter records of how its entry failed. */
+export interface Failure {
+  error: ErrorInfo;
+  /** How often the entry was handed out or tried. */
+  deliveries: number;
+  /** Each failed attempt, when known (retries know; a poison entry only its count). */
+  attempts?: readonly Attempt[] | undefined;
+}
+
+/** The trace id of a W3C `traceparent` (`00-<trace id>-<span id>-<flags>`). */
+const TRACE_ID = /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/;
+
+/** When a stream entry was added, from its id (`<ms>-<seq>`). */
+const entryTime = (id: string): number => Number(id.slice(0, id.indexOf("-")));
 
 /**
  * Turns outcomes into one atomic `sbCommit` call per batch: acknowledgements and the
@@ -35,6 +51,7 @@ export class Committer {
 
   /** Commits every outcome but `retry`; returns how many entries this call acknowledged. */
   async commit(entries: readonly StreamEntry[], outcomes: readonly Outcome[]): Promise<number> {
+    const envelopes = await this.envelopesOfDeadLetters(entries, outcomes);
     const streams = [this.#keys.stream(this.#stage.stream)];
     const streamIndex = new Map<string, number>();
     const args: (string | Buffer | number)[] = [this.#stage.group, 0];
@@ -42,7 +59,7 @@ export class Committer {
     entries.forEach((entry, i) => {
       const outcome = outcomes[i];
       if (outcome === undefined || outcome.kind === "retry") return;
-      const outputs = this.outputsOf(entry, outcome);
+      const outputs = this.outputsOf(entry, outcome, envelopes);
       args.push(entry.id, outputs.length);
       for (const output of outputs) {
         const key = this.streamOf(output.to);
@@ -67,37 +84,93 @@ export class Committer {
     deliveries: ReadonlyMap<string, number>,
     error: ErrorInfo,
   ): Promise<number> {
-    const outcomes = entries.map((entry) => ({
-      kind: "forward" as const,
-      outputs: this.deadLetterOutputs(entry, deliveries.get(entry.id) ?? 0, error),
+    const outcomes = entries.map((entry): Outcome => ({
+      kind: "dead_letter",
+      error,
+      deliveries: deliveries.get(entry.id) ?? 0,
     }));
     return this.commit(entries, outcomes);
   }
 
-  private outputsOf(entry: StreamEntry, outcome: Exclude<Outcome, { kind: "retry" }>): Output[] {
+  /**
+   * Appends what an outcome produces for an entry that is in no stream any more (a retry
+   * job's): the same outputs `commit` would write, without an acknowledgement.
+   */
+  async append(entry: StreamEntry, outcome: Exclude<Outcome, { kind: "retry" }>): Promise<void> {
+    const envelopes = await this.envelopesOfDeadLetters([entry], [outcome]);
+    const outputs = this.outputsOf(entry, outcome, envelopes);
+    if (outputs.length === 0) return;
+    const batch = this.#redis.multi();
+    for (const output of outputs) batch.xadd(this.streamOf(output.to), "*", ...output.fields);
+    await batch.exec();
+  }
+
+  /** The stored envelopes of messages about to be dead-lettered, so the dead letter holds it. */
+  private async envelopesOfDeadLetters(
+    entries: readonly StreamEntry[],
+    outcomes: readonly (Outcome | undefined)[],
+  ): Promise<Map<string, StoredEnvelope>> {
+    const ids = entries
+      .filter((e, i) => this.deadLetters(outcomes[i]) && !e.fields.has(Field.envelope))
+      .map((e) => text(e, Field.messageId))
+      .filter((id): id is string => id !== undefined);
+    const stored = await readStoredEnvelopes(this.#redis, this.#keys, ids);
+    return new Map(ids.flatMap((id, i) => (stored[i] === undefined ? [] : [[id, stored[i]]])));
+  }
+
+  private deadLetters(outcome: Outcome | undefined): boolean {
+    return (
+      outcome?.kind === "dead_letter" ||
+      (outcome?.kind === "reject" && this.#stage.name === "persist")
+    );
+  }
+
+  private outputsOf(
+    entry: StreamEntry,
+    outcome: Exclude<Outcome, { kind: "retry" }>,
+    envelopes: ReadonlyMap<string, StoredEnvelope>,
+  ): Output[] {
+    const envelope = envelopes.get(text(entry, Field.messageId) ?? "");
     switch (outcome.kind) {
       case "forward":
         return outcome.outputs;
       case "done":
         return [];
+      case "dead_letter":
+        return this.deadLetterOutputs(
+          entry,
+          {
+            error: outcome.error,
+            deliveries: outcome.deliveries ?? 1,
+            attempts: outcome.attempts,
+          },
+          envelope,
+        );
       case "reject":
         if (this.#stage.name === "persist") {
           // Persist cannot tell itself: keep the entry where an operator will see it.
-          return this.deadLetterOutputs(entry, 1, outcome.error);
+          return this.deadLetterOutputs(entry, { error: outcome.error, deliveries: 1 }, envelope);
         }
         return [this.failureStatus(entry, outcome.status, JSON.stringify(outcome.error))];
     }
   }
 
-  private deadLetterOutputs(entry: StreamEntry, deliveries: number, error: ErrorInfo): Output[] {
+  private deadLetterOutputs(
+    entry: StreamEntry,
+    failure: Failure,
+    stored: StoredEnvelope | undefined,
+  ): Output[] {
+    const { error, deliveries, attempts = [] } = failure;
     const original: FieldList = [];
     for (const [name, value] of entry.fields) original.push(ORIGINAL_PREFIX + name, value);
     const why = JSON.stringify(error);
+    const first = attempts[0] === undefined ? entryTime(entry.id) : Date.parse(attempts[0].at);
+    const traceId = TRACE_ID.exec(text(entry, Field.traceparent) ?? "")?.[1];
     const outputs: Output[] = [
       {
         to: "dead",
         fields: [
-          ...carry(entry, [Field.messageId]),
+          ...carry(entry, [Field.messageId, Field.recipient, Field.from]),
           Field.stage,
           this.#stage.name,
           Field.sourceId,
@@ -106,6 +179,19 @@ export class Committer {
           String(deliveries),
           Field.error,
           why,
+          Field.code,
+          error.code,
+          Field.category,
+          categoryOf(error.code),
+          Field.firstFailure,
+          String(first),
+          Field.lastFailure,
+          String(Date.now()),
+          ...(attempts.length === 0 ? [] : [Field.attempts, JSON.stringify(attempts)]),
+          ...(traceId === undefined ? [] : [Field.traceId, traceId]),
+          ...(stored === undefined
+            ? carry(entry, [Field.encoding, Field.envelope])
+            : [Field.encoding, stored.enc, Field.envelope, stored.data]),
           ...original,
         ],
       },

@@ -1,4 +1,6 @@
 import type { StageName } from "../config/pipeline.js";
+import { encodeEnvelope, type CodecLimits } from "../protocol/codec.js";
+import type { Envelope } from "../protocol/envelope.js";
 
 /** Field names of stage-stream entries. Short, because every entry repeats them. */
 export const Field = {
@@ -47,6 +49,8 @@ export const Field = {
   attempts: "hist",
   /** Dead letters: the trace id of the message, hex. */
   traceId: "trace",
+  /** The message's W3C trace context, carried from hop to hop. */
+  traceparent: "tp",
   /** How a recipient got a message: `inbox` or `webhook` (delivered statuses). */
   via: "via",
 } as const;
@@ -99,4 +103,22 @@ export function parseEntries(raw: unknown): StreamEntry[] {
     entries.push({ id: id.toString("utf8"), fields });
   }
   return entries;
+}
+
+/**
+ * The fields of a validate entry that carries its envelope: how Switchboard's own messages
+ * (notices, alerts) enter the pipeline without a front end having stored them.
+ */
+export function carryingEnvelope(envelope: Envelope, limits: CodecLimits): FieldList {
+  const { enc, data } = encodeEnvelope(envelope, limits);
+  return [
+    Field.kind,
+    "msg",
+    Field.messageId,
+    envelope.id,
+    Field.encoding,
+    enc,
+    Field.envelope,
+    data,
+  ];
 }

@@ -5,6 +5,7 @@ import { parseConsumers } from "../redis/info.js";
 import type { Keys } from "../redis/keys.js";
 import "../redis/buffer-commands.js";
 import { trimAcknowledged } from "../redis/trim.js";
+import type { Failures } from "../errors/failures.js";
 import type { Logger } from "../telemetry/log.js";
 import type { Committer } from "./commit.js";
 import { parseEntries, type StreamEntry } from "./entry.js";
@@ -24,6 +25,7 @@ export interface JanitorOptions {
   ownConsumers: ReadonlySet<string>;
   /** Hands claimed entries to the stage's handler. */
   process: (entries: StreamEntry[]) => Promise<void>;
+  failures: Failures;
   log: Logger;
 }
 
@@ -128,6 +130,10 @@ export class Janitor {
       };
       const moved = await committer.deadLetter(poison, deliveries, error);
       this.counters.deadLettered += moved;
+      for (const entry of poison) {
+        this.#o.failures.failed(stage.name, entry, error);
+        this.#o.failures.deadLettered(stage.name, entry, error);
+      }
       log.warn("dead-lettered poison entries", { count: moved, ids: poison.map((e) => e.id) });
     }
     if (live.length > 0) await this.#o.process(live);

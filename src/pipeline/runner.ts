@@ -7,6 +7,9 @@ import { connectRedis, reconnectDelay } from "../redis/connection.js";
 import { parseConsumers } from "../redis/info.js";
 import type { Keys } from "../redis/keys.js";
 import "../redis/buffer-commands.js";
+import type { Failures } from "../errors/failures.js";
+import type { Queues } from "../retry/queues.js";
+import { StageRetries } from "../retry/stage-retries.js";
 import type { Logger } from "../telemetry/log.js";
 import { Committer } from "./commit.js";
 import { parseEntries, type StreamEntry } from "./entry.js";
@@ -22,6 +25,9 @@ export interface RunnerOptions {
   stage: StageName;
   factory: StageFactory;
   log: Logger;
+  /** The process's BullMQ producers and job workers. */
+  queues: Queues;
+  failures: Failures;
 }
 
 export interface RunnerCounters {
@@ -50,6 +56,7 @@ export class StageRunner {
   readonly #stream: string;
   readonly #handler: StageHandler;
   readonly #committer: Committer;
+  readonly #retries: StageRetries;
   readonly #consumers: string[];
   readonly #readers = new Map<string, { redis: Redis; clientId?: number }>();
   #loops: Promise<void>[] = [];
@@ -67,8 +74,19 @@ export class StageRunner {
       stage: this.stage,
       log,
       now: Date.now,
+      queues: options.queues,
+      failures: options.failures,
     });
     this.#committer = new Committer(options.redis, options.keys, options.pipeline, this.stage);
+    this.#retries = new StageRetries({
+      queues: options.queues,
+      handler: this.#handler,
+      pipeline: options.pipeline,
+      stage: this.stage,
+      committer: this.#committer,
+      log,
+      failures: options.failures,
+    });
     this.#consumers = Array.from(
       { length: this.stage.concurrency },
       (_, i) => `${consumerBase}-${this.stage.name}-${i}`,
@@ -82,6 +100,7 @@ export class StageRunner {
       consumer: this.#consumers[0]!,
       ownConsumers: new Set(this.#consumers),
       process: (entries) => this.process(entries),
+      failures: options.failures,
       log,
     });
   }
@@ -89,6 +108,7 @@ export class StageRunner {
   start(): void {
     this.#loops = this.#consumers.map((consumer) => this.#loop(consumer));
     this.janitor.start();
+    this.#retries.start();
   }
 
   /**
@@ -104,11 +124,15 @@ export class StageRunner {
     await this.#removeIdleOwnConsumers();
   }
 
-  /** Handles a batch and commits its outcomes; a handler that throws leaves it pending. */
+  /**
+   * Handles a batch, applies the policy table to its failures and commits the outcomes. A
+   * handler that throws leaves the batch pending: handed out again after `claimIdleMs`, up to
+   * `maxDeliveries`, then dead-lettered as poison.
+   */
   async process(entries: StreamEntry[]): Promise<void> {
     let outcomes: Outcome[];
     try {
-      outcomes = await this.#handler.handle(entries);
+      outcomes = await this.#retries.resolve(entries, await this.#handler.handle(entries));
     } catch (error) {
       this.#o.log.error("stage handler failed; entries stay pending for redelivery", {
         stage: this.stage.name,

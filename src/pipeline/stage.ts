@@ -3,6 +3,8 @@ import type { Pipeline, StageDefinition } from "../config/pipeline.js";
 import type { ErrorInfo } from "../protocol/errors.js";
 import type { FailureStatus } from "../protocol/status.js";
 import type { Keys } from "../redis/keys.js";
+import type { Failures } from "../errors/failures.js";
+import type { Queues } from "../retry/queues.js";
 import type { Logger } from "../telemetry/log.js";
 import type { Output, StreamEntry } from "./entry.js";
 
@@ -14,8 +16,28 @@ export type Outcome =
   | { kind: "done" }
   /** Acknowledge and record a terminal failure of the message (or of one recipient). */
   | { kind: "reject"; status: FailureStatus; error: ErrorInfo }
-  /** Leave it pending: it is handed out again after `claimIdleMs`, up to `maxDeliveries`. */
-  | { kind: "retry"; error: ErrorInfo };
+  /**
+   * It failed, and trying again later may succeed. The policy table decides: a BullMQ retry
+   * with backoff, a dead letter, or a failure the sender is told of. Where no retry can be
+   * scheduled (Redis trouble), it stays pending and is handed out again after `claimIdleMs`.
+   */
+  | { kind: "retry"; error: ErrorInfo }
+  /** Acknowledge and move it to the dead letters (persist records it; the sender is told). */
+  | {
+      kind: "dead_letter";
+      error: ErrorInfo;
+      /** How often it was handed out or tried (1 unless known). */
+      deliveries?: number;
+      attempts?: readonly Attempt[];
+    };
+
+/** One failed attempt at handling an entry, for a dead letter's history. */
+export interface Attempt {
+  /** When it failed, ISO 8601. */
+  at: string;
+  code: string;
+  message: string;
+}
 
 export const DONE: Outcome = Object.freeze({ kind: "done" });
 
@@ -36,6 +58,9 @@ export interface StageContext {
   stage: StageDefinition;
   log: Logger;
   now: () => number;
+  /** BullMQ producers, for stages that hand work to a queue (deliver: webhooks). */
+  queues: Queues;
+  failures: Failures;
 }
 
 export type StageFactory = (context: StageContext) => StageHandler;

@@ -1,6 +1,10 @@
 import type { Redis } from "ioredis";
 import type { Pipeline, StageName } from "../config/pipeline.js";
 import type { Keys } from "../redis/keys.js";
+import { Failures } from "../errors/failures.js";
+import { Queues } from "../retry/queues.js";
+import { Pusher } from "../webhook/push.js";
+import { Committer } from "./commit.js";
 import type { Logger } from "../telemetry/log.js";
 import { ensureGroups, processConsumerName, StageRunner } from "./runner.js";
 import type { StageFactory } from "./stage.js";
@@ -18,11 +22,30 @@ export interface WorkerOptions {
 /** Runs any subset of the stages in this process; any number of processes may do the same. */
 export class Worker {
   readonly runners: StageRunner[];
+  readonly failures: Failures;
   readonly #o: WorkerOptions;
+  readonly #queues: Queues;
+  readonly #pusher: Pusher | undefined;
 
   constructor(options: WorkerOptions) {
     this.#o = options;
+    const { url, redis, keys, pipeline, log } = options;
+    this.#queues = new Queues(url, keys, log);
+    this.failures = new Failures(redis, keys, pipeline, log);
     const consumerBase = processConsumerName();
+    if (options.stages.includes("deliver")) {
+      const stage = pipeline.stages.deliver;
+      this.#pusher = new Pusher({
+        redis,
+        keys,
+        pipeline,
+        stage,
+        queues: this.#queues,
+        committer: new Committer(redis, keys, pipeline, stage),
+        failures: this.failures,
+        log: log.child({ stage: "deliver" }),
+      });
+    }
     this.runners = options.stages.map(
       (stage) =>
         new StageRunner(
@@ -34,6 +57,8 @@ export class Worker {
             stage,
             factory: options.factories[stage],
             log: options.log,
+            queues: this.#queues,
+            failures: this.failures,
           },
           consumerBase,
         ),
@@ -43,12 +68,15 @@ export class Worker {
   async start(): Promise<void> {
     await ensureGroups(this.#o.redis, this.#o.keys, this.#o.pipeline);
     for (const runner of this.runners) runner.start();
+    this.#pusher?.start();
     this.#o.log.info("worker started", { stages: this.#o.stages });
   }
 
   /** Graceful stop of every stage; in-flight batches are committed first. */
   async stop(): Promise<void> {
     await Promise.all(this.runners.map((runner) => runner.stop()));
+    await this.#queues.close();
+    await this.failures.history.flush();
     this.#o.log.info("worker stopped", { stages: this.#o.stages });
   }
 }

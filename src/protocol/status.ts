@@ -4,6 +4,7 @@
  */
 export const RECIPIENT_STATUS_RANK = {
   queued: 1,
+  retrying: 2,
   delivered: 3,
   read: 4,
   acked: 5,
@@ -17,11 +18,12 @@ export type RecipientStatus = keyof typeof RECIPIENT_STATUS_RANK;
 
 /** Where a message stands as a whole, before or instead of any recipient. */
 export type MessageStatus =
-  "accepted" | "routed" | "rejected" | "expired" | "undeliverable" | "dead_lettered";
+  "accepted" | "retrying" | "routed" | "rejected" | "expired" | "undeliverable" | "dead_lettered";
 
 export const MESSAGE_STATUS_RANK: Record<MessageStatus, number> = {
   accepted: 0,
-  routed: 1,
+  retrying: 1,
+  routed: 2,
   expired: 6,
   rejected: 6,
   undeliverable: 6,

@@ -130,6 +130,11 @@ export class Keys {
     return `${this.prefix}:{p${this.partition}}:erate:${window}`;
   }
 
+  /** Held for a window after an alert of one kind, so that a flood raises one alert. */
+  alertGate(kind: string): string {
+    return `${this.prefix}:{p${this.partition}}:alert:${kind}`;
+  }
+
   /** A webhook endpoint's circuit breaker (hash), by the SHA-256 of the endpoint's origin. */
   breaker(endpointHash: string): string {
     return `${this.prefix}:{b:${endpointHash}}:breaker`;

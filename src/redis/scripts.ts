@@ -61,19 +61,25 @@ return acked
    * Appends a message to an inbox once: a marker remembers the inbox entry id, so a
    * redelivered entry returns the first id instead of appending again. Refuses when the
    * inbox holds its quota of unacknowledged messages. Notes the first reply to a message,
-   * for a sender awaiting it, and announces the new mail.
+   * for a sender awaiting it, and announces the new mail. An agent with a webhook gets
+   * nothing appended: the caller pushes the message (and sets the marker when it is in).
    *
    * KEYS[1]     the inbox stream; KEYS[2] the delivery marker; KEYS[3] the unacked count;
-   * KEYS[4]     the reply pointer (unused unless ARGV[3] is set) — all one agent's slot
+   * KEYS[4]     the reply pointer (unused unless ARGV[3] is set); KEYS[5] the agent's
+   *             record — all one agent's slot
    * ARGV[1]     how long markers live, ms; ARGV[2] the quota
    * ARGV[3]     the message id ('' unless it is a reply); ARGV[4] the mail channel;
    * ARGV[5]     the announcement; ARGV[6..] field/value pairs of the inbox entry
-   * returns     { inbox entry id, 1 } appended now; { id, 0 } there already; { '', -1 } full
+   * returns     { inbox entry id, 1 } appended now; { id, 0 } there already (id 'webhook'
+   *             when pushed); { '', -1 } full; { '', 2 } to push to the agent's webhook
    */
   sbInboxAppend: `
 local existing = redis.call('GET', KEYS[2])
 if existing then
   return { existing, 0 }
+end
+if redis.call('HEXISTS', KEYS[5], 'webhook_url') == 1 then
+  return { '', 2 }
 end
 if tonumber(redis.call('GET', KEYS[3]) or '0') >= tonumber(ARGV[2]) then
   return { '', -1 }
@@ -241,6 +247,47 @@ if first[1] then
 end
 return { unacked, '' }
 `,
+
+  /**
+   * A webhook endpoint's circuit breaker. Closed: calls go through. After `threshold`
+   * consecutive failures it opens for `cooldown`; then one caller gets through as a probe
+   * (half-open, for a lease so that a lost probe does not hold it forever): a success
+   * closes it, a failure opens it again.
+   *
+   * KEYS[1]     the breaker (hash)
+   * ARGV[1]     'acquire', 'success' or 'failure'; ARGV[2] now, ms; ARGV[3] threshold;
+   * ARGV[4]     cool-down, ms; ARGV[5] the probe's lease, ms; ARGV[6] the endpoint (origin)
+   * returns     { state, until }: acquire → 'closed' or 'probe' (go ahead), 'open' or
+   *             'half_open' (wait until `until`); success/failure → the state now
+   */
+  sbBreaker: `
+local state = redis.call('HGET', KEYS[1], 'state') or 'closed'
+local now = tonumber(ARGV[2])
+redis.call('PEXPIRE', KEYS[1], 86400000)
+if ARGV[1] == 'acquire' then
+  if state == 'closed' then
+    return { 'closed', 0 }
+  end
+  local until_ms = tonumber(redis.call('HGET', KEYS[1], 'until') or '0')
+  if now < until_ms then
+    return { state, until_ms }
+  end
+  redis.call('HSET', KEYS[1], 'state', 'half_open', 'until', now + tonumber(ARGV[5]))
+  return { 'probe', 0 }
+end
+if ARGV[1] == 'success' then
+  redis.call('HSET', KEYS[1], 'state', 'closed', 'failures', 0, 'until', 0)
+  return { 'closed', 0 }
+end
+local failures = redis.call('HINCRBY', KEYS[1], 'failures', 1)
+redis.call('HSET', KEYS[1], 'endpoint', ARGV[6], 'last_failure', now)
+if state == 'half_open' or (state == 'closed' and failures >= tonumber(ARGV[3])) then
+  local until_ms = now + tonumber(ARGV[4])
+  redis.call('HSET', KEYS[1], 'state', 'open', 'until', until_ms, 'opened_at', now)
+  return { 'open', until_ms }
+end
+return { state, 0 }
+`,
 } as const;
 
 type Arg = string | Buffer | number;
@@ -255,6 +302,7 @@ declare module "ioredis" {
     sbRegister(numKeys: number, ...args: Arg[]): Result<number, Context>;
     sbSetStatus(numKeys: number, ...args: Arg[]): Result<string | null, Context>;
     sbInboxAppend(numKeys: number, ...args: Arg[]): Result<[string, number], Context>;
+    sbBreaker(numKeys: number, ...args: Arg[]): Result<[string, number], Context>;
   }
 }
 

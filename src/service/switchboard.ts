@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { Registry, type StatusChange } from "../agents/registry.js";
+import { Registry, type Registration, type StatusChange } from "../agents/registry.js";
 import type { Pipeline } from "../config/pipeline.js";
 import { History, type MessageView } from "../history/history.js";
 import { Inbox, type AckResult, type Digest, type InboxMessage } from "../inbox/inbox.js";
@@ -64,10 +64,7 @@ export class Switchboard {
     this.#ingress = new Ingress(redis, keys, pipeline);
   }
 
-  async register(
-    input: RegisterInput,
-    presentedToken?: string,
-  ): Promise<{ agent: AgentView; token: string; created: boolean }> {
+  async register(input: RegisterInput, presentedToken?: string): Promise<Registration> {
     const registration = await this.registry.register(input, presentedToken);
     this.#o.log.info("agent registered", {
       agent: registration.agent.name,

@@ -8,6 +8,7 @@ import {
 import { Ingress } from "../../src/ingress/ingress.js";
 import type { StageFactory } from "../../src/pipeline/stage.js";
 import { Registry } from "../../src/agents/registry.js";
+import { Failures } from "../../src/errors/failures.js";
 import { Committer } from "../../src/pipeline/commit.js";
 import { Janitor } from "../../src/pipeline/janitor.js";
 import { ensureGroup } from "../../src/pipeline/runner.js";
@@ -42,13 +43,17 @@ export function fastPipeline(document: Record<string, unknown> = {}): Pipeline {
 
 /** One isolated Switchboard: its own key prefix on the shared test Redis. */
 export class Harness {
-  readonly url = redisUrl();
   readonly keys = new Keys(testPrefix());
-  readonly redis: Redis = defineScripts(connectRedis(this.url, "command"));
+  readonly redis: Redis;
   readonly ingress: Ingress;
   readonly #workers: Worker[] = [];
 
-  constructor(readonly pipeline: Pipeline = fastPipeline()) {
+  /** On the shared test Redis, or on another (one a test kills and restarts). */
+  constructor(
+    readonly pipeline: Pipeline = fastPipeline(),
+    readonly url: string = redisUrl(),
+  ) {
+    this.redis = defineScripts(connectRedis(url, "command"));
     this.ingress = new Ingress(this.redis, this.keys, pipeline);
   }
 
@@ -71,13 +76,16 @@ export class Harness {
     return worker;
   }
 
+  get registry(): Registry {
+    return new Registry(this.redis, this.keys, this.pipeline);
+  }
+
   /** Registers agents (no capabilities unless given as `name:cap1,cap2`); returns their tokens. */
   async agents(...specs: string[]): Promise<string[]> {
-    const registry = new Registry(this.redis, this.keys, this.pipeline);
     const tokens = [];
     for (const spec of specs) {
       const [name, caps] = spec.split(":");
-      const { token } = await registry.register({
+      const { token } = await this.registry.register({
         name: name!,
         capabilities: caps === undefined ? [] : caps.split(","),
       });
@@ -116,6 +124,7 @@ export class Harness {
       consumer: "janitor",
       ownConsumers: new Set(),
       process: () => Promise.resolve(),
+      failures: new Failures(this.redis, this.keys, this.pipeline, silentLogger),
       log: silentLogger,
     });
   }

@@ -18,6 +18,12 @@ export const registerAgentTool = defineOpenTool(
         .string()
         .describe("Keep it: present it to act as this agent from another session or process."),
       created: z.boolean().describe("True when the name was new; false when it was updated."),
+      webhook_secret: z
+        .string()
+        .optional()
+        .describe(
+          "With a webhook_url: the secret each POST is signed with (x-switchboard-signature); verify it in your receiver.",
+        ),
       agent: AgentSchema,
     },
     annotations: { idempotentHint: true, destructiveHint: false, openWorldHint: false },
@@ -44,6 +50,9 @@ export const registerAgentTool = defineOpenTool(
         name: registration.agent.name,
         token: registration.token,
         created: registration.created,
+        ...(registration.webhook_secret === undefined
+          ? {}
+          : { webhook_secret: registration.webhook_secret }),
         agent: registration.agent,
       },
       text: `${verb} ${registration.agent.name}; token ${registration.token} (${keep})`,

@@ -2,7 +2,8 @@ import { SwitchboardError, toErrorInfo } from "../../protocol/errors.js";
 import { AgentNameSchema } from "../../protocol/envelope.js";
 import { pipelined } from "../../redis/batch.js";
 import { carry, Field, text, type StreamEntry } from "../../pipeline/entry.js";
-import type { Outcome, StageContext, StageFactory } from "../../pipeline/stage.js";
+import { DONE, type Outcome, type StageContext, type StageFactory } from "../../pipeline/stage.js";
+import { PUSHED, schedulePushes } from "../../webhook/push.js";
 
 /**
  * deliver: appends a message to one recipient's inbox stream, once per message and
@@ -20,11 +21,12 @@ export const deliverStage: StageFactory = (context) => ({
       function queueAppend(pipeline, item) {
         const { recipient, messageId, replyTo } = item;
         pipeline.sbInboxAppend(
-          4,
+          5,
           keys.inbox(recipient),
           keys.delivered(recipient, messageId),
           keys.unacked(recipient),
           keys.replyTo(recipient, replyTo ?? messageId),
+          keys.agent(recipient),
           definition.dedupe.deliveryWindowMs,
           definition.inbox.quota,
           replyTo === undefined ? "" : messageId,
@@ -35,12 +37,18 @@ export const deliverStage: StageFactory = (context) => ({
       },
     );
     let next = 0;
-    return checked.map((c): Outcome => {
+    const pushes: Deliverable[] = [];
+    const outcomes = checked.map((c): Outcome => {
       if ("kind" in c) return c;
       const answer = replies[next++]!;
       if (!answer.ok) return { kind: "retry", error: toErrorInfo(answer.error) };
       const [inboxId, appended] = answer.replies[0] as [string, number];
       if (appended === -1) return full(context, c.recipient);
+      if (appended === 2) {
+        pushes.push(c);
+        return DONE;
+      }
+      if (inboxId === PUSHED) return DONE; // pushed before; the pusher told persist
       return {
         kind: "forward",
         outputs: [
@@ -57,13 +65,36 @@ export const deliverStage: StageFactory = (context) => ({
               "delivered",
               Field.inboxId,
               inboxId,
+              Field.via,
+              "inbox",
             ],
           },
         ],
       };
     });
+    return schedule(context, pushes, outcomes, checked);
   },
 });
+
+/** Hands webhook recipients to the pusher; if the queue cannot take them, they stay pending. */
+async function schedule(
+  context: StageContext,
+  pushes: readonly Deliverable[],
+  outcomes: Outcome[],
+  checked: readonly (Deliverable | Outcome)[],
+): Promise<Outcome[]> {
+  try {
+    await schedulePushes(
+      context.queues,
+      context.pipeline,
+      pushes.map((p) => p.entry),
+    );
+    return outcomes;
+  } catch (error) {
+    const retry: Outcome = { kind: "retry", error: toErrorInfo(error) };
+    return outcomes.map((o, i) => (pushes.includes(checked[i] as Deliverable) ? retry : o));
+  }
+}
 
 interface Deliverable {
   entry: StreamEntry;

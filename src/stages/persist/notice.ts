@@ -1,10 +1,9 @@
 import { SYSTEM_AGENT } from "../../protocol/agent.js";
-import { encodeEnvelope } from "../../protocol/codec.js";
 import { composeEnvelope } from "../../protocol/compose.js";
 import type { Envelope } from "../../protocol/envelope.js";
 import type { ErrorInfo } from "../../protocol/errors.js";
 import { FAILURE_STATUSES, type FailureStatus } from "../../protocol/status.js";
-import { Field, type Output } from "../../pipeline/entry.js";
+import { carryingEnvelope, type Output } from "../../pipeline/entry.js";
 import type { StageContext } from "../../pipeline/stage.js";
 
 /** The type of the messages Switchboard sends a sender whose message failed. */
@@ -60,18 +59,5 @@ export function noticeFor(
     context.now(),
   );
   // The notice carries its envelope: persist stores no records of its own making.
-  const { enc, data } = encodeEnvelope(notice, context.pipeline.limits);
-  return {
-    to: "validate",
-    fields: [
-      Field.kind,
-      "msg",
-      Field.messageId,
-      notice.id,
-      Field.encoding,
-      enc,
-      Field.envelope,
-      data,
-    ],
-  };
+  return { to: "validate", fields: carryingEnvelope(notice, context.pipeline.limits) };
 }

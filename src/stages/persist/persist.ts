@@ -15,6 +15,7 @@ import {
   decodeStored,
   readStoredEnvelopes,
   RecordField,
+  type RetryState,
   type StatusEvent,
 } from "../../history/record.js";
 import { Field, text, type Output, type StreamEntry } from "../../pipeline/entry.js";
@@ -176,9 +177,13 @@ function planStatus(
   const stage = text(entry, Field.stage);
   const why = text(entry, Field.error);
   const inboxId = text(entry, Field.inboxId);
+  const via = text(entry, Field.via);
+  const retry = text(entry, Field.retry);
   if (stage !== undefined) extra.stage = stage;
   if (why !== undefined) extra.error = JSON.parse(why) as ErrorInfo;
   if (inboxId !== undefined) extra.inbox_id = inboxId;
+  if (via === "inbox" || via === "webhook") extra.via = via;
+  if (retry !== undefined) extra.retry = JSON.parse(retry) as RetryState;
   const notice = noticeFor(context, envelopes.get(messageId), recipient, status, extra.error);
   const key = context.keys.message(messageId);
   const value = event(context, extra);

@@ -1,0 +1,103 @@
+import { Queue, Worker, type JobsOptions, type Processor } from "bullmq";
+import { Redis } from "ioredis";
+import type { StageName } from "../config/pipeline.js";
+import { toErrorInfo } from "../protocol/errors.js";
+import { reconnectDelay } from "../redis/connection.js";
+import type { Keys } from "../redis/keys.js";
+import type { Logger } from "../telemetry/log.js";
+import { BACKOFF_TYPE, backoffStrategy } from "./policy.js";
+
+/** The queue of webhook deliveries (first tries and retries). */
+export const WEBHOOK_QUEUE = "webhooks";
+
+/** The queue of a stage's entries waiting to be tried again. */
+export const retryQueueOf = (stage: StageName): string => `retry-${stage}`;
+
+/** Every queue there is, for status and metrics. */
+export const QUEUE_NAMES = [
+  WEBHOOK_QUEUE,
+  ...(["validate", "route", "deliver", "persist"] as const).map(retryQueueOf),
+];
+
+/** Job options every Switchboard job shares; `attempts` comes from a retry policy. */
+export function jobOptions(attempts: number, jobId: string): JobsOptions {
+  return {
+    jobId,
+    attempts,
+    backoff: { type: BACKOFF_TYPE },
+    // A job that ends is done with: a success is recorded by persist, a failure in the
+    // dead letters. Keep a few failed ones for `bullmq` tooling, none completed.
+    removeOnComplete: true,
+    removeOnFail: { count: 1000 },
+  };
+}
+
+/**
+ * The BullMQ side of a process: producers (one `Queue` per queue name, on a connection that
+ * fails fast when Redis is away, so a stage leaves its entry pending rather than hang) and
+ * job workers (on connections that wait for Redis forever, as BullMQ requires). All queues
+ * share one hash tag (`Keys.queuePrefix`), so they work on a Redis Cluster.
+ */
+export class Queues {
+  readonly #url: string;
+  readonly #prefix: string;
+  readonly #log: Logger;
+  readonly #queues = new Map<string, Queue>();
+  readonly #workers: Worker[] = [];
+  readonly #connections: Redis[] = [];
+  #producer: Redis | undefined;
+
+  constructor(url: string, keys: Keys, log: Logger) {
+    this.#url = url;
+    this.#prefix = keys.queuePrefix();
+    this.#log = log;
+  }
+
+  /** The producer of a queue, made on first use. */
+  queue(name: string): Queue {
+    let queue = this.#queues.get(name);
+    if (queue === undefined) {
+      this.#producer ??= new Redis(this.#url, {
+        connectionName: "switchboard:queues",
+        retryStrategy: reconnectDelay,
+        maxRetriesPerRequest: 1,
+        enableOfflineQueue: false,
+      }).on("error", () => undefined); // failures surface on the commands
+      queue = new Queue(name, { connection: this.#producer, prefix: this.#prefix });
+      queue.on("error", (error) =>
+        this.#log.warn("queue error", { queue: name, error: toErrorInfo(error) }),
+      );
+      this.#queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  /** Starts processing a queue in this process. */
+  work<T>(name: string, processor: Processor<T>, concurrency: number): Worker<T> {
+    const connection = new Redis(this.#url, {
+      connectionName: `switchboard:jobs:${name}`,
+      retryStrategy: reconnectDelay,
+      maxRetriesPerRequest: null,
+    });
+    this.#connections.push(connection);
+    const worker = new Worker<T>(name, processor, {
+      connection,
+      prefix: this.#prefix,
+      concurrency,
+      settings: { backoffStrategy },
+    });
+    worker.on("error", (error) =>
+      this.#log.warn("job worker error", { queue: name, error: toErrorInfo(error) }),
+    );
+    this.#workers.push(worker as Worker);
+    return worker;
+  }
+
+  /** Lets jobs in progress finish, then closes every connection. */
+  async close(): Promise<void> {
+    await Promise.all(this.#workers.map((w) => w.close()));
+    await Promise.all([...this.#queues.values()].map((q) => q.close()));
+    for (const connection of this.#connections) connection.disconnect();
+    this.#producer?.disconnect();
+  }
+}

@@ -1,0 +1,116 @@
+import type { ErrorInfo } from "../protocol/errors.js";
+import { signWebhook, SIGNATURE_HEADER, TIMESTAMP_HEADER } from "./signature.js";
+
+export interface WebhookRequest {
+  url: string;
+  secret: string;
+  /** The JSON body, as sent and signed. */
+  body: string;
+  messageId: string;
+  /** Which try this is, from 1. */
+  attempt: number;
+  /** The W3C trace context of the message, if any. */
+  traceparent?: string | undefined;
+  timeoutMs: number;
+}
+
+export type WebhookResult =
+  | { ok: true; status: number }
+  | {
+      ok: false;
+      error: ErrorInfo;
+      status?: number;
+      /** A 408/429/503's `Retry-After`, in ms. */
+      retryAfterMs?: number;
+    };
+
+const USER_AGENT = "switchboard-webhook/1";
+
+/**
+ * POSTs a message to a webhook, signed, with a timeout, and classifies the answer: 2xx
+ * delivered; 408/429 throttled (honouring `Retry-After`); 5xx a server error; no answer in
+ * time a timeout; no connection unreachable; any other status a refusal that retrying
+ * cannot fix.
+ */
+export async function postWebhook(request: WebhookRequest): Promise<WebhookResult> {
+  const timestamp = Math.floor(Date.now() / 1000);
+  const headers: Record<string, string> = {
+    "content-type": "application/json",
+    "user-agent": USER_AGENT,
+    "x-switchboard-message-id": request.messageId,
+    "x-switchboard-attempt": String(request.attempt),
+    [TIMESTAMP_HEADER]: String(timestamp),
+    [SIGNATURE_HEADER]: signWebhook(request.secret, timestamp, request.body),
+  };
+  if (request.traceparent !== undefined) headers.traceparent = request.traceparent;
+  let response: Response;
+  try {
+    response = await fetch(request.url, {
+      method: "POST",
+      headers,
+      body: request.body,
+      redirect: "manual",
+      signal: AbortSignal.timeout(request.timeoutMs),
+    });
+  } catch (error) {
+    return failureOf(error, request);
+  }
+  await response.body?.cancel(); // the answer's body is not read; free the connection
+  const { status } = response;
+  if (status >= 200 && status < 300) return { ok: true, status };
+  const where = `webhook ${request.url} answered ${status}`;
+  if (status === 408 || status === 429) {
+    return {
+      ok: false,
+      status,
+      error: { code: "WEBHOOK_THROTTLED", message: `${where}; trying again later` },
+      ...retryAfter(response.headers.get("retry-after")),
+    };
+  }
+  if (status >= 500) {
+    return {
+      ok: false,
+      status,
+      error: { code: "WEBHOOK_SERVER_ERROR", message: `${where}; trying again later` },
+      ...retryAfter(response.headers.get("retry-after")),
+    };
+  }
+  return {
+    ok: false,
+    status,
+    error: {
+      code: "WEBHOOK_REJECTED",
+      message: `${where}, refusing the message; fix the receiver, then replay the dead letter (switchboard dlq replay)`,
+    },
+  };
+}
+
+function failureOf(error: unknown, request: WebhookRequest): WebhookResult {
+  const name = (error as Error).name;
+  if (name === "TimeoutError" || name === "AbortError") {
+    return {
+      ok: false,
+      error: {
+        code: "WEBHOOK_TIMEOUT",
+        message: `webhook ${request.url} did not answer within ${request.timeoutMs} ms (webhooks.timeoutMs)`,
+      },
+    };
+  }
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  return {
+    ok: false,
+    error: {
+      code: "WEBHOOK_UNREACHABLE",
+      message: `webhook ${request.url} unreachable: ${cause?.code ?? cause?.message ?? (error as Error).message}`,
+    },
+  };
+}
+
+/** `Retry-After` as delay-seconds or an HTTP date; nothing when absent or unreadable. */
+function retryAfter(value: string | null): { retryAfterMs?: number } {
+  if (value === null) return {};
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return { retryAfterMs: seconds * 1000 };
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? {} : { retryAfterMs: Math.max(0, at - Date.now()) };
+}

@@ -1,0 +1,220 @@
+import { DelayedError } from "bullmq";
+import type { Redis } from "ioredis";
+import type { Pipeline } from "../config/pipeline.js";
+import { decodeStored, readStoredEnvelopes } from "../history/record.js";
+import { SwitchboardError, type ErrorInfo } from "../protocol/errors.js";
+import { Field, text, type Output, type StreamEntry } from "../pipeline/entry.js";
+import { DONE } from "../pipeline/stage.js";
+import type { Keys } from "../redis/keys.js";
+import {
+  entryProcessor,
+  retryingStatus,
+  toJob,
+  type EntryJob,
+  type EntryJobsOptions,
+  type Tried,
+} from "../retry/jobs.js";
+import { policyOf } from "../retry/policy.js";
+import { jobOptions, WEBHOOK_QUEUE, type Queues } from "../retry/queues.js";
+import { resolvesToPrivate } from "./address.js";
+import { Breakers } from "./breaker.js";
+import { postWebhook } from "./post.js";
+
+/** What the delivery marker holds for a message pushed to a webhook (else an inbox entry id). */
+export const PUSHED = "webhook";
+
+/** Queues deliver entries for push to their recipients' webhooks; the first try is immediate. */
+export async function schedulePushes(
+  queues: Queues,
+  pipeline: Pipeline,
+  entries: readonly StreamEntry[],
+): Promise<void> {
+  if (entries.length === 0) return;
+  const attempts = policyOf(pipeline, "delivery").attempts;
+  await queues.queue(WEBHOOK_QUEUE).addBulk(
+    entries.map((entry) => ({
+      name: "push",
+      data: toJob(entry, 0),
+      opts: jobOptions(attempts, `push-${entry.id}`),
+    })),
+  );
+}
+
+export interface PusherOptions extends EntryJobsOptions {
+  redis: Redis;
+  keys: Keys;
+  queues: Queues;
+}
+
+/**
+ * Pushes messages to webhooks: works the webhook queue of a process that runs deliver.
+ * Each try reads the recipient's current webhook (fixed endpoints are used at once),
+ * asks the endpoint's circuit breaker, POSTs the signed envelope and records the result;
+ * failures are retried by the `delivery` policy and dead-lettered when it is spent.
+ */
+export class Pusher {
+  readonly #o: PusherOptions;
+  readonly #breakers: Breakers;
+
+  constructor(options: PusherOptions) {
+    this.#o = options;
+    this.#breakers = new Breakers(options.redis, options.keys, options.pipeline);
+  }
+
+  start(): void {
+    const processor = entryProcessor(this.#o, (entry, job, token) =>
+      this.#push(entry, job.data, job.attemptsMade, (until) => job.moveToDelayed(until, token)),
+    );
+    this.#o.queues.work<EntryJob>(WEBHOOK_QUEUE, processor, this.#o.pipeline.webhooks.concurrency);
+  }
+
+  async #push(
+    entry: StreamEntry,
+    job: EntryJob,
+    attemptsMade: number,
+    delayUntil: (at: number) => Promise<void>,
+  ): Promise<Tried> {
+    const { redis, keys, pipeline } = this.#o;
+    const messageId = text(entry, Field.messageId);
+    const recipient = text(entry, Field.recipient);
+    if (messageId === undefined || recipient === undefined) {
+      return reject("rejected", "MALFORMED_ENTRY", "push entry lacks a message id or recipient");
+    }
+    const expiresAt = Number(text(entry, Field.expiresAt) ?? Infinity);
+    if (expiresAt <= Date.now()) {
+      return reject(
+        "expired",
+        "EXPIRED",
+        `message expired at ${new Date(expiresAt).toISOString()} before ${recipient}'s webhook took it`,
+      );
+    }
+    const [[, marker], [, agent]] = ((await redis
+      .pipeline()
+      .get(keys.delivered(recipient, messageId))
+      .hmget(keys.agent(recipient), "name", "webhook_url", "webhook_secret")
+      .exec()) ?? []) as [
+      [null, string | null],
+      [null, [string | null, string | null, string | null]],
+    ];
+    if (marker !== null) return DONE;
+    const [name, url, secret] = agent;
+    if (name === null) {
+      return reject(
+        "undeliverable",
+        "NO_RECIPIENT",
+        `agent '${recipient}' was unregistered before delivery`,
+      );
+    }
+    if (url === null || secret === null) {
+      // The agent turned to pull delivery: deliver puts it in the inbox.
+      return { kind: "forward", outputs: [{ to: "deliver", fields: originalFields(entry) }] };
+    }
+    const endpoint = new URL(url).origin;
+    if (!pipeline.webhooks.allowPrivateNetworks) {
+      const address = await resolvesToPrivate(new URL(url));
+      if (address !== undefined) {
+        return retry(
+          {
+            code: "WEBHOOK_FORBIDDEN",
+            message: `webhook ${url} resolves to the private address ${address}, which webhooks.allowPrivateNetworks: false forbids; register a public URL`,
+          },
+          endpoint,
+        );
+      }
+    }
+    const permit = await this.#breakers.acquire(endpoint);
+    if (!permit.go) {
+      const until = permit.until + Math.floor(Math.random() * 250);
+      await this.#o.committer.append(entry, {
+        kind: "forward",
+        outputs: retryingStatus(entry, "deliver", breakerError(endpoint, until), {
+          attempt: job.tried + attemptsMade + 1,
+          max_attempts: policyOf(pipeline, "delivery").attempts,
+          next_at: new Date(until).toISOString(),
+          breaker: permit.state === "half_open" ? "half_open" : "open",
+        }),
+      });
+      await delayUntil(until);
+      throw new DelayedError(); // waiting for the breaker is not an attempt
+    }
+    const body = await this.#body(entry, messageId);
+    const result = await postWebhook({
+      url,
+      secret,
+      body,
+      messageId,
+      attempt: job.tried + attemptsMade + 1,
+      traceparent: text(entry, Field.traceparent),
+      timeoutMs: pipeline.webhooks.timeoutMs,
+    });
+    const endpointFailed = !result.ok && result.error.code !== "WEBHOOK_REJECTED";
+    await this.#breakers.record(endpoint, !endpointFailed);
+    if (!result.ok) return retry(result.error, endpoint, result.retryAfterMs);
+    await redis.set(
+      keys.delivered(recipient, messageId),
+      PUSHED,
+      "PX",
+      pipeline.dedupe.deliveryWindowMs,
+    );
+    return { kind: "forward", outputs: [delivered(messageId, recipient)] };
+  }
+
+  /** The envelope as JSON: carried in the entry, or from the message record. */
+  async #body(entry: StreamEntry, messageId: string): Promise<string> {
+    const { redis, keys, pipeline } = this.#o;
+    const [stored] = await readStoredEnvelopes(redis, keys, [messageId]);
+    if (stored === undefined) {
+      throw new SwitchboardError(
+        "MALFORMED_ENTRY",
+        `message ${messageId} has no record to push (expired from history?)`,
+        {
+          field: "mid",
+        },
+      );
+    }
+    return JSON.stringify(decodeStored(stored, pipeline.limits));
+  }
+}
+
+function delivered(messageId: string, recipient: string): Output {
+  return {
+    to: "persist",
+    fields: [
+      Field.kind,
+      "status",
+      Field.messageId,
+      messageId,
+      Field.recipient,
+      recipient,
+      Field.status,
+      "delivered",
+      Field.via,
+      "webhook",
+    ],
+  };
+}
+
+/** The entry's own fields (a push job's entry is a deliver entry). */
+function originalFields(entry: StreamEntry): (string | Buffer)[] {
+  return [...entry.fields].flatMap(([name, value]) => [name, value]);
+}
+
+function breakerError(endpoint: string, until: number): ErrorInfo {
+  return {
+    code: "BREAKER_OPEN",
+    message: `the circuit breaker of ${endpoint} is open after repeated failures; the next try goes at ${new Date(until).toISOString()}`,
+  };
+}
+
+const reject = (
+  status: "rejected" | "expired" | "undeliverable",
+  code: ErrorInfo["code"],
+  message: string,
+): Tried => ({ kind: "reject", status, error: { code, message } });
+
+const retry = (error: ErrorInfo, endpoint: string, retryAfterMs?: number): Tried => ({
+  kind: "retry",
+  error,
+  endpoint,
+  retryAfterMs,
+});

@@ -1,0 +1,164 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { readMessageRecord } from "../../src/history/record.js";
+import { Breakers } from "../../src/webhook/breaker.js";
+import { verifyWebhook } from "../../src/webhook/signature.js";
+import { eventually, fastPipeline, Harness } from "../support/harness.js";
+import { WebhookServer, type Answer } from "../support/webhook-server.js";
+
+let h: Harness;
+let server: WebhookServer;
+afterEach(async () => {
+  await h.close();
+  await server.close();
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A pipeline whose delivery retries are quick and exact (no jitter). */
+function retrying(attempts: number, delayMs: number, extra: Record<string, unknown> = {}) {
+  return fastPipeline({
+    retries: { delivery: { attempts, delayMs, maxDelayMs: 60_000, jitter: 0 } },
+    webhooks: { timeoutMs: 1000, breaker: { failureThreshold: 100, cooldownMs: 1000 } },
+    ...extra,
+  });
+}
+
+/** Starts the receiver and a Switchboard where agent `hook` takes its mail by webhook. */
+async function setUp(pipeline: ReturnType<typeof fastPipeline>, respond: (n: number) => Answer) {
+  server = await WebhookServer.start((_, n) => respond(n));
+  h = new Harness(pipeline);
+  await h.agents("alice");
+  const { webhook_secret } = await h.registry.register({ name: "hook", webhook_url: server.url });
+  await h.worker();
+  return webhook_secret!;
+}
+
+/** Field/value pairs of the dead letters, as objects. */
+async function deadLetters(): Promise<Record<string, string>[]> {
+  const entries = await h.redis.xrange(h.stream("dead"), "-", "+");
+  return entries.map(([, fields]) =>
+    Object.fromEntries(fields.flatMap((v, i) => (i % 2 === 0 ? [[v, fields[i + 1]!]] : []))),
+  );
+}
+
+async function recipientStatus(id: string) {
+  return (await readMessageRecord(h.redis, h.keys, id))?.recipients.hook;
+}
+
+describe("webhook push delivery", () => {
+  it("fails three times then succeeds: delivered once, signed, after the configured backoff", async () => {
+    const secret = await setUp(retrying(8, 200), (n) => ({ status: n < 3 ? 500 : 200 }));
+    const id = await h.send({ from: "alice", to: ["hook"], body: { hello: "webhook" } });
+    const delivered = await eventually(async () => {
+      const status = await recipientStatus(id);
+      return status?.status === "delivered" && status;
+    });
+    expect(delivered).toMatchObject({ via: "webhook" });
+    expect(delivered.history.map((s) => s.status)).toEqual(["queued", "retrying", "delivered"]);
+    await sleep(500);
+    const requests = server.for(id);
+    expect(requests.map((r) => r.headers["x-switchboard-attempt"])).toEqual(["1", "2", "3", "4"]);
+    // Exponential backoff from 200 ms without jitter: 200, 400, 800 ms between tries.
+    const gaps = requests.slice(1).map((r, i) => r.at - requests[i]!.at);
+    [200, 400, 800].forEach((expected, i) => {
+      expect(gaps[i]).toBeGreaterThanOrEqual(expected - 10);
+      expect(gaps[i]).toBeLessThan(expected + 700);
+    });
+    const last = requests[3]!;
+    expect(verifyWebhook({ secret, body: last.body, headers: last.headers })).toMatchObject({
+      ok: true,
+    });
+    expect(
+      verifyWebhook({ secret: "whsec_wrong", body: last.body, headers: last.headers }),
+    ).toEqual({
+      ok: false,
+      reason: "bad_signature",
+    });
+    expect(JSON.parse(last.body)).toMatchObject({ id, from: "alice", body: { hello: "webhook" } });
+    expect(await h.inbox("hook")).toEqual([]); // pushed, not queued
+  });
+
+  it("shows where a retry stands: attempt n of N and when the next one goes", async () => {
+    await setUp(retrying(5, 3000), () => ({ status: 503 }));
+    const id = await h.send({ from: "alice", to: ["hook"], body: "later" });
+    const status = await eventually(async () => {
+      const s = await recipientStatus(id);
+      return s?.status === "retrying" && s;
+    });
+    expect(status.retry).toMatchObject({ attempt: 2, max_attempts: 5 });
+    expect(Date.parse(status.retry!.next_at)).toBeGreaterThan(Date.now());
+    expect(status.summary).toMatch(
+      /^retrying, attempt 2 of 5, next at .*; last error WEBHOOK_SERVER_ERROR$/,
+    );
+  });
+
+  it("always failing: dead-lettered after the configured attempts, and the sender is told", async () => {
+    await setUp(retrying(3, 100), () => ({ status: 503 }));
+    const id = await h.send({ from: "alice", to: ["hook"], body: "doomed" });
+    await eventually(async () => (await recipientStatus(id))?.status === "dead_lettered");
+    expect(server.for(id)).toHaveLength(3);
+    const [dead] = await deadLetters();
+    expect(dead).toMatchObject({
+      mid: id,
+      rcpt: "hook",
+      stage: "deliver",
+      code: "WEBHOOK_SERVER_ERROR",
+      cat: "delivery",
+      n: "3",
+    });
+    expect(JSON.parse(dead!.hist!)).toHaveLength(3);
+    expect(Number(dead!.last)).toBeGreaterThanOrEqual(Number(dead!.first));
+    expect(dead!.env).toBeDefined(); // the dead letter holds the envelope
+    // alice hears of it in her inbox.
+    const notices = await eventually(async () => {
+      const entries = await h.redis.xrange(h.keys.inbox("alice"), "-", "+");
+      return entries.length > 0 && entries;
+    });
+    expect(notices).toHaveLength(1);
+    // The error history has every failed attempt.
+    await eventually(async () => (await h.redis.xlen(h.keys.errors())) >= 3);
+  });
+
+  it("a 400 is dead-lettered at once, without retries", async () => {
+    await setUp(retrying(5, 100), () => ({ status: 400 }));
+    const id = await h.send({ from: "alice", to: ["hook"], body: "refused" });
+    await eventually(async () => (await recipientStatus(id))?.status === "dead_lettered");
+    await sleep(400);
+    expect(server.for(id)).toHaveLength(1);
+    expect((await deadLetters())[0]).toMatchObject({ mid: id, code: "WEBHOOK_REJECTED", n: "1" });
+  });
+
+  it("honours a 429's Retry-After", async () => {
+    await setUp(retrying(5, 50), (n) =>
+      n === 0 ? { status: 429, headers: { "retry-after": "1" } } : { status: 200 },
+    );
+    const id = await h.send({ from: "alice", to: ["hook"], body: "slow down" });
+    await eventually(async () => (await recipientStatus(id))?.status === "delivered");
+    const [first, second] = server.for(id);
+    expect(second!.at - first!.at).toBeGreaterThanOrEqual(990);
+  });
+
+  it("opens an endpoint's breaker after repeated failures, holds messages back, then closes on a good probe", async () => {
+    const pipeline = retrying(20, 50, {
+      webhooks: { timeoutMs: 1000, breaker: { failureThreshold: 2, cooldownMs: 1500 } },
+    });
+    let healthy = false;
+    await setUp(pipeline, () => ({ status: healthy ? 200 : 502 }));
+    const breakers = new Breakers(h.redis, h.keys, h.pipeline);
+    const id = await h.send({ from: "alice", to: ["hook"], body: "patience" });
+    await eventually(async () => (await breakers.list())[0]?.state === "open");
+    const openedWith = server.for(id).length;
+    expect(openedWith).toBe(2);
+    const held = await eventually(async () => {
+      const s = await recipientStatus(id);
+      return s?.retry?.breaker === "open" && s;
+    });
+    expect(held.status).toBe("retrying");
+    healthy = true;
+    await sleep(700); // well inside the cool-down: nothing is called
+    expect(server.for(id)).toHaveLength(openedWith);
+    await eventually(async () => (await recipientStatus(id))?.status === "delivered");
+    expect(server.for(id)).toHaveLength(openedWith + 1); // one probe, and it went through
+    expect((await breakers.list())[0]).toMatchObject({ state: "closed", failures: 0 });
+  });
+});
