@@ -78,7 +78,7 @@ export class Queues {
       connectionName: `switchboard:jobs:${name}`,
       retryStrategy: reconnectDelay,
       maxRetriesPerRequest: null,
-    });
+    }).on("error", () => undefined); // it reconnects; the worker reports what fails
     this.#connections.push(connection);
     const worker = new Worker<T>(name, processor, {
       connection,

@@ -1,15 +1,20 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { ALERTS_TOPIC } from "../../src/errors/escalate.js";
 import { readMessageRecord } from "../../src/history/record.js";
 import { Breakers } from "../../src/webhook/breaker.js";
 import { verifyWebhook } from "../../src/webhook/signature.js";
 import { eventually, fastPipeline, Harness } from "../support/harness.js";
+import { OwnRedis } from "../support/own-redis.js";
 import { WebhookServer, type Answer } from "../support/webhook-server.js";
 
 let h: Harness;
 let server: WebhookServer;
+let ownRedis: OwnRedis | undefined;
 afterEach(async () => {
   await h.close();
   await server.close();
+  await ownRedis?.stop();
+  ownRedis = undefined;
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -94,6 +99,8 @@ describe("webhook push delivery", () => {
 
   it("always failing: dead-lettered after the configured attempts, and the sender is told", async () => {
     await setUp(retrying(3, 100), () => ({ status: 503 }));
+    await h.agents("ops");
+    await h.registry.subscribe("ops", ALERTS_TOPIC);
     const id = await h.send({ from: "alice", to: ["hook"], body: "doomed" });
     await eventually(async () => (await recipientStatus(id))?.status === "dead_lettered");
     expect(server.for(id)).toHaveLength(3);
@@ -117,6 +124,17 @@ describe("webhook push delivery", () => {
     expect(notices).toHaveLength(1);
     // The error history has every failed attempt.
     await eventually(async () => (await h.redis.xlen(h.keys.errors())) >= 3);
+    // Whoever watches the alerts topic hears of the dead letter.
+    const [alert] = await eventually(async () => {
+      const ids = await h.inbox("ops");
+      return ids.length > 0 && ids;
+    });
+    const record = await readMessageRecord(h.redis, h.keys, alert!);
+    expect(record?.envelope).toMatchObject({
+      from: "switchboard",
+      type: "switchboard.alert",
+      body: { kind: "dead_letter", stage: "deliver", message_id: id, sender: "alice" },
+    });
   });
 
   it("a 400 is dead-lettered at once, without retries", async () => {
@@ -160,5 +178,33 @@ describe("webhook push delivery", () => {
     await eventually(async () => (await recipientStatus(id))?.status === "delivered");
     expect(server.for(id)).toHaveLength(openedWith + 1); // one probe, and it went through
     expect((await breakers.list())[0]).toMatchObject({ state: "closed", failures: 0 });
+  });
+});
+
+describe("a retry backlog across a Redis crash", () => {
+  it("loses nothing when Redis is killed and restarted on its AOF in the middle of a retry backlog", async () => {
+    const redis = (ownRedis = await OwnRedis.start());
+    let healthy = false;
+    server = await WebhookServer.start(() => ({ status: healthy ? 200 : 503 }));
+    h = new Harness(retrying(50, 300), redis.url);
+    await h.agents("alice");
+    await h.registry.register({ name: "hook", webhook_url: server.url });
+    await h.worker();
+    const ids: string[] = [];
+    for (let i = 0; i < 40; i++) ids.push(await h.send({ from: "alice", to: ["hook"], body: i }));
+    // Every message has failed at least once: they all wait in the retry queue.
+    await eventually(async () => ids.every((id) => server.for(id).length > 0), 20_000);
+    await redis.kill();
+    await sleep(300);
+    await redis.restart();
+    healthy = true;
+    await eventually(async () => ids.every((id) => server.deliveries(id) > 0), 30_000);
+    await sleep(1000);
+    // Delivered once each: one request per message was answered 2xx, and persist knows.
+    expect(ids.filter((id) => server.deliveries(id) !== 1)).toEqual([]);
+    await eventually(async () => {
+      const statuses = await Promise.all(ids.map(recipientStatus));
+      return statuses.every((s) => s?.status === "delivered");
+    });
   });
 });

@@ -53,7 +53,7 @@ export class Harness {
     readonly pipeline: Pipeline = fastPipeline(),
     readonly url: string = redisUrl(),
   ) {
-    this.redis = defineScripts(connectRedis(url, "command"));
+    this.redis = defineScripts(connectRedis(url, "command")).on("error", () => undefined);
     this.ingress = new Ingress(this.redis, this.keys, pipeline);
   }
 

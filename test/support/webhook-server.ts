@@ -7,6 +7,8 @@ export interface Received {
   headers: IncomingHttpHeaders;
   body: string;
   messageId: string;
+  /** What the server answered. */
+  status?: number;
 }
 
 export interface Answer {
@@ -40,6 +42,7 @@ export class WebhookServer {
         const nth = this.received.filter((r) => r.messageId === request.messageId).length;
         this.received.push(request);
         const answer = this.respond(request, nth);
+        request.status = answer.status;
         setTimeout(() => res.writeHead(answer.status, answer.headers).end(), answer.delayMs ?? 0);
       });
     });
@@ -53,6 +56,11 @@ export class WebhookServer {
 
   get url(): string {
     return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}/hook`;
+  }
+
+  /** How many requests for a message were answered 2xx. */
+  deliveries(messageId: string): number {
+    return this.for(messageId).filter((r) => r.status! >= 200 && r.status! < 300).length;
   }
 
   /** The requests for one message. */
