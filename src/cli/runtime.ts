@@ -2,7 +2,7 @@ import type { Redis } from "ioredis";
 import { loadPipeline, type Pipeline } from "../config/pipeline.js";
 import { readSettings, type Settings } from "../config/settings.js";
 import { SwitchboardError } from "../protocol/errors.js";
-import { connectRedis } from "../redis/connection.js";
+import { checkEvictionPolicy, connectRedis } from "../redis/connection.js";
 import { Keys } from "../redis/keys.js";
 import { provisionRedis, type ProvisionedRedis } from "../redis/provision.js";
 import { defineScripts } from "../redis/scripts.js";
@@ -93,6 +93,9 @@ export async function openRuntime(
     connectRedis(provisioned.url, options.longRunning ? "command" : "admin", "switchboard:cli"),
   );
   redis.on("error", (error: Error) => note("redis connection error", { error: error.message }));
+  if (options.longRunning === true) {
+    await checkEvictionPolicy(redis, log.warn.bind(log), log.debug.bind(log));
+  }
   let closing: Promise<void> | undefined;
   return {
     settings,

@@ -27,3 +27,27 @@ export function connectRedis(url: string, role: ConnectionRole, name?: string): 
   };
   return new Redis(url, options);
 }
+
+/**
+ * Warns when Redis may evict keys: an evicted stream entry, inbox or retry job is a lost
+ * message, so Switchboard wants `maxmemory-policy noeviction` (writes fail loudly when
+ * memory is full instead). Managed Redis services may refuse CONFIG GET: then the policy
+ * cannot be checked, which is said once at debug level.
+ */
+export async function checkEvictionPolicy(
+  redis: Redis,
+  warn: (message: string, fields: Record<string, unknown>) => void,
+  debug: (message: string, fields: Record<string, unknown>) => void,
+): Promise<void> {
+  try {
+    const [, policy] = (await redis.config("GET", "maxmemory-policy")) as [string, string];
+    if (policy !== undefined && policy !== "noeviction") {
+      warn(
+        "Redis may evict keys under memory pressure, which would lose messages and retries; set `maxmemory-policy noeviction` (redis-cli CONFIG SET maxmemory-policy noeviction, and in redis.conf)",
+        { maxmemory_policy: policy },
+      );
+    }
+  } catch (error) {
+    debug("could not check Redis's maxmemory-policy", { error: (error as Error).message });
+  }
+}
