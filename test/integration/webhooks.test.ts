@@ -193,12 +193,12 @@ describe("a retry backlog across a Redis crash", () => {
     const ids: string[] = [];
     for (let i = 0; i < 40; i++) ids.push(await h.send({ from: "alice", to: ["hook"], body: i }));
     // Every message has failed at least once: they all wait in the retry queue.
-    await eventually(async () => ids.every((id) => server.for(id).length > 0), 20_000);
+    await eventually(() => Promise.resolve(ids.every((id) => server.for(id).length > 0)), 20_000);
     await redis.kill();
     await sleep(300);
     await redis.restart();
     healthy = true;
-    await eventually(async () => ids.every((id) => server.deliveries(id) > 0), 30_000);
+    await eventually(() => Promise.resolve(ids.every((id) => server.deliveries(id) > 0)), 30_000);
     await sleep(1000);
     // Delivered once each: one request per message was answered 2xx, and persist knows.
     expect(ids.filter((id) => server.deliveries(id) !== 1)).toEqual([]);
@@ -206,5 +206,23 @@ describe("a retry backlog across a Redis crash", () => {
       const statuses = await Promise.all(ids.map(recipientStatus));
       return statuses.every((s) => s?.status === "delivered");
     });
+  });
+});
+
+describe("webhook URLs at registration", () => {
+  it.each([
+    ["ftp://bot.example.com/hook", true, /http:\/\/ or https:\/\//],
+    ["not a url", true, /http:\/\/ or https:\/\//],
+    ["http://127.0.0.1:9/hook", false, /allowPrivateNetworks: false/],
+    ["https://[::1]/hook", false, /allowPrivateNetworks: false/],
+  ])("refuses %s (private networks allowed: %s), naming the field", async (url, allow, message) => {
+    server = await WebhookServer.start();
+    h = new Harness(fastPipeline({ webhooks: { allowPrivateNetworks: allow } }));
+    const registering = h.registry.register({ name: "hook", webhook_url: url });
+    await expect(registering).rejects.toMatchObject({
+      code: "INVALID_INPUT",
+      field: "webhook_url",
+    });
+    await expect(registering).rejects.toThrow(message);
   });
 });
