@@ -10,6 +10,7 @@ import {
 import { SwitchboardError } from "../protocol/errors.js";
 import type { Switchboard } from "../service/switchboard.js";
 import type { Logger } from "../telemetry/log.js";
+import { observeHttp } from "../telemetry/record.js";
 import { authInfoOf, Identity } from "./identity.js";
 import { buildMcpServer } from "./server.js";
 import { LegacySessions } from "./sessions.js";
@@ -79,6 +80,7 @@ export async function startHttpFrontEnd(options: HttpOptions): Promise<HttpFront
   const guards = requestGuards(options);
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? "/", "http://localhost").pathname;
+    observeHttp(req, res, path);
     if (path === HEALTH_PATH) {
       res.writeHead(200, { "content-type": "text/plain" }).end("ok");
     } else if (path !== MCP_PATH) {

@@ -8,6 +8,7 @@ import { parseConsumers } from "../redis/info.js";
 import type { Keys } from "../redis/keys.js";
 import "../redis/buffer-commands.js";
 import type { Logger } from "../telemetry/log.js";
+import { stageBatch } from "../telemetry/record.js";
 import { Committer } from "./commit.js";
 import { parseEntries, type StreamEntry } from "./entry.js";
 import { Janitor } from "./janitor.js";
@@ -106,6 +107,7 @@ export class StageRunner {
 
   /** Handles a batch and commits its outcomes; a handler that throws leaves it pending. */
   async process(entries: StreamEntry[]): Promise<void> {
+    const batch = stageBatch(this.stage.name);
     let outcomes: Outcome[];
     try {
       outcomes = await this.#handler.handle(entries);
@@ -119,6 +121,7 @@ export class StageRunner {
     }
     this.counters.retried += outcomes.filter((o) => o.kind === "retry").length;
     this.counters.acknowledged += await this.#committer.commit(entries, outcomes);
+    batch.done(outcomes);
   }
 
   async #loop(consumer: string): Promise<void> {

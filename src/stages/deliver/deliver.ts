@@ -3,6 +3,7 @@ import { AgentNameSchema } from "../../protocol/envelope.js";
 import { pipelined } from "../../redis/batch.js";
 import { carry, Field, text, type StreamEntry } from "../../pipeline/entry.js";
 import type { Outcome, StageContext, StageFactory } from "../../pipeline/stage.js";
+import { recordDelivered } from "../../telemetry/record.js";
 
 /**
  * deliver: appends a message to one recipient's inbox stream, once per message and
@@ -41,6 +42,7 @@ export const deliverStage: StageFactory = (context) => ({
       if (!answer.ok) return { kind: "retry", error: toErrorInfo(answer.error) };
       const [inboxId, appended] = answer.replies[0] as [string, number];
       if (appended === -1) return full(context, c.recipient);
+      if (appended === 1) recordDelivered("inbox", c.messageId);
       return {
         kind: "forward",
         outputs: [
