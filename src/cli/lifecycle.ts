@@ -27,6 +27,8 @@ export interface RunStagesOptions {
   /** The pipeline to run, possibly adjusted from the runtime's (such as `--concurrency`). */
   pipeline: Pipeline;
   shutdownTimeoutMs: number;
+  /** Started once the stages run and stopped first: `worker --metrics-port`'s probe server. */
+  probes?: () => Promise<FrontEnd>;
 }
 
 /** What serves agents (MCP over HTTP or stdio), started on the process's one service. */
@@ -89,6 +91,7 @@ class Parts {
   #worker: Worker | undefined;
   #service: Switchboard | undefined;
   #frontEnd: FrontEnd | undefined;
+  #probes: FrontEnd | undefined;
 
   constructor(runtime: Runtime, options: RunOptions) {
     this.#runtime = runtime;
@@ -116,6 +119,7 @@ class Parts {
       await worker.start();
       this.#worker = worker;
     }
+    this.#probes = await this.#options.probes?.();
     if (frontEnd === undefined) return;
     this.#service = new Switchboard({ url, redis, keys, pipeline, log });
     this.#service.startSweeper();
@@ -125,6 +129,7 @@ class Parts {
   /** Front end first (no new work), then the worker (in-flight batches commit), then the service. */
   async stop(): Promise<void> {
     try {
+      await this.#probes?.stop();
       await this.#frontEnd?.stop();
     } finally {
       try {

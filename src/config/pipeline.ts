@@ -210,6 +210,16 @@ const PipelineFileSchema = z.strictObject({
       retentionMs: positiveInt("milliseconds").default(7 * 86_400_000),
     })
     .prefault({}),
+  health: z
+    .strictObject({
+      /** `/readyz` fails while a stage has more entries than this not yet handed to its group. */
+      maxLag: positiveInt("entries").default(10_000),
+      /** … or more entries than this handed out and not acknowledged. */
+      maxPending: positiveInt("entries").default(10_000),
+      /** How long `/readyz` and a scrape of the cluster gauges wait for Redis. */
+      redisTimeoutMs: positiveInt("milliseconds").default(2000),
+    })
+    .prefault({}),
   agents: z
     .strictObject({
       /** An agent not heard from for this long turns from online to idle. */
@@ -318,6 +328,7 @@ export interface Pipeline {
   limits: PipelineFile["limits"];
   dedupe: PipelineFile["dedupe"];
   history: PipelineFile["history"];
+  health: PipelineFile["health"];
   deadLetters: PipelineFile["deadLetters"];
   agents: PipelineFile["agents"];
   inbox: PipelineFile["inbox"];
@@ -407,6 +418,7 @@ export function parsePipeline(document: unknown, source: string): Pipeline {
     limits: file.limits,
     dedupe: file.dedupe,
     history: file.history,
+    health: file.health,
     deadLetters: file.deadLetters,
     agents: file.agents,
     inbox: file.inbox,

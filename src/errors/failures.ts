@@ -1,5 +1,6 @@
 import { text, Field, type StreamEntry } from "../pipeline/entry.js";
-import type { ErrorInfo } from "../protocol/errors.js";
+import { categoryOf, type ErrorInfo } from "../protocol/errors.js";
+import { metrics } from "../telemetry/metrics.js";
 import type { Redis } from "ioredis";
 import type { Pipeline } from "../config/pipeline.js";
 import type { Keys } from "../redis/keys.js";
@@ -21,6 +22,7 @@ export class Failures {
   }
 
   failed(stage: string, entry: StreamEntry, error: ErrorInfo, endpoint?: string): void {
+    metrics.errors.inc({ category: categoryOf(error.code), code: error.code, stage });
     this.history.record({
       error,
       stage,
@@ -31,6 +33,7 @@ export class Failures {
   }
 
   deadLettered(stage: string, entry: StreamEntry, error: ErrorInfo): void {
+    metrics.deadLettersTotal.inc({ stage, code: error.code });
     void this.#escalator.raise({
       kind: "dead_letter",
       stage,

@@ -10,6 +10,7 @@ import "../redis/buffer-commands.js";
 import type { Keys } from "../redis/keys.js";
 import { parseGroups } from "../redis/info.js";
 import { compareStreamIds, streamIdTime } from "../redis/stream-ids.js";
+import { recordAcked } from "../telemetry/record.js";
 import type { MailAnnouncements } from "./mail.js";
 import { reportStatuses, type StatusReport } from "./statuses.js";
 
@@ -91,6 +92,7 @@ export class Inbox {
     if (entryIds.length === 0) return result;
     const flags = await this.#ackEntries(agent, entryIds);
     known.forEach((id, i) => (flags[i] === 1 ? result.acked : result.already_acked).push(id));
+    recordAcked(result.acked);
     await reportStatuses(
       this.redis,
       this.keys,
@@ -143,6 +145,7 @@ export class Inbox {
       this.pipeline.dedupe.deliveryWindowMs,
     );
     if (taken === 0) return undefined;
+    recordAcked([messageId]);
     await reportStatuses(this.redis, this.keys, this.pipeline, [
       { messageId, recipient: agent, status: "acked" },
     ]);

@@ -1,5 +1,4 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { hostHeaderValidation, originValidation, toNodeHandler } from "@modelcontextprotocol/node";
 import {
   createMcpHandler,
@@ -7,9 +6,12 @@ import {
   localhostAllowedHostnames,
   localhostAllowedOrigins,
 } from "@modelcontextprotocol/server";
+import type { ProbeHandler } from "../health/probes.js";
+import { listen } from "../health/server.js";
 import { SwitchboardError } from "../protocol/errors.js";
 import type { Switchboard } from "../service/switchboard.js";
 import type { Logger } from "../telemetry/log.js";
+import { observeHttp } from "../telemetry/record.js";
 import { authInfoOf, Identity } from "./identity.js";
 import { buildMcpServer } from "./server.js";
 import { LegacySessions } from "./sessions.js";
@@ -28,6 +30,8 @@ export interface HttpOptions {
   /** A 2025-11-25 session not heard from for this long is closed (default 30 min). */
   sessionIdleMs?: number;
   maxSessions?: number;
+  /** `/metrics`, `/healthz` and `/readyz` (src/health); without it, `/healthz` alone. */
+  probes?: ProbeHandler;
 }
 
 export interface HttpFrontEnd {
@@ -79,6 +83,8 @@ export async function startHttpFrontEnd(options: HttpOptions): Promise<HttpFront
   const guards = requestGuards(options);
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? "/", "http://localhost").pathname;
+    observeHttp(req, res, path);
+    if (options.probes?.(req, res, path) === true) return;
     if (path === HEALTH_PATH) {
       res.writeHead(200, { "content-type": "text/plain" }).end("ok");
     } else if (path !== MCP_PATH) {
@@ -87,15 +93,7 @@ export async function startHttpFrontEnd(options: HttpOptions): Promise<HttpFront
       void mcp(req, res);
     }
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port, options.host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const { address, port } = server.address() as AddressInfo;
-  const url = `http://${address.includes(":") ? `[${address}]` : address}:${port}${MCP_PATH}`;
+  const url = `${await listen(server, options.port, options.host)}${MCP_PATH}`;
   return {
     url,
     close: async () => {

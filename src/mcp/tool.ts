@@ -10,6 +10,7 @@ import { SwitchboardError } from "../protocol/errors.js";
 import { ToolInputs, type ToolInput, type ToolName } from "../protocol/tools.js";
 import type { Switchboard } from "../service/switchboard.js";
 import type { Logger } from "../telemetry/log.js";
+import { toolCall } from "../telemetry/record.js";
 import type { Caller, Identity } from "./identity.js";
 import { advertised, parseArguments, validated } from "./input.js";
 import { DigestSchema } from "./schemas.js";
@@ -103,6 +104,7 @@ function defineTool<N extends ToolName, O extends z.ZodRawShape, C extends Calle
         annotations: spec.annotations,
       },
       async (args: unknown, ctx: ServerContext): Promise<CallToolResult> => {
+        const recorded = toolCall(spec.name);
         let caller: C | undefined;
         try {
           caller = await resolve(ctx, deps);
@@ -114,9 +116,9 @@ function defineTool<N extends ToolName, O extends z.ZodRawShape, C extends Calle
           ]);
           const digest = await digestOf(deps, outcome.digestOf, caller);
           const data = digest === undefined ? outcome.data : { ...outcome.data, inbox: digest };
-          return success(outcome.text, digest, data);
+          return recorded(success(outcome.text, digest, data));
         } catch (error) {
-          return failure(spec.name, error, deps, await digestOf(deps, undefined, caller));
+          return recorded(failure(spec.name, error, deps, await digestOf(deps, undefined, caller)));
         }
       },
     );

@@ -49,7 +49,7 @@ export class Committer {
     this.#stage = stage;
   }
 
-  /** Commits every outcome but `retry`; returns how many entries this call acknowledged. */
+  /** Commits every outcome but an unscheduled `retry`; returns how many entries it acknowledged. */
   async commit(entries: readonly StreamEntry[], outcomes: readonly Outcome[]): Promise<number> {
     const envelopes = await this.envelopesOfDeadLetters(entries, outcomes);
     const streams = [this.#keys.stream(this.#stage.stream)];
@@ -58,7 +58,8 @@ export class Committer {
     let count = 0;
     entries.forEach((entry, i) => {
       const outcome = outcomes[i];
-      if (outcome === undefined || outcome.kind === "retry") return;
+      if (outcome === undefined || (outcome.kind === "retry" && outcome.scheduled === undefined))
+        return;
       const outputs = this.outputsOf(entry, outcome, envelopes);
       args.push(entry.id, outputs.length);
       for (const output of outputs) {
@@ -127,13 +128,15 @@ export class Committer {
 
   private outputsOf(
     entry: StreamEntry,
-    outcome: Exclude<Outcome, { kind: "retry" }>,
+    outcome: Outcome,
     envelopes: ReadonlyMap<string, StoredEnvelope>,
   ): Output[] {
     const envelope = envelopes.get(text(entry, Field.messageId) ?? "");
     switch (outcome.kind) {
       case "forward":
         return outcome.outputs;
+      case "retry":
+        return outcome.scheduled ?? [];
       case "done":
         return [];
       case "dead_letter":

@@ -11,6 +11,7 @@ import type { Failures } from "../errors/failures.js";
 import type { Queues } from "../retry/queues.js";
 import { StageRetries } from "../retry/stage-retries.js";
 import type { Logger } from "../telemetry/log.js";
+import { stageBatch } from "../telemetry/record.js";
 import { Committer } from "./commit.js";
 import { parseEntries, type StreamEntry } from "./entry.js";
 import { Janitor } from "./janitor.js";
@@ -130,6 +131,7 @@ export class StageRunner {
    * `maxDeliveries`, then dead-lettered as poison.
    */
   async process(entries: StreamEntry[]): Promise<void> {
+    const batch = stageBatch(this.stage.name);
     let outcomes: Outcome[];
     try {
       outcomes = await this.#retries.resolve(entries, await this.#handler.handle(entries));
@@ -143,6 +145,7 @@ export class StageRunner {
     }
     this.counters.retried += outcomes.filter((o) => o.kind === "retry").length;
     this.counters.acknowledged += await this.#committer.commit(entries, outcomes);
+    batch.done(outcomes);
   }
 
   async #loop(consumer: string): Promise<void> {

@@ -21,7 +21,15 @@ export type Outcome =
    * with backoff, a dead letter, or a failure the sender is told of. Where no retry can be
    * scheduled (Redis trouble), it stays pending and is handed out again after `claimIdleMs`.
    */
-  | { kind: "retry"; error: ErrorInfo }
+  | {
+      kind: "retry";
+      error: ErrorInfo;
+      /**
+       * Set once the retry is scheduled (a BullMQ job): the entry is acknowledged and these
+       * (its `retrying` status) appended. Unset, the entry stays pending.
+       */
+      scheduled?: Output[];
+    }
   /** Acknowledge and move it to the dead letters (persist records it; the sender is told). */
   | {
       kind: "dead_letter";

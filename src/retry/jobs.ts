@@ -7,6 +7,7 @@ import type { Attempt, Outcome } from "../pipeline/stage.js";
 import type { Failures } from "../errors/failures.js";
 import type { RetryState } from "../history/record.js";
 import type { Logger } from "../telemetry/log.js";
+import { metrics } from "../telemetry/metrics.js";
 import { backoffDelay, policyFor, RetryLater, strategyFor } from "./policy.js";
 
 /** A stage entry waiting in a BullMQ queue to be tried (again). */
@@ -131,6 +132,7 @@ export function entryProcessor(
     const policy = policyFor(pipeline, error);
     const delayMs = backoffDelay(policy, attempt, tried.retryAfterMs);
     await job.updateData({ ...job.data, attempts });
+    metrics.retries.inc({ stage: stage.name, attempt: attempt + 1 });
     await committer.append(entry, {
       kind: "forward",
       outputs: retryingStatus(entry, stage.name, error, {

@@ -9,6 +9,7 @@ import {
   type EntryJob,
   type EntryJobsOptions,
 } from "./jobs.js";
+import { metrics } from "../telemetry/metrics.js";
 import { backoffDelay, policyFor, strategyFor } from "./policy.js";
 import { jobOptions, retryQueueOf, type Queues } from "./queues.js";
 
@@ -87,9 +88,11 @@ export class StageRetries {
     }
     scheduled.forEach(({ i, entry, error }, k) => {
       resolved[i] = {
-        kind: "forward",
-        outputs: retryingStatus(entry, this.#o.stage.name, error, jobs[k]!.state),
+        kind: "retry",
+        error,
+        scheduled: retryingStatus(entry, this.#o.stage.name, error, jobs[k]!.state),
       };
+      metrics.retries.inc({ stage: this.#o.stage.name, attempt: 2 });
     });
     return resolved;
   }

@@ -1,3 +1,4 @@
+import { performance } from "node:perf_hooks";
 import { DelayedError } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Pipeline } from "../config/pipeline.js";
@@ -6,6 +7,8 @@ import { SwitchboardError, type ErrorInfo } from "../protocol/errors.js";
 import { Field, text, type Output, type StreamEntry } from "../pipeline/entry.js";
 import { DONE } from "../pipeline/stage.js";
 import type { Keys } from "../redis/keys.js";
+import { metrics, type WebhookResult } from "../telemetry/metrics.js";
+import { recordDelivered } from "../telemetry/record.js";
 import {
   entryProcessor,
   retryingStatus,
@@ -18,7 +21,7 @@ import { policyOf } from "../retry/policy.js";
 import { jobOptions, WEBHOOK_QUEUE, type Queues } from "../retry/queues.js";
 import { resolvesToPrivate } from "./address.js";
 import { Breakers } from "./breaker.js";
-import { postWebhook } from "./post.js";
+import { postWebhook, type WebhookResult as PostResult } from "./post.js";
 
 /** What the delivery marker holds for a message pushed to a webhook (else an inbox entry id). */
 export const PUSHED = "webhook";
@@ -124,6 +127,7 @@ export class Pusher {
     }
     const permit = await this.#breakers.acquire(endpoint);
     if (!permit.go) {
+      metrics.webhookRequests.inc({ result: "breaker_open" });
       const until = permit.until + Math.floor(Math.random() * 250);
       await this.#o.committer.append(entry, {
         kind: "forward",
@@ -138,6 +142,7 @@ export class Pusher {
       throw new DelayedError(); // waiting for the breaker is not an attempt
     }
     const body = await this.#body(entry, messageId);
+    const started = performance.now();
     const result = await postWebhook({
       url,
       secret,
@@ -147,6 +152,8 @@ export class Pusher {
       traceparent: text(entry, Field.traceparent),
       timeoutMs: pipeline.webhooks.timeoutMs,
     });
+    metrics.webhookRequestDuration.observe({}, (performance.now() - started) / 1000);
+    metrics.webhookRequests.inc({ result: resultLabel(result) });
     const endpointFailed = !result.ok && result.error.code !== "WEBHOOK_REJECTED";
     await this.#breakers.record(endpoint, !endpointFailed);
     if (!result.ok) return retry(result.error, endpoint, result.retryAfterMs);
@@ -156,6 +163,7 @@ export class Pusher {
       "PX",
       pipeline.dedupe.deliveryWindowMs,
     );
+    recordDelivered("webhook", messageId);
     return { kind: "forward", outputs: [delivered(messageId, recipient)] };
   }
 
@@ -174,6 +182,18 @@ export class Pusher {
     }
     return JSON.stringify(decodeStored(stored, pipeline.limits));
   }
+}
+
+const RESULT_LABELS: Partial<Record<ErrorInfo["code"], WebhookResult>> = {
+  WEBHOOK_THROTTLED: "throttled",
+  WEBHOOK_SERVER_ERROR: "server_error",
+  WEBHOOK_TIMEOUT: "timeout",
+  WEBHOOK_UNREACHABLE: "unreachable",
+  WEBHOOK_REJECTED: "client_error",
+};
+
+function resultLabel(result: PostResult): WebhookResult {
+  return result.ok ? "ok" : (RESULT_LABELS[result.error.code] ?? "unreachable");
 }
 
 function delivered(messageId: string, recipient: string): Output {

@@ -89,7 +89,7 @@ describe("switchboard send, serve and inbox", () => {
     const messageId = /^accepted (\S+) \(thread \S+\)$/.exec(sent.stdout.trim())?.[1];
     expect(messageId).toBeDefined();
 
-    const serve = start(["serve"], prefix);
+    const serve = start(["serve", "--port", "0"], prefix);
     const served = finished(serve);
     const inbox = new Keys(prefix).inbox("bob");
     await eventually(async () => (await redis.xlen(inbox)) === 1);
@@ -204,7 +204,7 @@ describe("switchboard agents and thread", () => {
   it("shows a thread in order with each recipient's status", async () => {
     const prefix = newPrefix();
     await register(prefix, "alice", "bob");
-    const serve = start(["serve"], prefix);
+    const serve = start(["serve", "--port", "0"], prefix);
     const first = JSON.parse(
       (await run(["send", "--from", "alice", "--to", "bob", "--body", "ping", "--json"], prefix))
         .stdout,

@@ -206,7 +206,7 @@ describe("a retry backlog across a Redis crash", () => {
       const statuses = await Promise.all(ids.map(recipientStatus));
       return statuses.every((s) => s?.status === "delivered");
     });
-  });
+  }, 120_000);
 });
 
 describe("webhook URLs at registration", () => {

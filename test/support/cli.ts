@@ -63,3 +63,51 @@ export function run(args: string[], env: NodeJS.ProcessEnv, input = ""): Promise
 export function killAll(): void {
   for (const child of children) child.kill("SIGKILL");
 }
+
+export interface ListeningProcess {
+  /** The URL from the first log line with the marker (its `url` field). */
+  url: URL;
+  child: ChildProcess;
+  /** What the process wrote to stderr so far. */
+  stderr(): string;
+  /** SIGTERM (by default), then its exit. */
+  stop(signal?: NodeJS.Signals): Promise<RunResult>;
+}
+
+/** Starts `switchboard ARGS` and waits for the JSON log line containing `marker`, with a `url`. */
+export async function startListening(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  marker: string,
+  timeoutMs = 20_000,
+): Promise<ListeningProcess> {
+  const child = start(args, env);
+  const result = finished(child);
+  let stderr = "";
+  const url = await new Promise<URL>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`${args[0]} not ready:\n${stderr}`)),
+      timeoutMs,
+    );
+    child.stderr?.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString("utf8");
+      const line = stderr.split("\n").find((l) => l.includes(marker));
+      if (line === undefined) return;
+      clearTimeout(timer);
+      resolve(new URL((JSON.parse(line) as { url: string }).url));
+    });
+    void result.then(({ code }) => {
+      clearTimeout(timer);
+      reject(new Error(`${args[0]} exited with ${code}:\n${stderr}`));
+    });
+  });
+  return {
+    url,
+    child,
+    stderr: () => stderr,
+    stop: (signal = "SIGTERM") => {
+      child.kill(signal);
+      return result;
+    },
+  };
+}

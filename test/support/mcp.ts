@@ -1,5 +1,4 @@
 import type { Digest, InboxMessage } from "../../src/inbox/inbox.js";
-import type { ChildProcess } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -11,7 +10,7 @@ import { StreamableHTTPClientTransport as V1HttpTransport } from "@modelcontextp
 import type { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll } from "vitest";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
-import { cliEnv, finished, killAll, ROOT, start, type RunResult } from "./cli.js";
+import { cliEnv, killAll, ROOT, startListening, type ListeningProcess } from "./cli.js";
 import { connect, deleteByPrefix, testPrefix } from "./redis.js";
 
 /**
@@ -58,50 +57,20 @@ export async function writePipeline(yaml = FAST_PIPELINE_YAML): Promise<string> 
   return file;
 }
 
-export interface ServeProcess {
-  /** The MCP endpoint, e.g. `http://127.0.0.1:40123/mcp`. */
-  url: URL;
-  child: ChildProcess;
-  /** What the process wrote to stderr so far. */
-  stderr(): string;
-  /** SIGTERM (by default), then its exit. */
-  stop(signal?: NodeJS.Signals): Promise<RunResult>;
-}
-
-const READY = "mcp front end listening";
+export type ServeProcess = ListeningProcess;
 
 /** Starts `switchboard serve --port 0 ARGS` and waits until it listens. */
-export async function startServe(
+export function startServe(
   env: NodeJS.ProcessEnv,
   args: string[] = [],
   timeoutMs = 20_000,
 ): Promise<ServeProcess> {
-  const child = start(["serve", "--port", "0", ...args], env);
-  const result = finished(child);
-  let stderr = "";
-  const url = await new Promise<URL>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve not ready:\n${stderr}`)), timeoutMs);
-    child.stderr?.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString("utf8");
-      const line = stderr.split("\n").find((l) => l.includes(READY));
-      if (line === undefined) return;
-      clearTimeout(timer);
-      resolve(new URL((JSON.parse(line) as { url: string }).url));
-    });
-    void result.then(({ code }) => {
-      clearTimeout(timer);
-      reject(new Error(`serve exited with ${code}:\n${stderr}`));
-    });
-  });
-  return {
-    url,
-    child,
-    stderr: () => stderr,
-    stop: (signal = "SIGTERM") => {
-      child.kill(signal);
-      return result;
-    },
-  };
+  return startListening(
+    ["serve", "--port", "0", ...args],
+    env,
+    "mcp front end listening",
+    timeoutMs,
+  );
 }
 
 const open = new Set<{ close(): Promise<void> }>();

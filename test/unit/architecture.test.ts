@@ -46,6 +46,17 @@ describe("layering", () => {
     expect(importsOf("stages").filter((i) => forbidden.test(i.module))).toEqual([]);
   });
 
+  it("keeps health/ and telemetry/ out of the CLI and MCP: every process shares them", () => {
+    const forbidden = /cli\/|mcp\/|@modelcontextprotocol/;
+    const imports = [...importsOf("health"), ...importsOf("telemetry")];
+    expect(imports.filter((i) => forbidden.test(i.module))).toEqual([]);
+  });
+
+  it("keeps telemetry/ free of Redis: recording a metric is never I/O", () => {
+    const forbidden = /redis\/|ioredis|health\//;
+    expect(importsOf("telemetry").filter((i) => forbidden.test(i.module))).toEqual([]);
+  });
+
   it("builds every Redis key in redis/keys.ts", () => {
     const hashTag = /[`"'][^`"'\n]*:\{/;
     expect(

@@ -1,10 +1,10 @@
 import { InvalidArgumentError, Option, type Command } from "commander";
 import { STAGE_NAMES } from "../../config/pipeline.js";
+import { serveProbes } from "../../health/probes.js";
 import type { Switchboard } from "../../service/switchboard.js";
-import type { Logger } from "../../telemetry/log.js";
 import { runUntilStopped, shutdownTimeoutOption, type FrontEnd } from "../lifecycle.js";
 import { globalOptions, splitList, withExamples } from "../options.js";
-import { openRuntime } from "../runtime.js";
+import { openRuntime, type Runtime } from "../runtime.js";
 
 export const DEFAULT_PORT = 8787;
 export const DEFAULT_HOST = "127.0.0.1";
@@ -46,8 +46,10 @@ export function registerServe(program: Command): void {
     .addHelpText(
       "after",
       "\nServes MCP (Streamable HTTP, protocol 2025-11-25 sessions and 2026-07-28) at\n" +
-        "http://HOST:PORT/mcp; GET /healthz answers `ok`. Requests from foreign browser origins\n" +
-        "get 403. Agents present the token register_agent gave them as `Authorization: Bearer`.\n" +
+        "http://HOST:PORT/mcp. Requests from foreign browser origins get 403. Agents present\n" +
+        "the token register_agent gave them as `Authorization: Bearer`. The same port answers\n" +
+        "GET /healthz (`ok`), /readyz (200 or 503, JSON) and /metrics (Prometheus); see\n" +
+        "docs/operations.md.\n" +
         "Any number of serve processes may share one Redis behind a load balancer.\n" +
         "Finds or starts Redis (REDIS_URL, then 127.0.0.1:6379, then a spawned redis-server)\n" +
         "and logs where it is. SIGINT or SIGTERM stops gracefully (exit 0, or 1 when the\n" +
@@ -68,15 +70,16 @@ async function serve(options: ServeOptions, command: Command): Promise<void> {
     stages: options.workers ? STAGE_NAMES : [],
     pipeline: runtime.pipeline,
     shutdownTimeoutMs: options.shutdownTimeoutMs,
-    frontEnd: (service) => startHttp(service, options, runtime.log),
+    frontEnd: (service) => startHttp(service, options, runtime),
   });
 }
 
 async function startHttp(
   service: Switchboard,
   options: ServeOptions,
-  log: Logger,
+  runtime: Runtime,
 ): Promise<FrontEnd> {
+  const { log } = runtime;
   // Loaded here, not at start-up: `switchboard worker` never pays for the MCP SDK.
   const { isLoopback, startHttpFrontEnd } = await import("../../mcp/http.js");
   const http = await startHttpFrontEnd({
@@ -85,6 +88,7 @@ async function startHttp(
     host: options.host,
     port: options.port,
     allowedOrigins: options.allowedOrigins,
+    probes: serveProbes(runtime, log),
   });
   log.info("mcp front end listening", { url: http.url });
   if (!isLoopback(options.host)) {
@@ -96,7 +100,7 @@ async function startHttp(
 }
 
 /** A TCP port for commander: 0 to 65535. */
-function portNumber(value: string): number {
+export function portNumber(value: string): number {
   const port = Number(value);
   if (!/^\d+$/.test(value.trim()) || port > 65_535) {
     throw new InvalidArgumentError("expected a port number, 0 to 65535.");

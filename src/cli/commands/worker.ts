@@ -1,14 +1,19 @@
 import { Option, type Command } from "commander";
 import { STAGE_NAMES, type Pipeline, type StageName } from "../../config/pipeline.js";
+import { workerProbes } from "../../health/probes.js";
+import { startProbeServer } from "../../health/server.js";
 import { usageError } from "../errors.js";
-import { runStagesUntilSignal, shutdownTimeoutOption } from "../lifecycle.js";
+import { runStagesUntilSignal, shutdownTimeoutOption, type FrontEnd } from "../lifecycle.js";
 import { globalOptions, positiveInteger, splitList, withExamples } from "../options.js";
-import { openRuntime } from "../runtime.js";
+import { openRuntime, type Runtime } from "../runtime.js";
+import { DEFAULT_HOST, portNumber } from "./serve.js";
 
 interface WorkerCommandOptions {
   stages: string;
   concurrency?: number;
   shutdownTimeoutMs: number;
+  metricsPort?: number;
+  metricsHost: string;
 }
 
 /** `switchboard worker`: any subset of the stages, for scaling stages apart. */
@@ -28,6 +33,18 @@ export function registerWorker(program: Command): void {
         "consumer loops per chosen stage, overriding the pipeline file",
       ).argParser(positiveInteger),
     )
+    .addOption(
+      new Option(
+        "--metrics-port <port>",
+        "serve /metrics, /healthz and /readyz on this port (0: any free one)",
+      ).argParser(portNumber),
+    )
+    .addOption(
+      new Option(
+        "--metrics-host <address>",
+        "address of the --metrics-port server; 0.0.0.0 lets a Prometheus elsewhere scrape it",
+      ).default(DEFAULT_HOST),
+    )
     .addOption(shutdownTimeoutOption())
     .addHelpText(
       "after",
@@ -38,6 +55,7 @@ export function registerWorker(program: Command): void {
   withExamples(command, [
     "switchboard worker --stages validate,route",
     "switchboard worker --stages deliver --concurrency 4",
+    "switchboard worker --metrics-port 9464 --metrics-host 0.0.0.0",
   ]);
 }
 
@@ -50,11 +68,29 @@ async function runWorker(options: WorkerCommandOptions, command: Command): Promi
     throw usageError(`--concurrency is at most ${MAX_CONCURRENCY}`, "--concurrency");
   }
   const runtime = await openRuntime(globalOptions(command), { longRunning: true });
+  const { metricsHost, metricsPort } = options;
   await runStagesUntilSignal(runtime, {
     stages,
     pipeline: withConcurrency(runtime.pipeline, stages, options.concurrency),
     shutdownTimeoutMs: options.shutdownTimeoutMs,
+    probes:
+      metricsPort === undefined
+        ? undefined
+        : () => startProbes(runtime, stages, metricsHost, metricsPort),
   });
+}
+
+/** `--metrics-port`: this worker's metrics, and readiness while its stages run. */
+async function startProbes(
+  runtime: Runtime,
+  stages: readonly StageName[],
+  host: string,
+  port: number,
+): Promise<FrontEnd> {
+  const probes = workerProbes(runtime, stages, runtime.log);
+  const server = await startProbeServer({ host, port, probes });
+  runtime.log.info("metrics listening", { url: `${server.url}/metrics` });
+  return { stop: () => server.close() };
 }
 
 /** `validate,route` → the stages, in pipeline order; an unknown name lists the valid ones. */

@@ -3,6 +3,7 @@ import { AgentNameSchema } from "../../protocol/envelope.js";
 import { pipelined } from "../../redis/batch.js";
 import { carry, Field, text, type StreamEntry } from "../../pipeline/entry.js";
 import { DONE, type Outcome, type StageContext, type StageFactory } from "../../pipeline/stage.js";
+import { recordDelivered } from "../../telemetry/record.js";
 import { PUSHED, schedulePushes } from "../../webhook/push.js";
 
 /**
@@ -49,6 +50,7 @@ export const deliverStage: StageFactory = (context) => ({
         return DONE;
       }
       if (inboxId === PUSHED) return DONE; // pushed before; the pusher told persist
+      if (appended === 1) recordDelivered("inbox", c.messageId);
       return {
         kind: "forward",
         outputs: [
