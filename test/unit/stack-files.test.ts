@@ -8,6 +8,7 @@ import {
   dashboards,
   metricNames,
   panelsOf,
+  promQueries,
   readYaml,
   rules,
   RULES_TEST_FILE,
@@ -460,6 +461,18 @@ describe("grafana/dashboards", () => {
       );
       expect(queried, uid).toEqual(expect.arrayContaining(names));
     }
+  });
+});
+
+describe("queries of the dashboards and alert rules", () => {
+  it("select only metrics that Switchboard, redis_exporter or Prometheus itself exports", () => {
+    // test/e2e/dashboard-metrics.test.ts and stack-serve.test.ts find each one in a scrape.
+    const unknown = promQueries().flatMap(({ where, expr }) =>
+      metricNames(expr)
+        .filter((name) => !/^(switchboard_|process_|nodejs_|redis_)/.test(name) && name !== "up")
+        .map((name) => `${name} (${where})`),
+    );
+    expect(unknown).toEqual([]);
   });
 });
 
