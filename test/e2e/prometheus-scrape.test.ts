@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { STAGE_NAMES } from "../../src/config/pipeline.js";
 import { ROOT } from "../support/cli.js";
-import { call, joinAs, useServe, type Agent } from "../support/mcp.js";
+import { call, connectModern, joinAs, useServe } from "../support/mcp.js";
 import {
   dashboards,
   panelsOf,
@@ -39,7 +39,8 @@ describe.skipIf(prometheusBin === undefined)(
   () => {
     const fixture = useServe();
     let prometheus: Prometheus;
-    let sender: Agent;
+    /** The sender's token; its client is opened per test (clients close after each). */
+    let senderToken: string;
     let scraped: Promise<void> | undefined;
 
     /** Waits until Prometheus has scraped the front end, so that counters start from a sample. */
@@ -69,7 +70,7 @@ describe.skipIf(prometheusBin === undefined)(
           { job_name: JOB, static_configs: [{ targets: [fixture.serve.url.host] }] },
         ],
       });
-      sender = await joinAs(fixture.serve.url, "sender", "modern");
+      ({ token: senderToken } = await joinAs(fixture.serve.url, "sender", "modern"));
       await joinAs(fixture.serve.url, "reader", "modern");
     });
     afterAll(async () => {
@@ -82,9 +83,10 @@ describe.skipIf(prometheusBin === undefined)(
       done: (samples: Sample[]) => boolean,
     ): Promise<Sample[]> {
       await (scraped ??= firstScrape());
+      const sender = await connectModern(fixture.serve.url, { token: senderToken });
       const deadline = Date.now() + 40_000;
       for (;;) {
-        await call(sender.client, "send_message", { to: ["reader"], body: "counted" });
+        await call(sender, "send_message", { to: ["reader"], body: "counted" });
         await sleep(500);
         const samples = await prometheus.query(query);
         if (done(samples)) return samples;
