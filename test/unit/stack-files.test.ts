@@ -166,6 +166,7 @@ describe("docker/compose.yaml", () => {
     const worker = service("worker").command!;
     expect(worker[0]).toBe("worker");
     const metricsPort = Number(flag(worker, "--metrics-port"));
+    expect(flag(worker, "--metrics-host")).toBe("0.0.0.0");
     expect(listens("worker")).toContain(metricsPort);
     // Scaled workers must not claim a host port or a fixed container name.
     expect(service("worker").ports).toBeUndefined();
