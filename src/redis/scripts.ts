@@ -241,6 +241,64 @@ if first[1] then
 end
 return { unacked, '' }
 `,
+
+  /**
+   * Replays dead letters once each: appends a dead letter's original fields (`o.*`, the
+   * prefix stripped) to the stream of the stage it died in, marks it replayed and deletes
+   * it, atomically. One already replayed reports the entry it became.
+   *
+   * KEYS[1]     the dead-letter stream; KEYS[2..S+1] the stage streams; then a replay
+   *             marker per dead letter (all one partition's slot)
+   * ARGV[1]     how long markers live, ms; ARGV[2] now, ms; ARGV[3] S, the number of stages
+   * ARGV[4..S+3] the stage names, in the order of their streams; then the dead-letter ids
+   * returns     per id: { 'replayed', new entry id, now } | { 'already_replayed', entry id,
+   *             when } | { 'not_found' } | { 'unreplayable', why }
+   */
+  sbDlqReplay: `
+local ttl, now, nstages = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local streams = {}
+for s = 1, nstages do
+  streams[ARGV[3 + s]] = KEYS[1 + s]
+end
+local first_id = 4 + nstages
+local out = {}
+for i = first_id, #ARGV do
+  local id = ARGV[i]
+  local marker = KEYS[2 + nstages + i - first_id]
+  local seen = redis.call('GET', marker)
+  local found = not seen and redis.call('XRANGE', KEYS[1], id, id)[1]
+  if seen then
+    local entry_id, at = string.match(seen, '^(%S+) (%S+)$')
+    out[#out + 1] = { 'already_replayed', entry_id, at }
+  elseif not found then
+    out[#out + 1] = { 'not_found' }
+  else
+    local fields, stage = {}, nil
+    local values = found[2]
+    for f = 1, #values, 2 do
+      local name = values[f]
+      if name == 'stage' then
+        stage = values[f + 1]
+      elseif string.sub(name, 1, 2) == 'o.' then
+        fields[#fields + 1] = string.sub(name, 3)
+        fields[#fields + 1] = values[f + 1]
+      end
+    end
+    local stream = stage and streams[stage]
+    if not stream then
+      out[#out + 1] = { 'unreplayable', 'it names no stage of this pipeline (' .. tostring(stage) .. ')' }
+    elseif #fields == 0 then
+      out[#out + 1] = { 'unreplayable', 'it holds no original entry (o.* fields)' }
+    else
+      local entry_id = redis.call('XADD', stream, '*', unpack(fields))
+      redis.call('SET', marker, entry_id .. ' ' .. now, 'PX', ttl)
+      redis.call('XDEL', KEYS[1], id)
+      out[#out + 1] = { 'replayed', entry_id, now }
+    end
+  end
+end
+return out
+`,
 } as const;
 
 type Arg = string | Buffer | number;
@@ -255,6 +313,7 @@ declare module "ioredis" {
     sbRegister(numKeys: number, ...args: Arg[]): Result<number, Context>;
     sbSetStatus(numKeys: number, ...args: Arg[]): Result<string | null, Context>;
     sbInboxAppend(numKeys: number, ...args: Arg[]): Result<[string, number], Context>;
+    sbDlqReplay(numKeys: number, ...args: Arg[]): Result<string[][], Context>;
   }
 }
 
