@@ -1,5 +1,6 @@
 import { Command } from "commander";
 import { registerAgents } from "./commands/agents.js";
+import { registerDlq } from "./commands/dlq.js";
 import { registerInbox } from "./commands/inbox.js";
 import { registerPipeline } from "./commands/pipeline.js";
 import { registerSend } from "./commands/send.js";
@@ -42,6 +43,7 @@ export function createProgram(): Command {
   registerThread(program);
   registerStatus(program);
   registerPipeline(program);
+  registerDlq(program);
   return program;
 }
 
