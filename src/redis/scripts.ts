@@ -243,6 +243,27 @@ return { unacked, '' }
 `,
 
   /**
+   * Sets or clears an agent's role, only if the agent is registered: a role never lands
+   * on a record that unregistering deleted, where a later registrant of the name would
+   * inherit it.
+   *
+   * KEYS[1]     the agent's record (hash)
+   * ARGV[1]     the role ('' to clear it)
+   * returns     1 if the agent exists, 0 if not
+   */
+  sbSetRole: `
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return 0
+end
+if ARGV[1] == '' then
+  redis.call('HDEL', KEYS[1], 'role')
+else
+  redis.call('HSET', KEYS[1], 'role', ARGV[1])
+end
+return 1
+`,
+
+  /**
    * Replays dead letters once each: appends a dead letter's original fields (`o.*`, the
    * prefix stripped) to the stream of the stage it died in, marks it replayed and deletes
    * it, atomically. One already replayed reports the entry it became.
@@ -313,6 +334,7 @@ declare module "ioredis" {
     sbRegister(numKeys: number, ...args: Arg[]): Result<number, Context>;
     sbSetStatus(numKeys: number, ...args: Arg[]): Result<string | null, Context>;
     sbInboxAppend(numKeys: number, ...args: Arg[]): Result<[string, number], Context>;
+    sbSetRole(numKeys: number, ...args: Arg[]): Result<number, Context>;
     sbDlqReplay(numKeys: number, ...args: Arg[]): Result<string[][], Context>;
   }
 }
