@@ -64,6 +64,23 @@ export interface PurgeResult {
 /** How many of a bulk action ended each way. */
 export type Tally<R extends string> = Record<R, number>;
 
+export const noReplays = (): Tally<ReplayOutcome> => ({
+  replayed: 0,
+  already_replayed: 0,
+  not_found: 0,
+  unreplayable: 0,
+});
+export const noPurges = (): Tally<PurgeOutcome> => ({ purged: 0, not_found: 0 });
+
+/** Adds results to a tally; returns it. */
+export function count<R extends string>(
+  tally: Tally<R>,
+  results: readonly { result: R }[],
+): Tally<R> {
+  for (const { result } of results) tally[result] += 1;
+  return tally;
+}
+
 /** Where a scan starts, and how many entries it reads per round trip. */
 interface Scan {
   now: number;
@@ -231,8 +248,7 @@ export class DeadLetters {
     progress?: (tally: Tally<ReplayOutcome>) => void,
     now = Date.now(),
   ): Promise<Tally<ReplayOutcome>> {
-    const tally = { replayed: 0, already_replayed: 0, not_found: 0, unreplayable: 0 };
-    return this.#forAll(filter, tally, (ids) => this.replay(ids, now), progress, now);
+    return this.#forAll(filter, noReplays(), (ids) => this.replay(ids, now), progress, now);
   }
 
   /** Purges every dead letter matching the filter; `progress` hears the tally per batch. */
@@ -241,8 +257,7 @@ export class DeadLetters {
     progress?: (tally: Tally<PurgeOutcome>) => void,
     now = Date.now(),
   ): Promise<Tally<PurgeOutcome>> {
-    const tally = { purged: 0, not_found: 0 };
-    return this.#forAll(filter, tally, (ids) => this.purge(ids), progress, now);
+    return this.#forAll(filter, noPurges(), (ids) => this.purge(ids), progress, now);
   }
 
   async #forAll<R extends string>(
@@ -254,9 +269,7 @@ export class DeadLetters {
   ): Promise<Tally<R>> {
     for await (const page of this.select(filter, { now })) {
       for (let i = 0; i < page.length; i += ACT_BATCH) {
-        for (const { result } of await act(page.slice(i, i + ACT_BATCH).map((s) => s.id))) {
-          tally[result] += 1;
-        }
+        count(tally, await act(page.slice(i, i + ACT_BATCH).map((s) => s.id)));
         progress?.({ ...tally });
       }
     }

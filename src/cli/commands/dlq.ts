@@ -5,6 +5,8 @@ import type { DeadLetterFilter } from "../../dlq/entry.js";
 import {
   DeadLetters,
   DEFAULT_LIST_LIMIT,
+  count,
+  noPurges,
   type PurgeResult,
   type ReplayResult,
 } from "../../dlq/store.js";
@@ -242,22 +244,19 @@ async function purgeDeadLetters(
   const filter = selection(ids, options);
   await withStore(command, async (store) => {
     const now = Date.now();
-    const count = filter === undefined ? ids.length : await store.count(filter, now);
-    if (count === 0) {
+    const selected = filter === undefined ? ids.length : await store.count(filter, now);
+    if (selected === 0) {
       print("no dead letters match; nothing purged");
       return;
     }
-    if (options.yes !== true && !(await confirm(`purge ${count} dead letters for good?`))) {
+    if (options.yes !== true && !(await confirm(`purge ${selected} dead letters for good?`))) {
       print("nothing purged");
       return;
     }
     if (filter === undefined) {
       const results = await store.purge(ids);
       if (options.json === true) printJson({ results });
-      else
-        print(
-          formatTally("purged", { purged: results.filter((r) => r.result === "purged").length }),
-        );
+      else print(formatTally("purged", count(noPurges(), results)));
       failOnMissing(results);
       return;
     }
