@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { registerAgents } from "./commands/agents.js";
 import { registerDlq } from "./commands/dlq.js";
+import { registerErrors } from "./commands/errors.js";
 import { registerInbox } from "./commands/inbox.js";
 import { registerPipeline } from "./commands/pipeline.js";
 import { registerSend } from "./commands/send.js";
@@ -44,6 +45,7 @@ export function createProgram(): Command {
   registerStatus(program);
   registerPipeline(program);
   registerDlq(program);
+  registerErrors(program);
   return program;
 }
 

@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 
 /**
- * Dead letters written in the documented format (see
+ * Dead letters and error-history entries written in the documented formats (see
  * src/pipeline/entry.ts `Field`), as the pipeline and the retry queue write them.
  */
 
@@ -65,4 +65,30 @@ export async function seedDeadLetters(
     if (error) throw error;
     return id as string;
   });
+}
+
+export interface SeededError {
+  at: number;
+  code: string;
+  cat: string;
+  sev?: string;
+  stage?: string;
+  agent?: string;
+  endpoint?: string;
+  mid?: string;
+  msg?: string;
+}
+
+/** Appends error-history entries with ids at their `at` times (which must grow). */
+export async function seedErrors(
+  redis: Redis,
+  stream: string,
+  errors: readonly SeededError[],
+): Promise<void> {
+  const batch = redis.pipeline();
+  errors.forEach((e, i) => {
+    const { at, ...fields } = { sev: "warning", stage: "deliver", msg: "failed", ...e };
+    batch.xadd(stream, `${at}-${i}`, ...Object.entries(fields).flat());
+  });
+  for (const [error] of (await batch.exec()) ?? []) if (error) throw error;
 }
