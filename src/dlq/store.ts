@@ -4,11 +4,13 @@ import { decodeStored, readStoredEnvelopes, type StoredEnvelope } from "../histo
 import { Field, parseEntries, text, type StreamEntry } from "../pipeline/entry.js";
 import { ORIGINAL_PREFIX } from "../pipeline/commit.js";
 import type { Envelope } from "../protocol/envelope.js";
-import { SwitchboardError, type ErrorInfo } from "../protocol/errors.js";
+import type { ErrorInfo } from "../protocol/errors.js";
 import type { Keys } from "../redis/keys.js";
 import { parseStreamId } from "../redis/stream-ids.js";
 import {
   attemptsOf,
+  byTimeOnly,
+  checkIds,
   errorOf,
   matches,
   originalOf,
@@ -17,6 +19,17 @@ import {
   type DeadLetterSummary,
   type FailedAttempt,
 } from "./entry.js";
+import {
+  count,
+  noPurges,
+  noReplays,
+  toReplayResult,
+  type PurgeOutcome,
+  type PurgeResult,
+  type ReplayOutcome,
+  type ReplayResult,
+  type Tally,
+} from "./results.js";
 
 /** Entries read per XREVRANGE while scanning. */
 const SCAN_PAGE = 500;
@@ -42,75 +55,12 @@ export interface DeadLetterPage {
   next_cursor: string | null;
 }
 
-export type ReplayOutcome = "replayed" | "already_replayed" | "not_found" | "unreplayable";
-export type PurgeOutcome = "purged" | "not_found";
-
-export interface ReplayResult {
-  id: string;
-  result: ReplayOutcome;
-  /** The entry it became in its stage's stream (replayed, already replayed). */
-  entry_id?: string;
-  /** When it was replayed, ISO 8601. */
-  replayed_at?: string;
-  /** Why it cannot be replayed (unreplayable). */
-  reason?: string;
-}
-
-export interface PurgeResult {
-  id: string;
-  result: PurgeOutcome;
-}
-
-/** How many of a bulk action ended each way. */
-export type Tally<R extends string> = Record<R, number>;
-
-export const noReplays = (): Tally<ReplayOutcome> => ({
-  replayed: 0,
-  already_replayed: 0,
-  not_found: 0,
-  unreplayable: 0,
-});
-export const noPurges = (): Tally<PurgeOutcome> => ({ purged: 0, not_found: 0 });
-
-/** Adds results to a tally; returns it. */
-export function count<R extends string>(
-  tally: Tally<R>,
-  results: readonly { result: R }[],
-): Tally<R> {
-  for (const { result } of results) tally[result] += 1;
-  return tally;
-}
-
 /** Where a scan starts, and how many entries it reads per round trip. */
 interface Scan {
   now: number;
   /** Continue after (older than) this id. */
   after?: string | undefined;
   pageSize?: number;
-}
-
-const DEAD_LETTER_ID = /^\d{1,20}-\d{1,20}$/;
-
-/** Refuses ids that are not stream ids, naming the first and the field. */
-function checkIds(ids: readonly string[], field = "ids"): void {
-  const bad = ids.find((id) => !DEAD_LETTER_ID.test(id));
-  if (bad !== undefined) {
-    throw new SwitchboardError(
-      "INVALID_INPUT",
-      `'${bad}' is not a dead-letter id (ids look like 1732430000000-0); list them with \`switchboard dlq list\` or dlq_list`,
-      { field },
-    );
-  }
-}
-
-/** Whether the filter selects by time at most, so every entry read matches. */
-function byTimeOnly(f: DeadLetterFilter): boolean {
-  return (
-    f.agent === undefined &&
-    f.stage === undefined &&
-    f.code === undefined &&
-    f.category === undefined
-  );
 }
 
 /**
@@ -308,22 +258,4 @@ function upperBound(filter: DeadLetterFilter, scan: Scan): string {
   checkIds([scan.after], "after");
   const afterMs = parseStreamId(scan.after).ms;
   return cutoff === undefined || afterMs <= BigInt(cutoff) ? `(${scan.after}` : String(cutoff);
-}
-
-function toReplayResult(id: string, reply: string[]): ReplayResult {
-  const [result, detail, at] = reply as [ReplayOutcome, string?, string?];
-  switch (result) {
-    case "replayed":
-    case "already_replayed":
-      return {
-        id,
-        result,
-        entry_id: detail,
-        replayed_at: at === undefined ? undefined : new Date(Number(at)).toISOString(),
-      };
-    case "unreplayable":
-      return { id, result, reason: detail };
-    default:
-      return { id, result };
-  }
 }

@@ -1,8 +1,14 @@
 import type { DeadLetterSummary } from "../../dlq/entry.js";
-import type { DeadLetter, DeadLetterPage, ReplayResult, Tally } from "../../dlq/store.js";
+import type { ReplayResult, Tally } from "../../dlq/results.js";
+import type { DeadLetter, DeadLetterPage } from "../../dlq/store.js";
 import { formatCount, formatDuration, formatTable, truncate } from "../table.js";
 
 /** Text output of `switchboard dlq`: tables, one dead letter in full, results of bulk actions. */
+
+/** `1 dead letter`, `1,200 dead letters`. */
+export function deadLetters(n: number): string {
+  return `${formatCount(n)} dead letter${n === 1 ? "" : "s"}`;
+}
 
 /** `alice → bob`, `→ bob`, `alice`, or `-`. */
 function agentsOf(d: DeadLetterSummary): string {
@@ -100,7 +106,6 @@ export function formatReplayed(results: readonly ReplayResult[]): string {
 export function formatTally(verb: string, tally: Tally<string>): string {
   const [first, ...rest] = Object.entries(tally);
   const parts = rest.filter(([, n]) => n > 0).map(([what, n]) => `${formatCount(n)} ${what}`);
-  const n = first?.[1] ?? 0;
-  const head = `${verb} ${formatCount(n)} dead letter${n === 1 ? "" : "s"}`;
+  const head = `${verb} ${deadLetters(first?.[1] ?? 0)}`;
   return parts.length === 0 ? head : `${head} (${parts.join(", ").replace(/_/g, " ")})`;
 }

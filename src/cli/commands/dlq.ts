@@ -1,57 +1,32 @@
 import { createInterface } from "node:readline/promises";
-import { InvalidArgumentError, Option, type Command } from "commander";
-import { STAGE_NAMES } from "../../config/pipeline.js";
-import type { DeadLetterFilter } from "../../dlq/entry.js";
-import {
-  DeadLetters,
-  DEFAULT_LIST_LIMIT,
-  count,
-  noPurges,
-  type PurgeResult,
-  type ReplayResult,
-} from "../../dlq/store.js";
-import {
-  ERROR_CATEGORIES,
-  ERROR_CODES,
-  isErrorCode,
-  SwitchboardError,
-  type ErrorCategory,
-} from "../../protocol/errors.js";
+import { Option, type Command } from "commander";
+import { count, noPurges, type PurgeResult, type ReplayResult } from "../../dlq/results.js";
+import { DeadLetters, DEFAULT_LIST_LIMIT } from "../../dlq/store.js";
+import { SwitchboardError } from "../../protocol/errors.js";
 import { usageError } from "../errors.js";
-import { duration, globalOptions, positiveInteger, withExamples } from "../options.js";
+import { globalOptions, positiveInteger, withExamples } from "../options.js";
 import { ProgressBar } from "../progress.js";
 import { withRuntime } from "../runtime.js";
-import { formatDeadLetter, formatList, formatReplayed, formatTally } from "./dlq-format.js";
-
-interface FilterOptions {
-  agent?: string;
-  stage?: string;
-  code?: string;
-  category?: ErrorCategory;
-  olderThan?: number;
-  newerThan?: number;
-}
+import {
+  deadLetters,
+  formatDeadLetter,
+  formatList,
+  formatReplayed,
+  formatTally,
+} from "./dlq-format.js";
+import {
+  filterOf,
+  selection,
+  withFilters,
+  type ActOptions,
+  type FilterOptions,
+} from "./dlq-options.js";
 
 interface ListOptions extends FilterOptions {
   limit: number;
   after?: string;
   json?: boolean;
 }
-
-interface ActOptions extends FilterOptions {
-  all?: boolean;
-  yes?: boolean;
-  json?: boolean;
-}
-
-const FILTER_FLAGS: Record<keyof FilterOptions, string> = {
-  agent: "--agent",
-  stage: "--stage",
-  code: "--code",
-  category: "--category",
-  olderThan: "--older-than",
-  newerThan: "--newer-than",
-};
 
 /** `switchboard dlq`: list, show, replay and purge dead letters. */
 export function registerDlq(program: Command): void {
@@ -115,56 +90,6 @@ export function registerDlq(program: Command): void {
     "switchboard dlq purge 1732430000000-0 --yes",
     "switchboard dlq purge --all --older-than 7d --yes",
   ]);
-}
-
-function withFilters(command: Command): Command {
-  return command
-    .option("--agent <name>", "only those from or to this agent")
-    .addOption(new Option("--stage <stage>", "only those of this stage").choices(STAGE_NAMES))
-    .addOption(
-      new Option(
-        "--code <code>",
-        "only those with this error code, e.g. WEBHOOK_TIMEOUT",
-      ).argParser(errorCode),
-    )
-    .addOption(
-      new Option("--category <category>", "only those in this error category").choices(
-        ERROR_CATEGORIES,
-      ),
-    )
-    .addOption(
-      new Option(
-        "--older-than <age>",
-        "only those dead-lettered longer ago, e.g. 30s, 5m, 2h, 1d",
-      ).argParser(duration),
-    )
-    .addOption(
-      new Option("--newer-than <age>", "only those dead-lettered more recently, e.g. 1h").argParser(
-        duration,
-      ),
-    );
-}
-
-/** An error code, in any case, for commander. */
-function errorCode(value: string): string {
-  const code = value.trim().toUpperCase();
-  if (!isErrorCode(code)) {
-    throw new InvalidArgumentError(
-      `unknown code; the codes are ${Object.keys(ERROR_CODES).join(", ")}.`,
-    );
-  }
-  return code;
-}
-
-function filterOf(options: FilterOptions): DeadLetterFilter {
-  return {
-    agent: options.agent,
-    stage: options.stage,
-    code: options.code,
-    category: options.category,
-    olderThanMs: options.olderThan,
-    newerThanMs: options.newerThan,
-  };
 }
 
 /** Opens a runtime, runs `work` on its dead-letter store, and closes it. */
@@ -249,7 +174,7 @@ async function purgeDeadLetters(
       print("no dead letters match; nothing purged");
       return;
     }
-    if (options.yes !== true && !(await confirm(`purge ${selected} dead letters for good?`))) {
+    if (options.yes !== true && !(await confirm(`purge ${deadLetters(selected)} for good?`))) {
       print("nothing purged");
       return;
     }
@@ -264,30 +189,6 @@ async function purgeDeadLetters(
     if (options.json === true) printJson(tally);
     else print(formatTally("purged", tally));
   });
-}
-
-/**
- * The filter of an `--all` action, or undefined when ids are given; a usage error for
- * neither, both, or filters without `--all`.
- */
-function selection(ids: readonly string[], options: ActOptions): DeadLetterFilter | undefined {
-  if (options.all === true) {
-    if (ids.length > 0) throw usageError("give dead-letter ids or --all, not both", "--all");
-    return filterOf(options);
-  }
-  const given = (Object.keys(FILTER_FLAGS) as (keyof FilterOptions)[]).find(
-    (key) => options[key] !== undefined,
-  );
-  if (given !== undefined) {
-    const flag = FILTER_FLAGS[given];
-    throw usageError(`${flag} selects dead letters for --all; add --all, or give ids only`, flag);
-  }
-  if (ids.length === 0) {
-    throw usageError(
-      "name the dead letters by id (see `switchboard dlq list`), or give --all with filters",
-    );
-  }
-  return undefined;
 }
 
 function notFound(ids: readonly string[]): SwitchboardError {

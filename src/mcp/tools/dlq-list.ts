@@ -31,7 +31,7 @@ export const dlqListTool = defineAgentTool(
     const more = page.next_cursor === null ? "" : `; more after ${page.next_cursor}`;
     return {
       data: { ...page, depth },
-      text: `${page.dead_letters.length} dead letters shown of ${depth}${more}`,
+      text: `${page.dead_letters.length} of ${depth} dead letters${more}`,
     };
   },
 );

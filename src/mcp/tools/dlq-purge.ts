@@ -1,4 +1,4 @@
-import { count, noPurges } from "../../dlq/store.js";
+import { count, noPurges } from "../../dlq/results.js";
 import { filterOf, missingText, requireAdmin } from "../admin.js";
 import { PurgeShape } from "../dlq-schemas.js";
 import { defineAgentTool } from "../tool.js";
@@ -18,7 +18,7 @@ export const dlqPurgeTool = defineAgentTool(
     const store = service.deadLetters;
     if (input.ids === undefined) {
       const tally = await store.purgeAll(filterOf(input));
-      return { data: tally, text: `purged ${tally.purged} dead letters` };
+      return { data: tally, text: `dead letters purged: ${tally.purged}` };
     }
     const results = await store.purge(input.ids);
     const tally = count(noPurges(), results);

@@ -1,4 +1,4 @@
-import { count, noReplays } from "../../dlq/store.js";
+import { count, noReplays } from "../../dlq/results.js";
 import { filterOf, missingText, requireAdmin } from "../admin.js";
 import { ReplayShape } from "../dlq-schemas.js";
 import { defineAgentTool } from "../tool.js";
@@ -19,7 +19,10 @@ export const dlqReplayTool = defineAgentTool(
     const store = service.deadLetters;
     if (input.ids === undefined) {
       const tally = await store.replayAll(filterOf(input));
-      return { data: tally, text: `replayed ${tally.replayed} dead letters` };
+      return {
+        data: tally,
+        text: `dead letters replayed: ${tally.replayed} (already replayed: ${tally.already_replayed})`,
+      };
     }
     const results = await store.replay(input.ids);
     const tally = count(noReplays(), results);
