@@ -31,7 +31,7 @@ export const noReplays = (): Tally<ReplayOutcome> => ({
 export const noPurges = (): Tally<PurgeOutcome> => ({ purged: 0, not_found: 0 });
 
 /** Adds results to a tally; returns it. */
-export function count<R extends string>(
+export function addUp<R extends string>(
   tally: Tally<R>,
   results: readonly { result: R }[],
 ): Tally<R> {

@@ -20,7 +20,7 @@ import {
   type FailedAttempt,
 } from "./entry.js";
 import {
-  count,
+  addUp,
   noPurges,
   noReplays,
   toReplayResult,
@@ -219,7 +219,7 @@ export class DeadLetters {
   ): Promise<Tally<R>> {
     for await (const page of this.select(filter, { now })) {
       for (let i = 0; i < page.length; i += ACT_BATCH) {
-        count(tally, await act(page.slice(i, i + ACT_BATCH).map((s) => s.id)));
+        addUp(tally, await act(page.slice(i, i + ACT_BATCH).map((s) => s.id)));
         progress?.({ ...tally });
       }
     }

@@ -1,6 +1,6 @@
 import { createInterface } from "node:readline/promises";
 import { Option, type Command } from "commander";
-import { count, noPurges, type PurgeResult, type ReplayResult } from "../../dlq/results.js";
+import { addUp, noPurges, type PurgeResult, type ReplayResult } from "../../dlq/results.js";
 import { DeadLetters, DEFAULT_LIST_LIMIT } from "../../dlq/store.js";
 import { SwitchboardError } from "../../protocol/errors.js";
 import { usageError } from "../errors.js";
@@ -181,7 +181,7 @@ async function purgeDeadLetters(
     if (filter === undefined) {
       const results = await store.purge(ids);
       if (options.json === true) printJson({ results });
-      else print(formatTally("purged", count(noPurges(), results)));
+      else print(formatTally("purged", addUp(noPurges(), results)));
       failOnMissing(results);
       return;
     }

@@ -1,4 +1,4 @@
-import { count, noPurges } from "../../dlq/results.js";
+import { addUp, noPurges } from "../../dlq/results.js";
 import { filterOf, missingText, requireAdmin } from "../admin.js";
 import { PurgeShape } from "../dlq-schemas.js";
 import { defineAgentTool } from "../tool.js";
@@ -21,7 +21,7 @@ export const dlqPurgeTool = defineAgentTool(
       return { data: tally, text: `dead letters purged: ${tally.purged}` };
     }
     const results = await store.purge(input.ids);
-    const tally = count(noPurges(), results);
+    const tally = addUp(noPurges(), results);
     return {
       data: { ...tally, results },
       text: `purged ${tally.purged} of ${results.length} dead letters${missingText(results)}`,

@@ -1,4 +1,4 @@
-import { count, noReplays } from "../../dlq/results.js";
+import { addUp, noReplays } from "../../dlq/results.js";
 import { filterOf, missingText, requireAdmin } from "../admin.js";
 import { ReplayShape } from "../dlq-schemas.js";
 import { defineAgentTool } from "../tool.js";
@@ -25,7 +25,7 @@ export const dlqReplayTool = defineAgentTool(
       };
     }
     const results = await store.replay(input.ids);
-    const tally = count(noReplays(), results);
+    const tally = addUp(noReplays(), results);
     return {
       data: { ...tally, results },
       text: `replayed ${tally.replayed} of ${results.length} dead letters${missingText(results)}`,
