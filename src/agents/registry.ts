@@ -2,6 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { Pipeline } from "../config/pipeline.js";
 import {
+  type AgentRole,
   type AgentStatus,
   type AgentView,
   type RegisterInput,
@@ -234,6 +235,14 @@ export class Registry {
     return changes;
   }
 
+  /**
+   * Grants a role (`undefined` revokes it); false when no agent has the name. Only
+   * operators call this: registration never writes `role`, and keeps the one it finds.
+   */
+  async setRole(name: string, role: AgentRole | undefined): Promise<boolean> {
+    return (await this.redis.sbSetRole(1, this.keys.agent(name), role ?? "")) === 1;
+  }
+
   async subscribe(name: string, topic: string): Promise<boolean> {
     const batch = this.redis
       .multi()
@@ -274,6 +283,7 @@ function toView(hash: Record<string, string>): AgentView | undefined {
     delivery: hash.webhook_url === undefined ? "pull" : "webhook",
     webhook_url: hash.webhook_url,
     status: (hash.status ?? "offline") as AgentStatus,
+    role: hash.role as AgentRole | undefined,
     registered_at: new Date(Number(hash.registered_at)).toISOString(),
     last_seen: new Date(Number(hash.last_seen)).toISOString(),
   };

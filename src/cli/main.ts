@@ -1,5 +1,7 @@
 import { Command } from "commander";
 import { registerAgents } from "./commands/agents.js";
+import { registerDlq } from "./commands/dlq.js";
+import { registerErrors } from "./commands/errors.js";
 import { registerInbox } from "./commands/inbox.js";
 import { registerPipeline } from "./commands/pipeline.js";
 import { registerSend } from "./commands/send.js";
@@ -42,6 +44,8 @@ export function createProgram(): Command {
   registerThread(program);
   registerStatus(program);
   registerPipeline(program);
+  registerDlq(program);
+  registerErrors(program);
   return program;
 }
 

@@ -4,26 +4,28 @@ const REDRAW_INTERVAL_MS = 100;
 const BAR_WIDTH = 24;
 
 export interface ProgressState {
-  /** Lines handled so far. */
-  lines: number;
-  /** Bytes read so far, for the percentage when the total is known. */
-  bytes: number;
+  /** Items handled so far (lines, dead letters), shown with their rate. */
+  items: number;
+  /** How far along, in the unit of the total (bytes read, items): the percentage, when known. */
+  done: number;
 }
 
 /** A one-line progress display on a TTY stream; does nothing on a pipe or file. */
 export class ProgressBar {
   readonly #stream: NodeJS.WriteStream;
-  readonly #totalBytes: number | undefined;
+  readonly #total: number | undefined;
+  readonly #unit: string;
   readonly #enabled: boolean;
   readonly #started = Date.now();
   #lastDraw = 0;
   #shown = false;
-  #state: ProgressState = { lines: 0, bytes: 0 };
+  #state: ProgressState = { items: 0, done: 0 };
 
-  /** `totalBytes` is the input's size when known (a file), undefined for stdin. */
-  constructor(stream: NodeJS.WriteStream, totalBytes: number | undefined) {
+  /** `total` is what `done` counts up to, when known (a file's size); `unit` names the items. */
+  constructor(stream: NodeJS.WriteStream, total: number | undefined, unit = "lines") {
     this.#stream = stream;
-    this.#totalBytes = totalBytes !== undefined && totalBytes > 0 ? totalBytes : undefined;
+    this.#total = total !== undefined && total > 0 ? total : undefined;
+    this.#unit = unit;
     this.#enabled = stream.isTTY === true;
   }
 
@@ -49,17 +51,21 @@ export class ProgressBar {
   }
 
   #draw(now: number): void {
-    const { lines, bytes } = this.#state;
+    const { items, done } = this.#state;
     const seconds = (now - this.#started) / 1000;
-    const rate = seconds > 0 ? lines / seconds : 0;
+    const rate = seconds > 0 ? items / seconds : 0;
     const parts: string[] = [];
-    if (this.#totalBytes !== undefined) {
-      const fraction = Math.min(1, bytes / this.#totalBytes);
+    if (this.#total !== undefined) {
+      const fraction = Math.min(1, done / this.#total);
       const filled = Math.round(fraction * BAR_WIDTH);
       parts.push(`[${"#".repeat(filled)}${"-".repeat(BAR_WIDTH - filled)}]`);
       parts.push(`${Math.floor(fraction * 100)}%`.padStart(4));
     }
-    parts.push(`${formatCount(lines)} lines`, `${formatCount(rate)}/s`, `${seconds.toFixed(1)}s`);
+    parts.push(
+      `${formatCount(items)} ${this.#unit}`,
+      `${formatCount(rate)}/s`,
+      `${seconds.toFixed(1)}s`,
+    );
     const columns = this.#stream.columns ?? 80;
     this.#stream.write(`\r${parts.join("  ").slice(0, columns - 1)}\x1b[K`);
     this.#shown = true;

@@ -167,7 +167,9 @@ function current<S extends string>(
   const ordered = [...events].sort(
     ([a, x], [b, y]) => ranks[a] - ranks[b] || x.at.localeCompare(y.at),
   );
-  const last = ordered.at(-1);
+  // A replayed dead letter starts anew: what happened before the replay no longer counts.
+  const replayedAt = events.get("replayed" as S)?.at;
+  const last = ordered.filter(([, e]) => replayedAt === undefined || e.at >= replayedAt).at(-1);
   if (last === undefined) return undefined;
   return {
     status: last[0],

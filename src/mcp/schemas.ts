@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { AGENT_STATUSES } from "../protocol/agent.js";
+import { AGENT_ROLES, AGENT_STATUSES } from "../protocol/agent.js";
 
 /**
  * Output schemas of the tools: what `structuredContent` holds. Objects the service owns
@@ -26,6 +26,7 @@ export const AgentSchema = z.looseObject({
   delivery: z.enum(["pull", "webhook"]),
   webhook_url: z.string().optional(),
   status: z.enum(AGENT_STATUSES),
+  role: z.enum(AGENT_ROLES).optional().describe("`admin`: may call the dlq_* tools."),
   registered_at: z.string(),
   last_seen: z.string(),
 });

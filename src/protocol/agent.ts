@@ -7,6 +7,13 @@ export const SYSTEM_AGENT = "switchboard";
 export const AGENT_STATUSES = ["online", "idle", "offline"] as const;
 export type AgentStatus = (typeof AGENT_STATUSES)[number];
 
+/**
+ * What an agent may do beyond messaging: `admin` calls the admin tools (dead letters).
+ * Only an operator with access to Redis grants it (`switchboard agents admin NAME`).
+ */
+export const AGENT_ROLES = ["admin"] as const;
+export type AgentRole = (typeof AGENT_ROLES)[number];
+
 export const WebhookUrlSchema = z
   .url({
     protocol: /^https?$/,
@@ -53,6 +60,8 @@ export interface AgentView {
   delivery: "pull" | "webhook";
   webhook_url: string | undefined;
   status: AgentStatus;
+  /** Absent for an ordinary agent. */
+  role?: AgentRole | undefined;
   registered_at: string;
   last_seen: string;
 }

@@ -1,8 +1,11 @@
 /**
  * Where a message stands for one recipient. A status only moves up in rank, so events
- * that arrive late or twice never move it back; the failures are final.
+ * that arrive late or twice never move it back; the failures are final, unless an
+ * operator replays the dead letter: `replayed` starts the status anew (only what came
+ * after it counts).
  */
 export const RECIPIENT_STATUS_RANK = {
+  replayed: 0,
   queued: 1,
   retrying: 2,
   delivered: 3,
@@ -18,9 +21,17 @@ export type RecipientStatus = keyof typeof RECIPIENT_STATUS_RANK;
 
 /** Where a message stands as a whole, before or instead of any recipient. */
 export type MessageStatus =
-  "accepted" | "retrying" | "routed" | "rejected" | "expired" | "undeliverable" | "dead_lettered";
+  | "replayed"
+  | "accepted"
+  | "retrying"
+  | "routed"
+  | "rejected"
+  | "expired"
+  | "undeliverable"
+  | "dead_lettered";
 
 export const MESSAGE_STATUS_RANK: Record<MessageStatus, number> = {
+  replayed: 0,
   accepted: 0,
   retrying: 1,
   routed: 2,

@@ -1,7 +1,14 @@
 import { z } from "zod";
 import { AGENT_STATUSES, RegisterInputSchema } from "./agent.js";
-import { CapabilitySchema, MessageIdSchema, ThreadIdSchema, TopicSchema } from "./envelope.js";
+import {
+  AgentNameSchema,
+  CapabilitySchema,
+  MessageIdSchema,
+  ThreadIdSchema,
+  TopicSchema,
+} from "./envelope.js";
 import { checkTarget, MessageFieldsShape } from "./compose.js";
+import { ERROR_CATEGORIES, ERROR_CODES, type ErrorCode } from "./errors.js";
 
 /**
  * Input schemas of the tools, shared by the MCP front end and the CLI. The descriptions
@@ -19,6 +26,78 @@ export const StreamCursorSchema = z
     /^\d+(-\d+)?$/,
     "a cursor is an inbox id such as `1732430000000-0` (from fetch_inbox or replay), or `0`",
   );
+
+export const MAX_DLQ_LIMIT = 200;
+export const MAX_DLQ_IDS = 100;
+
+/** The stages, as config/pipeline.ts names them (protocol/ may not import config/). */
+export const DEAD_LETTER_STAGES = ["validate", "route", "deliver", "persist"] as const;
+
+const DeadLetterIdSchema = z
+  .string()
+  .regex(/^\d{1,20}-\d{1,20}$/, "a dead-letter id such as `1732430000000-0` (from dlq_list)");
+
+/** What selects dead letters: every part given must match. */
+const DeadLetterFilterShape = {
+  agent: AgentNameSchema.optional().describe("Only dead letters from or to this agent."),
+  stage: z.enum(DEAD_LETTER_STAGES).optional().describe("Only those that gave up in this stage."),
+  code: z
+    .enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]])
+    .optional()
+    .describe("Only those whose last error has this code, e.g. `WEBHOOK_TIMEOUT`."),
+  category: z.enum(ERROR_CATEGORIES).optional().describe("Only those in this error category."),
+  older_than_seconds: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe("Only those dead-lettered at least this many seconds ago."),
+  newer_than_seconds: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe("Only those dead-lettered at most this many seconds ago."),
+};
+const FILTER_FIELDS = Object.keys(DeadLetterFilterShape);
+
+/** Dead letters named by id, or `all: true` with a filter: exactly one of the two. */
+function deadLetterSelection(verb: string) {
+  return z
+    .strictObject({
+      ids: z
+        .array(DeadLetterIdSchema)
+        .min(1, "give at least one id")
+        .max(MAX_DLQ_IDS)
+        .optional()
+        .describe(`Dead letters to ${verb}, by id (from dlq_list).`),
+      all: z
+        .boolean()
+        .optional()
+        .describe(`true: ${verb} every dead letter matching the filter fields (all, without any).`),
+      ...DeadLetterFilterShape,
+    })
+    .superRefine((input, ctx) => {
+      const all = input.all === true;
+      if (all && input.ids !== undefined) {
+        ctx.addIssue({ code: "custom", path: ["all"], message: "give `ids` or `all`, not both" });
+      } else if (!all && input.ids === undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["ids"],
+          message: "name the dead letters (`ids`, from dlq_list) or give `all: true` with filters",
+        });
+      }
+      const filter = FILTER_FIELDS.find((k) => input[k as keyof typeof input] !== undefined);
+      if (!all && filter !== undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: [filter],
+          message: `\`${filter}\` selects dead letters for \`all: true\`; add it, or give \`ids\` only`,
+        });
+      }
+    });
+}
 
 export const ToolInputs = {
   register_agent: RegisterInputSchema,
@@ -101,6 +180,21 @@ export const ToolInputs = {
       .default(50)
       .describe(`Messages per page (1-${MAX_REPLAY_LIMIT}).`),
   }),
+  dlq_list: z.strictObject({
+    ...DeadLetterFilterShape,
+    limit: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_DLQ_LIMIT)
+      .default(20)
+      .describe(`Dead letters per page (1-${MAX_DLQ_LIMIT}), newest first.`),
+    after: DeadLetterIdSchema.optional().describe(
+      "The page after this id: next_cursor of the page before.",
+    ),
+  }),
+  dlq_replay: deadLetterSelection("replay"),
+  dlq_purge: deadLetterSelection("purge"),
 } as const;
 
 export type ToolName = keyof typeof ToolInputs;

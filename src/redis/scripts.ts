@@ -288,6 +288,97 @@ if state == 'half_open' or (state == 'closed' and failures >= tonumber(ARGV[3]))
 end
 return { state, 0 }
 `,
+
+  /**
+   * Sets or clears an agent's role, only if the agent is registered: a role never lands
+   * on a record that unregistering deleted, where a later registrant of the name would
+   * inherit it.
+   *
+   * KEYS[1]     the agent's record (hash)
+   * ARGV[1]     the role ('' to clear it)
+   * returns     1 if the agent exists, 0 if not
+   */
+  sbSetRole: `
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return 0
+end
+if ARGV[1] == '' then
+  redis.call('HDEL', KEYS[1], 'role')
+else
+  redis.call('HSET', KEYS[1], 'role', ARGV[1])
+end
+return 1
+`,
+
+  /**
+   * Replays dead letters once each: appends a dead letter's original fields (`o.*`, the
+   * prefix stripped) to the stream of the stage it died in, marks it replayed and deletes
+   * it, atomically. One already replayed reports the entry it became.
+   *
+   * KEYS[1]     the dead-letter stream; KEYS[2..S+1] the stage streams; then a replay
+   *             marker per dead letter (all one partition's slot)
+   * ARGV[1]     how long markers live, ms; ARGV[2] now, ms; ARGV[3] S, the number of stages
+   * ARGV[4..S+3] the stage names, in the order of their streams; then the dead-letter ids
+   * returns     per id: { 'replayed', new entry id, now } | { 'already_replayed', entry id,
+   *             when } | { 'not_found' } | { 'unreplayable', why }
+   */
+  sbDlqReplay: `
+local ttl, now, nstages = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local streams = {}
+for s = 1, nstages do
+  streams[ARGV[3 + s]] = KEYS[1 + s]
+end
+local first_id = 4 + nstages
+local out = {}
+for i = first_id, #ARGV do
+  local id = ARGV[i]
+  local marker = KEYS[2 + nstages + i - first_id]
+  local seen = redis.call('GET', marker)
+  local found = not seen and redis.call('XRANGE', KEYS[1], id, id)[1]
+  if seen then
+    local entry_id, at = string.match(seen, '^(%S+) (%S+)$')
+    out[#out + 1] = { 'already_replayed', entry_id, at }
+  elseif not found then
+    out[#out + 1] = { 'not_found' }
+  else
+    local fields, stage, mid, rcpt = {}, nil, nil, nil
+    local values = found[2]
+    for f = 1, #values, 2 do
+      local name = values[f]
+      if name == 'stage' then
+        stage = values[f + 1]
+      elseif name == 'mid' then
+        mid = values[f + 1]
+      elseif name == 'rcpt' then
+        rcpt = values[f + 1]
+      elseif string.sub(name, 1, 2) == 'o.' then
+        fields[#fields + 1] = string.sub(name, 3)
+        fields[#fields + 1] = values[f + 1]
+      end
+    end
+    local stream = stage and streams[stage]
+    if not stream then
+      out[#out + 1] = { 'unreplayable', 'it names no stage of this pipeline (' .. tostring(stage) .. ')' }
+    elseif #fields == 0 then
+      out[#out + 1] = { 'unreplayable', 'it holds no original entry (o.* fields)' }
+    else
+      local entry_id = redis.call('XADD', stream, '*', unpack(fields))
+      redis.call('SET', marker, entry_id .. ' ' .. now, 'PX', ttl)
+      redis.call('XDEL', KEYS[1], id)
+      if mid and streams['persist'] then
+        local status = { 't', 'status', 'mid', mid, 's', 'replayed', 'stage', stage }
+        if rcpt then
+          status[#status + 1] = 'rcpt'
+          status[#status + 1] = rcpt
+        end
+        redis.call('XADD', streams['persist'], '*', unpack(status))
+      end
+      out[#out + 1] = { 'replayed', entry_id, now }
+    end
+  end
+end
+return out
+`,
 } as const;
 
 type Arg = string | Buffer | number;
@@ -303,6 +394,8 @@ declare module "ioredis" {
     sbSetStatus(numKeys: number, ...args: Arg[]): Result<string | null, Context>;
     sbInboxAppend(numKeys: number, ...args: Arg[]): Result<[string, number], Context>;
     sbBreaker(numKeys: number, ...args: Arg[]): Result<[string, number], Context>;
+    sbSetRole(numKeys: number, ...args: Arg[]): Result<number, Context>;
+    sbDlqReplay(numKeys: number, ...args: Arg[]): Result<string[][], Context>;
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import { Registry, type Registration, type StatusChange } from "../agents/registry.js";
 import type { Pipeline } from "../config/pipeline.js";
+import { DeadLetters } from "../dlq/store.js";
 import { History, type MessageView } from "../history/history.js";
 import { Inbox, type AckResult, type Digest, type InboxMessage } from "../inbox/inbox.js";
 import { MailAnnouncements } from "../inbox/mail.js";
@@ -49,6 +50,8 @@ export class Switchboard {
   readonly inbox: Inbox;
   readonly history: History;
   readonly mail: MailAnnouncements;
+  /** The dead-letter store, for admin agents. */
+  readonly deadLetters: DeadLetters;
   readonly #o: ServiceOptions;
   readonly #ingress: Ingress;
   #sweeper: NodeJS.Timeout | undefined;
@@ -61,6 +64,7 @@ export class Switchboard {
     this.mail = new MailAnnouncements(options.url, keys);
     this.inbox = new Inbox(redis, keys, pipeline, this.mail);
     this.history = new History(redis, keys, pipeline);
+    this.deadLetters = new DeadLetters(redis, keys, pipeline);
     this.#ingress = new Ingress(redis, keys, pipeline);
   }
 

@@ -30,6 +30,9 @@ const TOOLS = [
   "subscribe_topic",
   "unsubscribe_topic",
   "replay",
+  "dlq_list",
+  "dlq_replay",
+  "dlq_purge",
 ];
 
 interface Registered {
@@ -56,7 +59,7 @@ async function deliver(from: McpClient, to: McpClient, toName: string, body: unk
 }
 
 describe("MCP over HTTP", () => {
-  it("lists the twelve tools, each with described input and output schemas", async () => {
+  it("lists the fifteen tools, each with described input and output schemas", async () => {
     const client = await connectLegacy(fixture.serve.url);
     const { tools } = await client.listTools();
     expect(tools.map((t) => t.name)).toEqual(TOOLS);

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { DeadLetters } from "../../src/dlq/store.js";
 import { ALERTS_TOPIC } from "../../src/errors/escalate.js";
 import { readMessageRecord } from "../../src/history/record.js";
 import { Breakers } from "../../src/webhook/breaker.js";
@@ -144,6 +145,29 @@ describe("webhook push delivery", () => {
     await sleep(400);
     expect(server.for(id)).toHaveLength(1);
     expect((await deadLetters())[0]).toMatchObject({ mid: id, code: "WEBHOOK_REJECTED", n: "1" });
+  });
+
+  it("dlq replay after the endpoint is fixed: delivered once, and a second replay does nothing", async () => {
+    let fixed = false;
+    await setUp(retrying(2, 50), () => ({ status: fixed ? 200 : 503 }));
+    const id = await h.send({ from: "alice", to: ["hook"], body: "second chance" });
+    await eventually(async () => (await recipientStatus(id))?.status === "dead_lettered");
+    const store = new DeadLetters(h.redis, h.keys, h.pipeline);
+    const { dead_letters } = await store.list({});
+    expect(dead_letters).toHaveLength(1);
+    fixed = true;
+    const [replayed] = await store.replay([dead_letters[0]!.id]);
+    expect(replayed).toMatchObject({ result: "replayed" });
+    const delivered = await eventually(async () => {
+      const s = await recipientStatus(id);
+      return s?.status === "delivered" && s;
+    });
+    expect(delivered.history.map((e) => e.status)).toContain("dead_lettered");
+    const [again] = await store.replay([dead_letters[0]!.id]);
+    expect(again).toMatchObject({ result: "already_replayed", entry_id: replayed!.entry_id });
+    await sleep(500);
+    expect(server.deliveries(id)).toBe(1);
+    expect(await store.depth()).toBe(0);
   });
 
   it("honours a 429's Retry-After", async () => {

@@ -1,5 +1,6 @@
 import { Option, type Command } from "commander";
 import { AGENT_STATUSES, type AgentView } from "../../protocol/agent.js";
+import { SwitchboardError } from "../../protocol/errors.js";
 import { globalOptions, splitList, withExamples } from "../options.js";
 import { withService } from "../service.js";
 import { formatDuration, formatTable, truncate } from "../table.js";
@@ -62,6 +63,18 @@ export function registerAgents(program: Command): void {
     .description("unregister an agent: its token stops working; its inbox stays until retention")
     .action(removeAgent);
   withExamples(remove, ["switchboard agents remove reviewer"]);
+
+  const admin = agents
+    .command("admin <name>")
+    .description(
+      "let an agent call the admin tools (dlq_list, dlq_replay, dlq_purge); --revoke takes it back",
+    )
+    .option("--revoke", "make it an ordinary agent again")
+    .action(setAdmin);
+  withExamples(admin, [
+    "switchboard agents admin ops-bot",
+    "switchboard agents admin ops-bot --revoke",
+  ]);
 }
 
 async function listAgents(options: ListOptions, command: Command): Promise<void> {
@@ -111,11 +124,30 @@ async function removeAgent(name: string, _options: unknown, command: Command): P
   process.stdout.write(`removed ${name}\n`);
 }
 
+async function setAdmin(
+  name: string,
+  options: { revoke?: boolean },
+  command: Command,
+): Promise<void> {
+  const revoke = options.revoke === true;
+  const found = await withService(globalOptions(command), (service) =>
+    service.registry.setRole(name, revoke ? undefined : "admin"),
+  );
+  if (!found) {
+    throw new SwitchboardError(
+      "NOT_FOUND",
+      `no agent named '${name}'; \`switchboard agents\` lists who is registered`,
+    );
+  }
+  process.stdout.write(revoke ? `${name} is no longer admin\n` : `${name} is admin\n`);
+}
+
 function formatAgents(agents: readonly AgentView[], now: number): string {
   return formatTable(
     [
       { header: "name" },
       { header: "status" },
+      { header: "role" },
       { header: "last seen", align: "right" },
       { header: "capabilities" },
       { header: "delivery" },
@@ -124,6 +156,7 @@ function formatAgents(agents: readonly AgentView[], now: number): string {
     agents.map((a) => [
       a.name,
       a.status,
+      a.role ?? "",
       formatDuration(now - Date.parse(a.last_seen)),
       truncate(a.capabilities.join(", "), 40),
       a.delivery,

@@ -119,7 +119,7 @@ async function sendLines(
         );
         batch = [];
       }
-      progress.update(state);
+      progress.update({ items: state.lines, done: state.bytes });
     }
     state.sent += await acceptBatch(
       ingress,

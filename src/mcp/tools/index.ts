@@ -1,5 +1,8 @@
 import type { ToolRegistration } from "../tool.js";
 import { ackMessagesTool } from "./ack-messages.js";
+import { dlqListTool } from "./dlq-list.js";
+import { dlqPurgeTool } from "./dlq-purge.js";
+import { dlqReplayTool } from "./dlq-replay.js";
 import { fetchInboxTool } from "./fetch-inbox.js";
 import { getMessageTool } from "./get-message.js";
 import { getThreadTool } from "./get-thread.js";
@@ -26,4 +29,7 @@ export const TOOLS: readonly ToolRegistration[] = [
   subscribeTopicTool,
   unsubscribeTopicTool,
   replayTool,
+  dlqListTool,
+  dlqReplayTool,
+  dlqPurgeTool,
 ];

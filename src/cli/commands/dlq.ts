@@ -1,0 +1,232 @@
+import { createInterface } from "node:readline/promises";
+import { Option, type Command } from "commander";
+import { addUp, noPurges, type PurgeResult, type ReplayResult } from "../../dlq/results.js";
+import { DeadLetters, DEFAULT_LIST_LIMIT } from "../../dlq/store.js";
+import { SwitchboardError } from "../../protocol/errors.js";
+import { usageError } from "../errors.js";
+import { globalOptions, positiveInteger, withExamples } from "../options.js";
+import { ProgressBar } from "../progress.js";
+import { withRuntime } from "../runtime.js";
+import {
+  deadLetters,
+  formatDeadLetter,
+  formatList,
+  formatReplayed,
+  formatTally,
+} from "./dlq-format.js";
+import {
+  filterOf,
+  selection,
+  withFilters,
+  type ActOptions,
+  type FilterOptions,
+} from "./dlq-options.js";
+
+interface ListOptions extends FilterOptions {
+  limit: number;
+  after?: string;
+  json?: boolean;
+}
+
+/** `switchboard dlq`: list, show, replay and purge dead letters. */
+export function registerDlq(program: Command): void {
+  const dlq = program
+    .command("dlq")
+    .description("list, show, replay and purge dead letters: what gave up after its retries");
+  withExamples(dlq, [
+    "switchboard dlq list --agent bob --newer-than 1h",
+    "switchboard dlq show 1732430000000-0",
+    "switchboard dlq replay 1732430000000-0",
+    "switchboard dlq replay --all --code WEBHOOK_TIMEOUT --older-than 10m",
+    "switchboard dlq purge --all --stage validate --yes",
+  ]);
+  const list = withFilters(
+    dlq
+      .command("list", { isDefault: true })
+      .description("list dead letters, newest first (the default)"),
+  )
+    .addOption(
+      new Option("--limit <n>", "how many at most")
+        .argParser(positiveInteger)
+        .default(DEFAULT_LIST_LIMIT),
+    )
+    .option("--after <id>", "the page after this id (the last one shown)")
+    .option("--json", "print {dead_letters, next_cursor, depth}")
+    .action(listDeadLetters);
+  withExamples(list, ["switchboard dlq list --stage deliver --code WEBHOOK_TIMEOUT --json"]);
+
+  const show = dlq
+    .command("show <id>")
+    .description("show one dead letter in full: the error, every attempt, the message")
+    .option("--json", "print one JSON object")
+    .action(showDeadLetter);
+  withExamples(show, ["switchboard dlq show 1732430000000-0"]);
+
+  const replay = withFilters(
+    dlq
+      .command("replay [ids...]")
+      .description(
+        "put dead letters back into the stage they died in, once each; ids, or --all with filters",
+      ),
+  )
+    .option("--all", "every dead letter matching the filters")
+    .option("--json", "print the results as JSON")
+    .action(replayDeadLetters);
+  withExamples(replay, [
+    "switchboard dlq replay 1732430000000-0 1732430000012-0",
+    "switchboard dlq replay --all --agent bob",
+  ]);
+
+  const purge = withFilters(
+    dlq
+      .command("purge [ids...]")
+      .description("delete dead letters for good; ids, or --all with filters"),
+  )
+    .option("--all", "every dead letter matching the filters")
+    .option("--yes", "do not ask (required when stdin is not a terminal)")
+    .option("--json", "print the results as JSON")
+    .action(purgeDeadLetters);
+  withExamples(purge, [
+    "switchboard dlq purge 1732430000000-0 --yes",
+    "switchboard dlq purge --all --older-than 7d --yes",
+  ]);
+}
+
+/** Opens a runtime, runs `work` on its dead-letter store, and closes it. */
+function withStore<T>(command: Command, work: (store: DeadLetters) => Promise<T>): Promise<T> {
+  return withRuntime(globalOptions(command), (runtime) =>
+    work(new DeadLetters(runtime.redis, runtime.keys, runtime.pipeline)),
+  );
+}
+
+const print = (text: string): void => void process.stdout.write(`${text}\n`);
+const printJson = (value: unknown): void => print(JSON.stringify(value, null, 2));
+
+async function listDeadLetters(options: ListOptions, command: Command): Promise<void> {
+  const now = Date.now();
+  const [page, depth] = await withStore(command, (store) =>
+    Promise.all([
+      store.list(filterOf(options), { limit: options.limit, after: options.after, now }),
+      store.depth(),
+    ]),
+  );
+  if (options.json === true) printJson({ ...page, depth });
+  else print(formatList(page, depth, now));
+}
+
+async function showDeadLetter(
+  id: string,
+  options: { json?: boolean },
+  command: Command,
+): Promise<void> {
+  const found = await withStore(command, (store) => store.get(id));
+  if (found === undefined) throw notFound([id]);
+  if (options.json === true) printJson(found);
+  else print(formatDeadLetter(found, Date.now()));
+}
+
+async function replayDeadLetters(
+  ids: string[],
+  options: ActOptions,
+  command: Command,
+): Promise<void> {
+  const filter = selection(ids, options);
+  await withStore(command, async (store) => {
+    if (filter === undefined) {
+      const results = await store.replay(ids);
+      if (options.json === true) printJson({ results });
+      else if (results.some((r) => r.result.endsWith("replayed"))) print(formatReplayed(results));
+      failOnMissing(results);
+      return;
+    }
+    const now = Date.now();
+    const total = await store.count(filter, now);
+    if (total === 0) {
+      print("no dead letters match; nothing replayed");
+      return;
+    }
+    const progress = new ProgressBar(process.stderr, total, "dead letters");
+    let tally;
+    try {
+      tally = await store.replayAll(
+        filter,
+        (t) => progress.update({ items: t.replayed, done: sum(t) }),
+        now,
+      );
+    } finally {
+      progress.finish();
+    }
+    if (options.json === true) printJson(tally);
+    else print(formatTally("replayed", tally));
+  });
+}
+
+async function purgeDeadLetters(
+  ids: string[],
+  options: ActOptions,
+  command: Command,
+): Promise<void> {
+  const filter = selection(ids, options);
+  await withStore(command, async (store) => {
+    const now = Date.now();
+    const selected = filter === undefined ? ids.length : await store.count(filter, now);
+    if (selected === 0) {
+      print("no dead letters match; nothing purged");
+      return;
+    }
+    if (options.yes !== true && !(await confirm(`purge ${deadLetters(selected)} for good?`))) {
+      print("nothing purged");
+      return;
+    }
+    if (filter === undefined) {
+      const results = await store.purge(ids);
+      if (options.json === true) printJson({ results });
+      else print(formatTally("purged", addUp(noPurges(), results)));
+      failOnMissing(results);
+      return;
+    }
+    const tally = await store.purgeAll(filter, undefined, now);
+    if (options.json === true) printJson(tally);
+    else print(formatTally("purged", tally));
+  });
+}
+
+function notFound(ids: readonly string[]): SwitchboardError {
+  const list = ids.join(", ");
+  return new SwitchboardError(
+    "NOT_FOUND",
+    `no dead letter ${list} (replayed or purged already, trimmed, or mistyped); list ids with \`switchboard dlq list\``,
+  );
+}
+
+/** After printing what worked: an error naming the ids that were not there (or cannot be replayed). */
+function failOnMissing(results: readonly (ReplayResult | PurgeResult)[]): void {
+  const unreplayable = results.filter((r) => r.result === "unreplayable");
+  for (const r of unreplayable) {
+    const reason = "reason" in r ? `: ${r.reason}` : "";
+    process.stderr.write(`switchboard: cannot replay ${r.id}${reason}; purge it\n`);
+  }
+  const missing = results.filter((r) => r.result === "not_found").map((r) => r.id);
+  if (missing.length > 0) throw notFound(missing);
+  if (unreplayable.length > 0) process.exitCode = 1;
+}
+
+function sum(tally: Record<string, number>): number {
+  return Object.values(tally).reduce((a, b) => a + b, 0);
+}
+
+/** Asks on the terminal; refuses (a usage error naming --yes) when there is none. */
+async function confirm(question: string): Promise<boolean> {
+  if (process.stdin.isTTY !== true || process.stderr.isTTY !== true) {
+    throw usageError(
+      "purge deletes dead letters for good: add --yes to confirm (stdin is not a terminal, so there is no one to ask)",
+      "--yes",
+    );
+  }
+  const prompt = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await prompt.question(`${question} [y/N] `)).trim());
+  } finally {
+    prompt.close();
+  }
+}

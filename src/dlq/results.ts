@@ -1,0 +1,59 @@
+/** What replay and purge did, per dead letter and in all. */
+
+export type ReplayOutcome = "replayed" | "already_replayed" | "not_found" | "unreplayable";
+export type PurgeOutcome = "purged" | "not_found";
+
+export interface ReplayResult {
+  id: string;
+  result: ReplayOutcome;
+  /** The entry it became in its stage's stream (replayed, already replayed). */
+  entry_id?: string;
+  /** When it was replayed, ISO 8601. */
+  replayed_at?: string;
+  /** Why it cannot be replayed (unreplayable). */
+  reason?: string;
+}
+
+export interface PurgeResult {
+  id: string;
+  result: PurgeOutcome;
+}
+
+/** How many of a bulk action ended each way. */
+export type Tally<R extends string> = Record<R, number>;
+
+export const noReplays = (): Tally<ReplayOutcome> => ({
+  replayed: 0,
+  already_replayed: 0,
+  not_found: 0,
+  unreplayable: 0,
+});
+export const noPurges = (): Tally<PurgeOutcome> => ({ purged: 0, not_found: 0 });
+
+/** Adds results to a tally; returns it. */
+export function addUp<R extends string>(
+  tally: Tally<R>,
+  results: readonly { result: R }[],
+): Tally<R> {
+  for (const { result } of results) tally[result] += 1;
+  return tally;
+}
+
+/** A reply of `sbDlqReplay` for one id. */
+export function toReplayResult(id: string, reply: string[]): ReplayResult {
+  const [result, detail, at] = reply as [ReplayOutcome, string?, string?];
+  switch (result) {
+    case "replayed":
+    case "already_replayed":
+      return {
+        id,
+        result,
+        entry_id: detail,
+        replayed_at: at === undefined ? undefined : new Date(Number(at)).toISOString(),
+      };
+    case "unreplayable":
+      return { id, result, reason: detail };
+    default:
+      return { id, result };
+  }
+}

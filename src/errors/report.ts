@@ -1,0 +1,176 @@
+import type { Redis } from "ioredis";
+import type { Pipeline } from "../config/pipeline.js";
+import { categoryOf, severityOf, type ErrorCategory } from "../protocol/errors.js";
+import type { Keys } from "../redis/keys.js";
+import { streamIdTime } from "../redis/stream-ids.js";
+import { adviceFor } from "./advice.js";
+
+/**
+ * Reads the error history (a capped stream; each entry's id is its time) and counts it
+ * over sliding windows: by category, code and stage, the agents and webhook endpoints that
+ * fail most, and what to do about each code seen.
+ */
+
+/** Entries read per XREVRANGE. */
+const PAGE = 1000;
+
+/** The windows counted when none are named: 5 minutes, an hour, a day. */
+export const DEFAULT_WINDOWS: readonly ErrorWindow[] = [
+  { label: "5m", ms: 300_000 },
+  { label: "1h", ms: 3_600_000 },
+  { label: "24h", ms: 86_400_000 },
+];
+
+export interface ErrorWindow {
+  label: string;
+  ms: number;
+}
+
+/** One row: a category, code, stage, agent or endpoint, and its errors per window label. */
+export interface Breakdown {
+  name: string;
+  counts: Record<string, number>;
+}
+
+export interface CodeAdvice {
+  code: string;
+  category: ErrorCategory;
+  severity: string;
+  /** Errors with this code in the longest window. */
+  count: number;
+  advice: string;
+}
+
+export interface ErrorReport {
+  at: string;
+  /** Shortest first. */
+  windows: (ErrorWindow & { total: number })[];
+  by_category: Breakdown[];
+  by_code: Breakdown[];
+  by_stage: Breakdown[];
+  top_agents: Breakdown[];
+  top_endpoints: Breakdown[];
+  /** For each code seen in the longest window, most frequent first. */
+  advice: CodeAdvice[];
+  dead_letters: number;
+  history: {
+    stream: string;
+    length: number;
+    /** The history keeps this many errors at most (`errors.history.maxLen`). */
+    max_length: number;
+    oldest_at: string | null;
+  };
+}
+
+export interface ReportOptions {
+  windows?: readonly ErrorWindow[];
+  /** Rows of the agent and endpoint tables. */
+  top?: number;
+  now?: number;
+}
+
+/** Counts per window, for one dimension. */
+class Tallies {
+  readonly #rows = new Map<string, number[]>();
+  constructor(readonly windows: number) {}
+
+  add(name: string | undefined, within: readonly boolean[]): void {
+    if (name === undefined || name === "") return;
+    const counts = this.#rows.get(name) ?? new Array<number>(this.windows).fill(0);
+    within.forEach((inside, i) => (counts[i]! += inside ? 1 : 0));
+    this.#rows.set(name, counts);
+  }
+
+  /** Most errors in the longest window first, then in the shorter ones, then by name. */
+  rows(labels: readonly string[], top = Infinity): Breakdown[] {
+    const byCount = (a: number[], b: number[]) => {
+      for (let i = a.length - 1; i >= 0; i--) if (a[i] !== b[i]) return b[i]! - a[i]!;
+      return 0;
+    };
+    return [...this.#rows]
+      .sort(([x, a], [y, b]) => byCount(a, b) || x.localeCompare(y))
+      .slice(0, top)
+      .map(([name, counts]) => ({
+        name,
+        counts: Object.fromEntries(labels.map((label, i) => [label, counts[i] ?? 0])),
+      }));
+  }
+}
+
+export async function readErrorReport(
+  redis: Redis,
+  keys: Keys,
+  pipeline: Pipeline,
+  options: ReportOptions = {},
+): Promise<ErrorReport> {
+  const now = options.now ?? Date.now();
+  const windows = [...(options.windows ?? DEFAULT_WINDOWS)].sort((a, b) => a.ms - b.ms);
+  const labels = windows.map((w) => w.label);
+  const longest = windows.at(-1)?.ms ?? 0;
+  const stream = keys.errors();
+  const dims = ["category", "code", "stage", "agent", "endpoint"] as const;
+  const tallies = Object.fromEntries(dims.map((d) => [d, new Tallies(windows.length)])) as Record<
+    (typeof dims)[number],
+    Tallies
+  >;
+  const totals = new Array<number>(windows.length).fill(0);
+
+  let end = "+";
+  for (;;) {
+    const page = await redis.xrevrange(stream, end, String(now - longest), "COUNT", PAGE);
+    for (const [id, flat] of page) {
+      const age = now - streamIdTime(id);
+      const within = windows.map((w) => age <= w.ms);
+      const f = fieldsOf(flat);
+      const code = f.code ?? "INTERNAL";
+      within.forEach((inside, i) => (totals[i]! += inside ? 1 : 0));
+      tallies.code.add(code, within);
+      tallies.category.add(f.cat ?? categoryOf(code), within);
+      tallies.stage.add(f.stage, within);
+      tallies.agent.add(f.agent, within);
+      tallies.endpoint.add(f.endpoint, within);
+    }
+    const last = page.at(-1);
+    if (last === undefined || page.length < PAGE) break;
+    end = `(${last[0]}`;
+  }
+
+  const [length, oldest, deadLetters] = await Promise.all([
+    redis.xlen(stream),
+    redis.xrange(stream, "-", "+", "COUNT", 1),
+    redis.xlen(keys.stream(pipeline.deadLetters.stream)),
+  ]);
+  const top = options.top ?? 10;
+  const longestLabel = labels.at(-1) ?? "";
+  const byCode = tallies.code.rows(labels);
+  return {
+    at: new Date(now).toISOString(),
+    windows: windows.map((w, i) => ({ ...w, total: totals[i] ?? 0 })),
+    by_category: tallies.category.rows(labels),
+    by_code: byCode,
+    by_stage: tallies.stage.rows(labels),
+    top_agents: tallies.agent.rows(labels, top),
+    top_endpoints: tallies.endpoint.rows(labels, top),
+    advice: byCode.map(({ name, counts }) => ({
+      code: name,
+      category: categoryOf(name),
+      severity: severityOf(name),
+      count: counts[longestLabel] ?? 0,
+      advice: adviceFor(name),
+    })),
+    dead_letters: deadLetters,
+    history: {
+      stream,
+      length,
+      max_length: pipeline.errors.history.maxLen,
+      oldest_at:
+        oldest[0] === undefined ? null : new Date(streamIdTime(oldest[0][0])).toISOString(),
+    },
+  };
+}
+
+function fieldsOf(flat: readonly string[]): Record<string, string | undefined> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i]!] = flat[i + 1]!;
+  return out;
+}

@@ -1,0 +1,43 @@
+import type { DeadLetterFilter } from "../dlq/entry.js";
+import { SwitchboardError } from "../protocol/errors.js";
+import type { Switchboard } from "../service/switchboard.js";
+import type { Caller } from "./identity.js";
+
+/** Refuses a caller that is not an admin agent, naming how an operator makes it one. */
+export async function requireAdmin(service: Switchboard, caller: Caller, tool: string) {
+  const agent = await service.registry.get(caller.agent);
+  if (agent?.role === "admin") return;
+  throw new SwitchboardError(
+    "FORBIDDEN",
+    `${tool} is an admin tool and '${caller.agent}' is not an admin agent; ` +
+      `an operator with access to Redis grants it: \`switchboard agents admin ${caller.agent}\``,
+  );
+}
+
+/** The filter fields of a dlq_* tool, as the store takes them. */
+export function filterOf(input: {
+  agent?: string | undefined;
+  stage?: string | undefined;
+  code?: string | undefined;
+  category?: DeadLetterFilter["category"];
+  older_than_seconds?: number | undefined;
+  newer_than_seconds?: number | undefined;
+}): DeadLetterFilter {
+  const ms = (seconds: number | undefined) => (seconds === undefined ? undefined : seconds * 1000);
+  return {
+    agent: input.agent,
+    stage: input.stage,
+    code: input.code,
+    category: input.category,
+    olderThanMs: ms(input.older_than_seconds),
+    newerThanMs: ms(input.newer_than_seconds),
+  };
+}
+
+/** `; no dead letter 1-0, 2-0 (…)` for the ids not found, naming the fix; else nothing. */
+export function missingText(results: readonly { id: string; result: string }[]): string {
+  const missing = results.filter((r) => r.result === "not_found").map((r) => r.id);
+  return missing.length === 0
+    ? ""
+    : `; no dead letter ${missing.join(", ")} (replayed or purged already, trimmed, or mistyped; dlq_list shows the ids)`;
+}

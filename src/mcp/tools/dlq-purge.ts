@@ -1,0 +1,30 @@
+import { addUp, noPurges } from "../../dlq/results.js";
+import { filterOf, missingText, requireAdmin } from "../admin.js";
+import { PurgeShape } from "../dlq-schemas.js";
+import { defineAgentTool } from "../tool.js";
+
+export const dlqPurgeTool = defineAgentTool(
+  {
+    name: "dlq_purge",
+    title: "Purge dead letters (admin)",
+    description:
+      "Admin agents only. Deletes dead letters for good: name them (`ids`, from dlq_list) or " +
+      "give `all: true` with filter fields (`all: true` alone empties the store).",
+    output: PurgeShape,
+    annotations: { idempotentHint: true, destructiveHint: true, openWorldHint: false },
+  },
+  async ({ input, caller, deps: { service } }) => {
+    await requireAdmin(service, caller, "dlq_purge");
+    const store = service.deadLetters;
+    if (input.ids === undefined) {
+      const tally = await store.purgeAll(filterOf(input));
+      return { data: tally, text: `dead letters purged: ${tally.purged}` };
+    }
+    const results = await store.purge(input.ids);
+    const tally = addUp(noPurges(), results);
+    return {
+      data: { ...tally, results },
+      text: `purged ${tally.purged} of ${results.length} dead letters${missingText(results)}`,
+    };
+  },
+);

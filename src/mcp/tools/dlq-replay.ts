@@ -1,0 +1,34 @@
+import { addUp, noReplays } from "../../dlq/results.js";
+import { filterOf, missingText, requireAdmin } from "../admin.js";
+import { ReplayShape } from "../dlq-schemas.js";
+import { defineAgentTool } from "../tool.js";
+
+export const dlqReplayTool = defineAgentTool(
+  {
+    name: "dlq_replay",
+    title: "Replay dead letters (admin)",
+    description:
+      "Admin agents only. Puts dead letters back into the stage they gave up in, once each: " +
+      "replaying one twice reports the first replay. Name them (`ids`, from dlq_list) or give " +
+      "`all: true` with filter fields. Fix the cause first (see `switchboard errors`).",
+    output: ReplayShape,
+    annotations: { idempotentHint: true, destructiveHint: false, openWorldHint: false },
+  },
+  async ({ input, caller, deps: { service } }) => {
+    await requireAdmin(service, caller, "dlq_replay");
+    const store = service.deadLetters;
+    if (input.ids === undefined) {
+      const tally = await store.replayAll(filterOf(input));
+      return {
+        data: tally,
+        text: `dead letters replayed: ${tally.replayed} (already replayed: ${tally.already_replayed})`,
+      };
+    }
+    const results = await store.replay(input.ids);
+    const tally = addUp(noReplays(), results);
+    return {
+      data: { ...tally, results },
+      text: `replayed ${tally.replayed} of ${results.length} dead letters${missingText(results)}`,
+    };
+  },
+);
