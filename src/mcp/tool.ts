@@ -14,6 +14,7 @@ import type { Caller, Identity } from "./identity.js";
 import { advertised, parseArguments, validated } from "./input.js";
 import { DigestSchema } from "./schemas.js";
 import { digestText } from "./text.js";
+import { traceTool } from "./tracing.js";
 
 /** What every tool works with: the service, and who is calling on this connection. */
 export interface ToolDeps {
@@ -102,7 +103,7 @@ function defineTool<N extends ToolName, O extends z.ZodRawShape, C extends Calle
         outputSchema,
         annotations: spec.annotations,
       },
-      async (args: unknown, ctx: ServerContext): Promise<CallToolResult> => {
+      traceTool(spec.name, async (args: unknown, ctx: ServerContext): Promise<CallToolResult> => {
         let caller: C | undefined;
         try {
           caller = await resolve(ctx, deps);
@@ -118,7 +119,7 @@ function defineTool<N extends ToolName, O extends z.ZodRawShape, C extends Calle
         } catch (error) {
           return failure(spec.name, error, deps, await digestOf(deps, undefined, caller));
         }
-      },
+      }),
     );
   };
 }

@@ -14,6 +14,7 @@ const CARRIED_ON_REJECT = [
   Field.encoding,
   Field.envelope,
   Field.recipient,
+  Field.traceparent,
 ] as const;
 
 /**

@@ -35,6 +35,11 @@ export const Field = {
   sourceId: "src",
   /** The id of the inbox entry a message was delivered as. */
   inboxId: "x",
+  /**
+   * W3C trace context of the span that wrote the entry (`src/pipeline/tracing.ts` stamps
+   * every output), so each hop is a child of the one before, in whatever process.
+   */
+  traceparent: "tp",
 } as const;
 
 export type FieldName = (typeof Field)[keyof typeof Field];

@@ -12,6 +12,7 @@ import { Committer } from "./commit.js";
 import { parseEntries, type StreamEntry } from "./entry.js";
 import { Janitor } from "./janitor.js";
 import type { Outcome, StageFactory, StageHandler } from "./stage.js";
+import { traceBatch } from "./tracing.js";
 
 export interface RunnerOptions {
   url: string;
@@ -106,6 +107,7 @@ export class StageRunner {
 
   /** Handles a batch and commits its outcomes; a handler that throws leaves it pending. */
   async process(entries: StreamEntry[]): Promise<void> {
+    const trace = traceBatch(this.stage, entries, this.#o.log); // a span per entry; see tracing.ts
     let outcomes: Outcome[];
     try {
       outcomes = await this.#handler.handle(entries);
@@ -118,7 +120,10 @@ export class StageRunner {
       outcomes = entries.map(() => ({ kind: "retry", error: toErrorInfo(error) }));
     }
     this.counters.retried += outcomes.filter((o) => o.kind === "retry").length;
-    this.counters.acknowledged += await this.#committer.commit(entries, outcomes);
+    this.counters.acknowledged += await trace.ended(
+      this.#committer.commit(entries, trace.stamp(outcomes)),
+      outcomes,
+    );
   }
 
   async #loop(consumer: string): Promise<void> {
