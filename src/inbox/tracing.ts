@@ -9,6 +9,7 @@ import {
   failSpan,
   isTracing,
   messagingAttributes,
+  skipsSpan,
   startSpanFrom,
   traceparentOf,
 } from "../telemetry/spans.js";
@@ -42,11 +43,14 @@ export interface InboxSend {
 
 /** Starts `send inbox` for a deliver entry (or, untraced, carries the entry's context on). */
 export function traceInboxSend(entry: StreamEntry, recipient: string): InboxSend {
-  if (!isTracing()) return { fields: carry(entry, [Field.traceparent]), end: () => undefined };
-  const span = startSpanFrom(`send ${INBOX}`, entry.fields.get(Field.traceparent), {
-    kind: SpanKind.PRODUCER,
-    attributes: inboxAttributes("send", recipient, text(entry, Field.messageId)),
-  });
+  const parent = entry.fields.get(Field.traceparent);
+  if (!isTracing() || skipsSpan(parent)) {
+    return { fields: carry(entry, [Field.traceparent]), end: () => undefined };
+  }
+  const span = startSpanFrom(`send ${INBOX}`, parent, { kind: SpanKind.PRODUCER });
+  if (span.isRecording()) {
+    span.setAttributes(inboxAttributes("send", recipient, text(entry, Field.messageId)));
+  }
   return {
     fields: [Field.traceparent, traceparentOf(span) ?? ""],
     end(answer) {
@@ -86,7 +90,9 @@ export function traceReceive(
   messageId: string,
   redelivered: boolean,
 ): string | undefined {
-  if (!isTracing()) return text(entry, Field.traceparent);
+  if (!isTracing() || skipsSpan(entry.fields.get(Field.traceparent))) {
+    return text(entry, Field.traceparent);
+  }
   const span = startSpanFrom(`receive ${INBOX}`, entry.fields.get(Field.traceparent), {
     kind: SpanKind.CONSUMER,
     attributes: {
@@ -128,6 +134,7 @@ export function traceSettle(
   traceparent: string | undefined,
 ): string | undefined {
   if (!isTracing()) return undefined;
+  if (skipsSpan(traceparent)) return traceparent;
   const span = startSpanFrom(`settle ${INBOX}`, traceparent, {
     kind: SpanKind.CLIENT,
     attributes: { ...inboxAttributes("settle", agent, messageId), [Attr.inboxId]: inboxId },

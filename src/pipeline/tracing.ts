@@ -8,6 +8,7 @@ import {
   logFieldsOf,
   messagingAttributes,
   parseTraceparent,
+  skipsSpan,
   startSpanFrom,
   traceparentOf,
 } from "../telemetry/spans.js";
@@ -54,12 +55,12 @@ export function traceBatch(
     [Attr.consumerGroup]: stage.group,
     [Attr.stage]: stage.name,
   };
-  const spans = entries.map((entry) => {
-    const span = startSpanFrom(name, entry.fields.get(Field.traceparent), {
-      kind: SpanKind.CONSUMER,
-      attributes,
-    });
-    if (span.isRecording()) span.setAttributes(entryAttributes(entry));
+  const spans = entries.map((entry): { span?: Span; traceparent: Carried } => {
+    const parent = entry.fields.get(Field.traceparent);
+    if (skipsSpan(parent)) return { traceparent: parent };
+    // Attributes only on a span that records: checking them costs more than the span.
+    const span = startSpanFrom(name, parent, { kind: SpanKind.CONSUMER });
+    if (span.isRecording()) span.setAttributes({ ...attributes, ...entryAttributes(entry) });
     const traceparent = traceparentOf(span);
     if (traceparent !== undefined) {
       entry.fields.set(Field.traceparent, Buffer.from(traceparent, "latin1"));
@@ -72,11 +73,17 @@ export function traceBatch(
     ended: async (commit, outcomes) => {
       try {
         const result = await commit;
-        spans.forEach(({ span }, i) => endWith(span, outcomes[i]));
-        logFailures(log, stage, entries, outcomes, (i) => logFieldsOf(spans[i]?.span));
+        spans.forEach(({ span }, i) => {
+          if (span !== undefined) endWith(span, outcomes[i]);
+        });
+        logFailures(log, stage, entries, outcomes, (i) => {
+          const span = spans[i]?.span;
+          return span === undefined ? traceIdsOf(carried[i]) : logFieldsOf(span);
+        });
         return result;
       } catch (error) {
         for (const { span } of spans) {
+          if (span === undefined) continue;
           failSpan(span, error);
           span.end();
         }

@@ -65,15 +65,32 @@ export function messagingAttributes(operation: string, destination: string): Att
 }
 
 let enabled = false;
+let parentBased = false;
 
 /** Whether this process records traces (set by `startTracing`); when not, spans are skipped. */
 export function isTracing(): boolean {
   return enabled;
 }
 
-/** For `tracing.ts` only. */
-export function setTracing(on: boolean): void {
+/** For `tracing.ts` only: tracing on or off, and whether the sampler follows the parent. */
+export function setTracing(on: boolean, followsParent = false): void {
   enabled = on;
+  parentBased = on && followsParent;
+}
+
+const UNSAMPLED = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f][02468ace]$/;
+
+/**
+ * Whether a child of `traceparent` would be dropped anyway: a well-formed, unsampled parent
+ * under a parent-based sampler (the default, and `parentbased_traceidratio`). Such a hop
+ * makes no span and carries the parent's context on as it is: at 1% sampling, 99% of the
+ * hops cost a pattern test, not a span.
+ */
+export function skipsSpan(traceparent: string | Buffer | undefined): boolean {
+  if (!parentBased || traceparent === undefined || traceparent.length !== 55) return false;
+  return UNSAMPLED.test(
+    typeof traceparent === "string" ? traceparent : traceparent.toString("latin1"),
+  );
 }
 
 /** The tracer of Switchboard's own spans (a no-op until a provider is registered). */

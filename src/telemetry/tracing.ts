@@ -25,6 +25,8 @@ export type TracingConfig =
       endpoint: string;
       /** The sampler as configured, for the start-up line. */
       sampler: string;
+      /** Whether the sampler follows the parent's decision (`parentbased_*`, the default). */
+      parentBased: boolean;
       warnings: string[];
     };
 
@@ -84,6 +86,7 @@ export function tracingConfig(env: NodeJS.ProcessEnv = process.env): TracingConf
         ? "http://localhost:4318/v1/traces"
         : `${endpoint.replace(/\/+$/, "")}/v1/traces`),
     sampler: samplerText(env),
+    parentBased: (given(env.OTEL_TRACES_SAMPLER) ?? "parentbased_").startsWith("parentbased_"),
     warnings,
   };
 }
@@ -153,7 +156,7 @@ export async function startTracing(log: Logger, options: TracingOptions): Promis
     spanProcessors: [new node.BatchSpanProcessor(exporter)],
   });
   provider.register();
-  setTracing(true);
+  setTracing(true, config.parentBased);
   running = provider;
   tlog.info("tracing on", { endpoint: config.endpoint, sampler: config.sampler });
 }

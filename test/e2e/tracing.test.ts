@@ -205,6 +205,13 @@ describe("tracing across a front end and two workers", () => {
     expect(span).toMatchObject({ name: "tools/call register_agent", traceId: logged.trace_id });
   });
 
+  it("follows a client's decision not to sample: nothing exported, the message delivered", async () => {
+    const traceId = hex(16);
+    await sendFetchAck(alice, bob, "quiet", { traceparent: `00-${traceId}-${hex(8)}-00` });
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(receiver.trace(traceId)).toEqual([]);
+  });
+
   it("starts a new trace for a malformed traceparent, and delivers the message", async () => {
     const messageId = await sendFetchAck(alice, bob, "hello", { traceparent: "00-garbage-01" });
     const traceId = await traceOfMessage(receiver, messageId);

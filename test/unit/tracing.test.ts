@@ -41,6 +41,7 @@ describe("tracingConfig", () => {
       enabled: true,
       endpoint: "http://collector:4318/v1/traces",
       sampler: "parentbased_always_on",
+      parentBased: true,
       warnings: [],
     });
     expect(
@@ -53,11 +54,15 @@ describe("tracingConfig", () => {
       enabled: true,
       endpoint: "http://tempo:4318/v1/traces",
       sampler: "parentbased_traceidratio 0.01",
+      parentBased: true,
     });
     expect(tracingConfig({ OTEL_TRACES_EXPORTER: "otlp" })).toMatchObject({
       enabled: true,
       endpoint: "http://localhost:4318/v1/traces",
     });
+    expect(
+      tracingConfig({ OTEL_TRACES_EXPORTER: "otlp", OTEL_TRACES_SAMPLER: "traceidratio" }),
+    ).toMatchObject({ parentBased: false });
   });
 
   it("is off when disabled or the exporter is none, whatever else is set", () => {
@@ -208,6 +213,18 @@ describe("with tracing on", () => {
     // A refusal records its code, never its message.
     expect(third!.status).toEqual({ code: SpanStatusCode.ERROR, message: "MALFORMED_ENTRY" });
     expect(JSON.stringify(third!.attributes)).not.toContain("body x");
+  });
+
+  it("makes no span under an unsampled parent when sampling follows the parent", async () => {
+    exporter.reset();
+    setTracing(true, true);
+    const unsampled = `00-${TRACE}-${SPAN}-00`;
+    const batch = traceBatch(stage, [entry("1-0", { mid: "m1", tp: unsampled })], silentLogger);
+    const stamped = batch.stamp([{ kind: "forward", outputs: [output("t", "rcpt")] }]);
+    await batch.ended(Promise.resolve(1), stamped);
+    setTracing(true);
+    expect(exporter.getFinishedSpans()).toEqual([]);
+    expect(tpOf(stamped[0]!)).toBe(unsampled);
   });
 
   it("marks every span of a batch whose commit failed", async () => {
