@@ -51,8 +51,9 @@ export function traceInboxSend(entry: StreamEntry, recipient: string): InboxSend
   if (span.isRecording()) {
     span.setAttributes(inboxAttributes("send", recipient, text(entry, Field.messageId)));
   }
+  const traceparent = traceparentOf(span);
   return {
-    fields: [Field.traceparent, traceparentOf(span) ?? ""],
+    fields: traceparent === undefined ? [] : [Field.traceparent, traceparent],
     end(answer) {
       if (!answer.ok) failSpan(span, answer.error);
       else endAppend(span, answer.replies[0]);

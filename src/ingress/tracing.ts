@@ -50,8 +50,9 @@ export function traceSend(envelope: Envelope, stream: string): SendTrace {
       [Attr.sender]: envelope.from,
     });
   }
+  const traceparent = traceparentOf(span);
   return {
-    fields: [Field.traceparent, traceparentOf(span) ?? ""],
+    fields: traceparent === undefined ? [] : [Field.traceparent, traceparent],
     end(error) {
       if (error !== undefined && error !== null) failSpan(span, error);
       span.end();
