@@ -1,4 +1,4 @@
-import { SpanKind, SpanStatusCode, type Span } from "@opentelemetry/api";
+import { SpanKind, SpanStatusCode, type Attributes, type Span } from "@opentelemetry/api";
 import type { StageDefinition } from "../config/pipeline.js";
 import type { Logger } from "../telemetry/log.js";
 import {
@@ -38,52 +38,43 @@ export function traceBatch(
   entries: readonly StreamEntry[],
   log: Logger,
 ): BatchTrace {
-  if (!isTracing()) {
-    const carried = entries.map((entry) => entry.fields.get(Field.traceparent));
-    return {
-      stamp: (outcomes) => stampAll(outcomes, carried),
-      ended: async (commit, outcomes) => {
-        const result = await commit;
-        logFailures(log, stage, entries, outcomes, (i) => traceIdsOf(carried[i]));
-        return result;
-      },
-    };
-  }
+  const carried: Carried[] = new Array<Carried>(entries.length);
+  // Entries that got a span, by index: none when this process does not trace, nor under
+  // an unsampled parent (see skipsSpan).
+  const spans = new Map<number, Span>();
+  const tracing = isTracing();
   const name = `process ${stage.stream}`;
-  const attributes = {
-    ...messagingAttributes("process", stage.stream),
-    [Attr.consumerGroup]: stage.group,
-    [Attr.stage]: stage.name,
-  };
-  const spans = entries.map((entry): { span?: Span; traceparent: Carried } => {
+  for (let i = 0; i < entries.length; i += 1) {
+    const entry = entries[i]!;
     const parent = entry.fields.get(Field.traceparent);
-    if (skipsSpan(parent)) return { traceparent: parent };
-    // Attributes only on a span that records: checking them costs more than the span.
+    if (!tracing || skipsSpan(parent)) {
+      carried[i] = parent;
+      continue;
+    }
     const span = startSpanFrom(name, parent, { kind: SpanKind.CONSUMER });
-    if (span.isRecording()) span.setAttributes({ ...attributes, ...entryAttributes(entry) });
+    // Attributes only on a span that records: checking them costs more than the span.
+    if (span.isRecording()) span.setAttributes(processAttributes(stage, entry));
     const traceparent = traceparentOf(span);
     if (traceparent !== undefined) {
       entry.fields.set(Field.traceparent, Buffer.from(traceparent, "latin1"));
     }
-    return { span, traceparent };
-  });
-  const carried = spans.map((s) => s.traceparent);
+    carried[i] = traceparent;
+    spans.set(i, span);
+  }
+  const idsOf = (i: number) => {
+    const span = spans.get(i);
+    return span === undefined ? traceIdsOf(carried[i]) : logFieldsOf(span);
+  };
   return {
     stamp: (outcomes) => stampAll(outcomes, carried),
     ended: async (commit, outcomes) => {
       try {
         const result = await commit;
-        spans.forEach(({ span }, i) => {
-          if (span !== undefined) endWith(span, outcomes[i]);
-        });
-        logFailures(log, stage, entries, outcomes, (i) => {
-          const span = spans[i]?.span;
-          return span === undefined ? traceIdsOf(carried[i]) : logFieldsOf(span);
-        });
+        spans.forEach((span, i) => endWith(span, outcomes[i]));
+        logFailures(log, stage, entries, outcomes, idsOf);
         return result;
       } catch (error) {
-        for (const { span } of spans) {
-          if (span === undefined) continue;
+        for (const span of spans.values()) {
           failSpan(span, error);
           span.end();
         }
@@ -94,8 +85,13 @@ export function traceBatch(
 }
 
 /** What a span records of an entry: ids and routing facts, never a body. */
-function entryAttributes(entry: StreamEntry) {
-  const attributes: Record<string, string> = { [Attr.entryId]: entry.id };
+function processAttributes(stage: StageDefinition, entry: StreamEntry): Attributes {
+  const attributes: Attributes = {
+    ...messagingAttributes("process", stage.stream),
+    [Attr.consumerGroup]: stage.group,
+    [Attr.stage]: stage.name,
+    [Attr.entryId]: entry.id,
+  };
   const add = (name: string, field: (typeof Field)[keyof typeof Field]) => {
     const value = text(entry, field);
     if (value !== undefined) attributes[name] = value;
@@ -120,11 +116,18 @@ function endWith(span: Span, outcome: Outcome | undefined): void {
 }
 
 function stampAll(outcomes: readonly Outcome[], carried: readonly Carried[]): Outcome[] {
-  return outcomes.map((outcome, i) => {
+  const stampedOutcomes = outcomes.slice();
+  for (let i = 0; i < outcomes.length; i += 1) {
+    const outcome = outcomes[i]!;
     const traceparent = carried[i];
-    if (outcome.kind !== "forward" || traceparent === undefined) return outcome;
-    return { kind: "forward", outputs: outcome.outputs.map((o) => stamped(o, traceparent)) };
-  });
+    if (outcome.kind !== "forward" || traceparent === undefined) continue;
+    const outputs = new Array<Output>(outcome.outputs.length);
+    for (let j = 0; j < outputs.length; j += 1) {
+      outputs[j] = stamped(outcome.outputs[j]!, traceparent);
+    }
+    stampedOutcomes[i] = { kind: "forward", outputs };
+  }
+  return stampedOutcomes;
 }
 
 /** The output with a `tp` field, unless it names its own. */
@@ -148,8 +151,9 @@ function logFailures(
   outcomes: readonly Outcome[],
   ids: (i: number) => object,
 ): void {
-  outcomes.forEach((outcome, i) => {
-    if (outcome.kind !== "reject" && outcome.kind !== "retry") return;
+  for (let i = 0; i < outcomes.length; i += 1) {
+    const outcome = outcomes[i]!;
+    if (outcome.kind !== "reject" && outcome.kind !== "retry") continue;
     const entry = entries[i]!;
     log.debug(outcome.kind === "reject" ? "entry refused" : "entry left pending for redelivery", {
       stage: stage.name,
@@ -158,5 +162,5 @@ function logFailures(
       error: outcome.error.code,
       ...ids(i),
     });
-  });
+  }
 }

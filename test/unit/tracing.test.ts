@@ -18,6 +18,7 @@ import {
   formatTraceparent,
   parseTraceparent,
   setTracing,
+  skipsSpan,
   startSpanFrom,
   traceparentOf,
   withSpan,
@@ -110,6 +111,21 @@ describe("traceparent", () => {
       expect(parseTraceparent(value), value).toBeUndefined();
     }
     expect(parseTraceparent(undefined)).toBeUndefined();
+  });
+
+  it("lets a hop skip its span only under a well-formed, unsampled parent", () => {
+    const unsampled = (flags: string) => `00-${TRACE}-${SPAN}-${flags}`;
+    setTracing(true, true);
+    const skips = [unsampled("00"), unsampled("0a"), Buffer.from(unsampled("02"))].map(skipsSpan);
+    const keeps = [unsampled("01"), unsampled("0b"), unsampled("0A"), `01-${TRACE}-${SPAN}-00`]
+      .concat([`00-${TRACE}-${SPAN.replace("b", "x")}-00`, "garbage", ""])
+      .map(skipsSpan);
+    setTracing(true, false);
+    const followsNone = skipsSpan(unsampled("00"));
+    setTracing(false);
+    expect(skips).toEqual([true, true, true]);
+    expect(keeps.some(Boolean)).toBe(false);
+    expect(followsNone).toBe(false);
   });
 
   it("accepts a later version's extra fields, and reads Buffers", () => {
