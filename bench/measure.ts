@@ -185,6 +185,7 @@ export async function runScenario(setup: Setup, scenario: Scenario): Promise<Res
       `${scenario.label}: ${Math.round(result.msgsPerS)} msgs/s ` +
         `(accepted at ${Math.round(result.acceptedPerS)}/s), p50 ${result.p50Ms} ms, ` +
         `p99 ${result.p99Ms} ms, ${result.commandsPerMsg.toFixed(1)} cmds/msg, ` +
+        `worker CPU ${Math.round(result.workerCpuUsPerMsg)} µs/msg, ` +
         `RSS ${result.maxRssMiB.toFixed(0)} MiB`,
     );
     return result;

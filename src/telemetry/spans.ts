@@ -190,6 +190,15 @@ export function startSpanFrom(
   return tracer.startSpan(name, options, contextFrom(traceparent));
 }
 
+/**
+ * Runs `fn` with the context in `traceparent` active, without a span of its own: what `fn`
+ * starts from the active context (BullMQ's spans through `bullmq-otel`, say, when it adds
+ * a job for an entry) is a child of that context. Missing or malformed: the root context.
+ */
+export function withTraceparent<T>(traceparent: string | Buffer | undefined, fn: () => T): T {
+  return context.with(contextFrom(traceparent), fn);
+}
+
 /** Runs `fn` with `span` active: spans it starts are children, log lines get its ids. */
 export function withSpan<T>(span: Span, fn: () => T): T {
   return context.with(trace.setSpan(context.active(), span), fn);

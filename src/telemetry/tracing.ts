@@ -124,7 +124,22 @@ export async function startTracing(log: Logger, options: TracingOptions): Promis
     return;
   }
   const tlog = log.child({ component: "tracing" });
-  // Loaded here, not at start-up: a process that does not trace never pays for the SDK.
+  try {
+    running = await startSdk(config, options, tlog);
+  } catch (error) {
+    tlog.warn("tracing could not start; running without it", {
+      error: error instanceof Error ? error.message : String(error),
+    });
+    return;
+  }
+  setTracing(true, config.parentBased);
+  tlog.info("tracing on", { endpoint: config.endpoint, sampler: config.sampler });
+}
+
+type Enabled = Extract<TracingConfig, { enabled: true }>;
+
+/** Loads the SDK (here, not at start-up: a process that does not trace never pays for it). */
+async function startSdk(config: Enabled, options: TracingOptions, log: Logger): Promise<Running> {
   const [api, core, resources, node, otlp] = await Promise.all([
     import("@opentelemetry/api"),
     import("@opentelemetry/core"),
@@ -132,14 +147,14 @@ export async function startTracing(log: Logger, options: TracingOptions): Promis
     import("@opentelemetry/sdk-trace-node"),
     import("@opentelemetry/exporter-trace-otlp-http"),
   ]);
-  api.diag.setLogger(diagLogger(tlog), api.DiagLogLevel.WARN);
+  api.diag.setLogger(diagLogger(log), api.DiagLogLevel.WARN);
   // The BatchSpanProcessor reports failed exports here too; the exporter below warns once.
   core.setGlobalErrorHandler((error) =>
-    tlog.debug("trace export error", {
+    log.debug("trace export error", {
       error: typeof error === "string" ? error : (error.message ?? "unknown"),
     }),
   );
-  const exporter = warnOnFailure(new otlp.OTLPTraceExporter(), config.endpoint, tlog, {
+  const exporter = warnOnFailure(new otlp.OTLPTraceExporter(), config.endpoint, log, {
     success: core.ExportResultCode.SUCCESS,
   });
   const resource = resources
@@ -156,9 +171,7 @@ export async function startTracing(log: Logger, options: TracingOptions): Promis
     spanProcessors: [new node.BatchSpanProcessor(exporter)],
   });
   provider.register();
-  setTracing(true, config.parentBased);
-  running = provider;
-  tlog.info("tracing on", { endpoint: config.endpoint, sampler: config.sampler });
+  return provider;
 }
 
 /**

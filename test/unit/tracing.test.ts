@@ -15,6 +15,7 @@ import type { Outcome } from "../../src/pipeline/stage.js";
 import { traceBatch } from "../../src/pipeline/tracing.js";
 import { createLogger, silentLogger } from "../../src/telemetry/log.js";
 import {
+  activeTraceparent,
   formatTraceparent,
   parseTraceparent,
   setTracing,
@@ -22,6 +23,7 @@ import {
   startSpanFrom,
   traceparentOf,
   withSpan,
+  withTraceparent,
 } from "../../src/telemetry/spans.js";
 import { tracingConfig } from "../../src/telemetry/tracing.js";
 
@@ -241,6 +243,13 @@ describe("with tracing on", () => {
     setTracing(true);
     expect(exporter.getFinishedSpans()).toEqual([]);
     expect(tpOf(stamped[0]!)).toBe(unsampled);
+  });
+
+  it("parents what starts from the active context under a traceparent made active", () => {
+    exporter.reset();
+    withTraceparent(TP, () => trace.getTracer("bullmq").startSpan("add job").end());
+    expect(exporter.getFinishedSpans()[0]?.parentSpanContext?.spanId).toBe(SPAN);
+    expect(withTraceparent(TP, activeTraceparent)).toBe(TP);
   });
 
   it("marks every span of a batch whose commit failed", async () => {
