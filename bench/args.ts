@@ -18,6 +18,8 @@ export interface BenchOptions {
   mcp: boolean;
   /** Agent counts of the MCP session runs; the stateless run uses the first. */
   mcpAgents: number[];
+  /** `--tracing`: pipeline throughput with tracing off, at 1% and at 100% (bench/tracing.ts). */
+  tracing: boolean;
 }
 
 export const USAGE = `usage: npm run bench -- [options]
@@ -45,6 +47,12 @@ export const USAGE = `usage: npm run bench -- [options]
                   --no-write, --no-build
   --mcp-agents L  agent counts of the 2025-11-25 session runs; the stateless 2026-07-28
                   run uses the first (default 10,100)
+
+  --tracing       instead: saturated pipeline throughput with tracing off, sampled at 1%
+                  and at 100% (parentbased_traceidratio), exporting OTLP to a sink in this
+                  process; the three interleaved in each run; uses --messages, --runs,
+                  --workers, --warmup, --agents, --body-bytes, --quiet-wait, --json,
+                  --no-write, --no-build
 
 Environment: REDIS_URL (else 127.0.0.1:6379 or a spawned redis-server), SWITCHBOARD_PIPELINE,
 BENCH_WORKER_NODE_ARGS (extra node flags for our workers, e.g. "--cpu-prof --cpu-prof-dir=DIR"),
@@ -80,6 +88,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       "no-build": { type: "boolean", default: false },
       mcp: { type: "boolean", default: false },
       "mcp-agents": { type: "string" },
+      tracing: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -106,5 +115,6 @@ export function parseOptions(argv: string[]): BenchOptions {
     build: !values["no-build"],
     mcp: values.mcp,
     mcpAgents: list("mcp-agents", values["mcp-agents"] ?? "10,100"),
+    tracing: values.tracing,
   };
 }

@@ -40,6 +40,8 @@ export interface Scenario {
   /** Messages per second; undefined: as fast as the producer can append. */
   rate?: number;
   label: string;
+  /** Extra environment of our workers (such as `OTEL_*` for the tracing runs). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface Result {
@@ -98,7 +100,8 @@ export async function runScenario(setup: Setup, scenario: Scenario): Promise<Res
         await admin.xgroup("CREATE", key, group, "0", "MKSTREAM");
     }
     const env = {
-      ...process.env,
+      ...withoutTelemetry(process.env),
+      ...scenario.env,
       REDIS_URL: setup.url,
       SWITCHBOARD_PREFIX: keys.prefix,
       SWITCHBOARD_LOG_LEVEL: "warn",
@@ -182,6 +185,7 @@ export async function runScenario(setup: Setup, scenario: Scenario): Promise<Res
       `${scenario.label}: ${Math.round(result.msgsPerS)} msgs/s ` +
         `(accepted at ${Math.round(result.acceptedPerS)}/s), p50 ${result.p50Ms} ms, ` +
         `p99 ${result.p99Ms} ms, ${result.commandsPerMsg.toFixed(1)} cmds/msg, ` +
+        `worker CPU ${Math.round(result.workerCpuUsPerMsg)} µs/msg, ` +
         `RSS ${result.maxRssMiB.toFixed(0)} MiB`,
     );
     return result;
@@ -189,6 +193,11 @@ export async function runScenario(setup: Setup, scenario: Scenario): Promise<Res
     await cleanup();
     inFlight = undefined;
   }
+}
+
+/** The environment without `OTEL_*`: workers trace only when a scenario says so. */
+function withoutTelemetry(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith("OTEL_")));
 }
 
 function round(value: number): number {

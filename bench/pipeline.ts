@@ -2,7 +2,8 @@
  * `npm run bench`: messages through all four stages with 1 and 2 worker processes, against
  * the bare XREADGROUP/XADD/XACK ceiling on the same streams, plus a moderate fixed rate.
  * Progress goes to stderr; the table (or, with --json, one JSON line) to stdout.
- * With --mcp it measures the MCP send → fetch round trip instead (bench/mcp.ts).
+ * With --mcp it measures the MCP send → fetch round trip instead (bench/mcp.ts); with --tracing,
+ * the cost of tracing (bench/tracing.ts).
  */
 import { join } from "node:path";
 import { loadPipeline } from "../src/config/pipeline.js";
@@ -77,6 +78,18 @@ const setup: Setup = {
   timeoutMs: options.timeoutS * 1000,
 };
 
+async function close(): Promise<void> {
+  admin.disconnect();
+  producer.disconnect();
+  await redisAt.stop();
+}
+
+// `npm run bench -- --tracing`: the same runs with tracing off, at 1% and at 100% (bench/tracing.ts).
+if (options.tracing) {
+  const { runTracingBench } = await import("./tracing.js");
+  process.exit(await runTracingBench({ options, argv, setup, measure }).finally(close));
+}
+
 let exitCode = 0;
 try {
   const machine = await report.machineDetails(admin);
@@ -142,8 +155,6 @@ try {
   log(`failed: ${error instanceof Error ? error.message : String(error)}`);
   exitCode = 1;
 } finally {
-  admin.disconnect();
-  producer.disconnect();
-  await redisAt.stop();
+  await close();
 }
 process.exit(exitCode);

@@ -5,6 +5,7 @@ import { Switchboard } from "../service/switchboard.js";
 import { toErrorInfo } from "../protocol/errors.js";
 import { STAGE_FACTORIES } from "../stages/index.js";
 import type { Logger } from "../telemetry/log.js";
+import { startTracing, stopTracing } from "../telemetry/tracing.js";
 import { EXIT_FAILURE } from "./errors.js";
 import { positiveInteger } from "./options.js";
 import type { Runtime } from "./runtime.js";
@@ -58,6 +59,7 @@ export function runStagesUntilSignal(runtime: Runtime, options: RunStagesOptions
  */
 export async function runUntilStopped(runtime: Runtime, options: RunOptions): Promise<void> {
   const { log } = runtime;
+  await startTracing(log, { stages: options.stages, frontEnd: options.frontEnd !== undefined });
   const signals = listenForSignals(log);
   const parts = new Parts(runtime, options);
   try {
@@ -66,6 +68,7 @@ export async function runUntilStopped(runtime: Runtime, options: RunOptions): Pr
     signals.dispose();
     await settlesWithin(parts.stop(), options.shutdownTimeoutMs, log);
     await runtime.close();
+    await stopTracing(log);
     throw error;
   }
   log.info("running; send SIGINT or SIGTERM to stop", {
@@ -77,6 +80,7 @@ export async function runUntilStopped(runtime: Runtime, options: RunOptions): Pr
   log.info("stopping", { signal: reason, timeoutMs: options.shutdownTimeoutMs });
   const stopped = await settlesWithin(parts.stop(), options.shutdownTimeoutMs, log);
   await runtime.close();
+  await stopTracing(log); // the last spans, within FLUSH_TIMEOUT_MS
   signals.dispose();
   if (!stopped) {
     log.error("did not stop in time; exiting", { timeoutMs: options.shutdownTimeoutMs });

@@ -13,6 +13,7 @@ import { compareStreamIds, streamIdTime } from "../redis/stream-ids.js";
 import { recordAcked } from "../telemetry/record.js";
 import type { MailAnnouncements } from "./mail.js";
 import { reportStatuses, type StatusReport } from "./statuses.js";
+import { inboxTraceparents, traceReceive, traceSettle } from "./tracing.js";
 
 /** The longest a fetch may wait for mail. */
 export const MAX_WAIT_SECONDS = 60;
@@ -90,15 +91,22 @@ export class Inbox {
       unknown: unique.filter((_, i) => markers[i] === null),
     };
     if (entryIds.length === 0) return result;
-    const flags = await this.#ackEntries(agent, entryIds);
-    known.forEach((id, i) => (flags[i] === 1 ? result.acked : result.already_acked).push(id));
+    const [flags, traceparents] = await Promise.all([
+      this.#ackEntries(agent, entryIds),
+      inboxTraceparents(this.redis, this.keys.inbox(agent), entryIds),
+    ]);
+    const reports: StatusReport[] = [];
+    known.forEach((id, i) => {
+      if (flags[i] !== 1) {
+        result.already_acked.push(id);
+        return;
+      }
+      result.acked.push(id);
+      const traceparent = traceSettle(agent, id, entryIds[i]!, traceparents[i]);
+      reports.push({ messageId: id, recipient: agent, status: "acked", traceparent });
+    });
     recordAcked(result.acked);
-    await reportStatuses(
-      this.redis,
-      this.keys,
-      this.pipeline,
-      result.acked.map((messageId) => ({ messageId, recipient: agent, status: "acked" })),
-    );
+    await reportStatuses(this.redis, this.keys, this.pipeline, reports);
     return result;
   }
 
@@ -285,7 +293,8 @@ export class Inbox {
         (message.expires_at !== undefined && Date.parse(message.expires_at) <= now);
       if (!expired) {
         live.push({ ...message, redelivered });
-        reports.push({ messageId, recipient: agent, status: "read" });
+        const traceparent = traceReceive(agent, entry, messageId, redelivered);
+        reports.push({ messageId, recipient: agent, status: "read", traceparent });
         return;
       }
       expiredIds.push(entry.id);
@@ -293,6 +302,7 @@ export class Inbox {
         messageId,
         recipient: agent,
         status: "expired",
+        traceparent: text(entry, Field.traceparent),
         error: {
           code: "EXPIRED",
           message:

@@ -10,6 +10,8 @@ export interface StatusReport {
   recipient: string;
   status: RecipientStatus;
   error?: ErrorInfo;
+  /** The trace context persist's span continues (see `tracing.ts`). */
+  traceparent?: string | undefined;
 }
 
 /**
@@ -39,6 +41,7 @@ export async function reportStatuses(
       "inbox",
     ];
     if (r.error !== undefined) fields.push(Field.error, JSON.stringify(r.error));
+    if (r.traceparent !== undefined) fields.push(Field.traceparent, r.traceparent);
     batch.xadd(stream, "*", ...fields);
   }
   await batch.exec();

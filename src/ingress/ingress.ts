@@ -5,6 +5,7 @@ import type { Envelope } from "../protocol/envelope.js";
 import type { Keys } from "../redis/keys.js";
 import { Field } from "../pipeline/entry.js";
 import { RecordField } from "../history/record.js";
+import { traceSend } from "./tracing.js";
 
 export interface Accepted {
   message_id: string;
@@ -44,6 +45,7 @@ export class Ingress {
     const accepted = JSON.stringify({ at: new Date().toISOString() });
     const ttl = this.#pipeline.history.retentionMs;
     const batch = this.#redis.pipeline();
+    const sent = envelopes.map((e) => traceSend(e, this.#pipeline.stages.validate.stream));
     envelopes.forEach((envelope, i) => {
       const { enc, data } = encoded[i]!;
       const record = this.#keys.message(envelope.id);
@@ -60,11 +62,20 @@ export class Ingress {
           accepted,
         )
         .pexpire(record, ttl)
-        .xadd(this.#stream, "*", Field.kind, "msg", Field.messageId, envelope.id);
+        .xadd(
+          this.#stream,
+          "*",
+          Field.kind,
+          "msg",
+          Field.messageId,
+          envelope.id,
+          ...sent[i]!.fields,
+        );
     });
     const replies = (await batch.exec()) ?? [];
     return envelopes.map((envelope, i) => {
       const failed = replies.slice(3 * i, 3 * i + 3).find(([error]) => error !== null);
+      sent[i]!.end(failed?.[0]);
       if (failed !== undefined) throw failed[0]!;
       return {
         message_id: envelope.id,

@@ -15,6 +15,7 @@ import type { Caller, Identity } from "./identity.js";
 import { advertised, parseArguments, validated } from "./input.js";
 import { DigestSchema } from "./schemas.js";
 import { digestText } from "./text.js";
+import { traceTool } from "./tracing.js";
 
 /** What every tool works with: the service, and who is calling on this connection. */
 export interface ToolDeps {
@@ -103,7 +104,7 @@ function defineTool<N extends ToolName, O extends z.ZodRawShape, C extends Calle
         outputSchema,
         annotations: spec.annotations,
       },
-      async (args: unknown, ctx: ServerContext): Promise<CallToolResult> => {
+      traceTool(spec.name, async (args: unknown, ctx: ServerContext): Promise<CallToolResult> => {
         const recorded = toolCall(spec.name);
         let caller: C | undefined;
         try {
@@ -120,7 +121,7 @@ function defineTool<N extends ToolName, O extends z.ZodRawShape, C extends Calle
         } catch (error) {
           return recorded(failure(spec.name, error, deps, await digestOf(deps, undefined, caller)));
         }
-      },
+      }),
     );
   };
 }

@@ -15,6 +15,7 @@ const CARRIED_ON_REJECT = [
   Field.encoding,
   Field.envelope,
   Field.recipient,
+  Field.traceparent,
 ] as const;
 
 /** What a dead letter records of how its entry failed. */

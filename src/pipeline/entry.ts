@@ -49,7 +49,10 @@ export const Field = {
   attempts: "hist",
   /** Dead letters: the trace id of the message, hex. */
   traceId: "trace",
-  /** The message's W3C trace context, carried from hop to hop. */
+  /**
+   * W3C trace context of the span that wrote the entry (`src/pipeline/tracing.ts` stamps
+   * every output), so each hop is a child of the one before, in whatever process.
+   */
   traceparent: "tp",
   /** How a recipient got a message: `inbox` or `webhook` (delivered statuses). */
   via: "via",

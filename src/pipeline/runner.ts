@@ -16,6 +16,7 @@ import { Committer } from "./commit.js";
 import { parseEntries, type StreamEntry } from "./entry.js";
 import { Janitor } from "./janitor.js";
 import type { Outcome, StageFactory, StageHandler } from "./stage.js";
+import { traceBatch } from "./tracing.js";
 
 export interface RunnerOptions {
   url: string;
@@ -132,6 +133,7 @@ export class StageRunner {
    */
   async process(entries: StreamEntry[]): Promise<void> {
     const batch = stageBatch(this.stage.name);
+    const trace = traceBatch(this.stage, entries, this.#o.log); // a span per entry; see tracing.ts
     let outcomes: Outcome[];
     try {
       outcomes = await this.#retries.resolve(entries, await this.#handler.handle(entries));
@@ -144,7 +146,10 @@ export class StageRunner {
       outcomes = entries.map(() => ({ kind: "retry", error: toErrorInfo(error) }));
     }
     this.counters.retried += outcomes.filter((o) => o.kind === "retry").length;
-    this.counters.acknowledged += await this.#committer.commit(entries, outcomes);
+    this.counters.acknowledged += await trace.ended(
+      this.#committer.commit(entries, trace.stamp(outcomes)),
+      outcomes,
+    );
     batch.done(outcomes);
   }
 

@@ -1,7 +1,12 @@
-/** Structured JSON log lines on stderr; a message id and stage go in `fields`, never a body. */
-export type LogLevel = "debug" | "info" | "warn" | "error";
+import { isSpanContextValid, trace } from "@opentelemetry/api";
+import { pino, type DestinationStream, type Logger as Pino } from "pino";
 
-const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+/**
+ * Structured JSON log lines on stderr (pino): `level`, `time`, `pid`, `hostname`, `msg` and
+ * the fields given. A line logged inside an active span carries its `trace_id` and
+ * `span_id`; a line about a message carries `message_id`. Never a body.
+ */
+export type LogLevel = "debug" | "info" | "warn" | "error";
 
 export interface Logger {
   debug(message: string, fields?: Record<string, unknown>): void;
@@ -11,25 +16,56 @@ export interface Logger {
   child(fields: Record<string, unknown>): Logger;
 }
 
+const NO_TRACE = Object.freeze({});
+
+/** The active span's ids, merged into every line (an empty object outside spans). */
+function traceIds(): object {
+  const context = trace.getActiveSpan()?.spanContext();
+  return context !== undefined && isSpanContextValid(context)
+    ? { trace_id: context.traceId, span_id: context.spanId }
+    : NO_TRACE;
+}
+
+/**
+ * A logger at `level`, with `base` fields on every line, writing JSON lines to stderr (or
+ * to `write`, one call per line).
+ */
 export function createLogger(
   level: LogLevel = "info",
   base: Record<string, unknown> = {},
-  write: (line: string) => void = (line) => process.stderr.write(line),
+  write?: (line: string) => void,
 ): Logger {
-  const threshold = LEVELS[level];
-  const emit = (at: LogLevel, message: string, fields?: Record<string, unknown>): void => {
-    if (LEVELS[at] < threshold) return;
-    const record = { time: new Date().toISOString(), level: at, msg: message, ...base, ...fields };
-    write(`${JSON.stringify(record)}\n`);
-  };
+  const destination: DestinationStream =
+    write === undefined ? pino.destination({ dest: 2, sync: true }) : { write };
+  const root = pino(
+    {
+      level,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      mixin: traceIds,
+      // The fields of the call win over the span's ids; nothing to merge outside spans.
+      mixinMergeStrategy: (fields, ids) => (ids === NO_TRACE ? fields : { ...ids, ...fields }),
+    },
+    destination,
+  );
+  return wrap(Object.keys(base).length === 0 ? root : root.child(base));
+}
+
+function wrap(logger: Pino): Logger {
   return {
-    debug: (message, fields) => emit("debug", message, fields),
-    info: (message, fields) => emit("info", message, fields),
-    warn: (message, fields) => emit("warn", message, fields),
-    error: (message, fields) => emit("error", message, fields),
-    child: (fields) => createLogger(level, { ...base, ...fields }, write),
+    debug: (message, fields) => logger.debug(fields ?? {}, message),
+    info: (message, fields) => logger.info(fields ?? {}, message),
+    warn: (message, fields) => logger.warn(fields ?? {}, message),
+    error: (message, fields) => logger.error(fields ?? {}, message),
+    child: (fields) => wrap(logger.child(fields)),
   };
 }
 
 /** A logger that writes nothing, for tests and benchmarks. */
-export const silentLogger: Logger = createLogger("error", {}, () => undefined);
+export const silentLogger: Logger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+  child: () => silentLogger,
+};

@@ -3,6 +3,7 @@ import { AgentNameSchema } from "../../protocol/envelope.js";
 import { pipelined } from "../../redis/batch.js";
 import { carry, Field, text, type StreamEntry } from "../../pipeline/entry.js";
 import { DONE, type Outcome, type StageContext, type StageFactory } from "../../pipeline/stage.js";
+import { traceInboxSend, type InboxSend } from "../../inbox/tracing.js";
 import { recordDelivered } from "../../telemetry/record.js";
 import { PUSHED, schedulePushes } from "../../webhook/push.js";
 
@@ -34,6 +35,7 @@ export const deliverStage: StageFactory = (context) => ({
           keys.mailChannel(),
           replyTo === undefined ? recipient : `${recipient} ${replyTo}`,
           ...carry(item.entry, [Field.messageId, Field.seq]),
+          ...item.send.fields,
         );
       },
     );
@@ -42,6 +44,7 @@ export const deliverStage: StageFactory = (context) => ({
     const outcomes = checked.map((c): Outcome => {
       if ("kind" in c) return c;
       const answer = replies[next++]!;
+      c.send.end(answer);
       if (!answer.ok) return { kind: "retry", error: toErrorInfo(answer.error) };
       const [inboxId, appended] = answer.replies[0] as [string, number];
       if (appended === -1) return full(context, c.recipient);
@@ -103,6 +106,8 @@ interface Deliverable {
   messageId: string;
   recipient: string;
   replyTo: string | undefined;
+  /** The `send inbox` span: its context goes into the inbox entry. */
+  send: InboxSend;
 }
 
 /** A full inbox: refused (the sender is told), or left pending to be tried again. */
@@ -145,5 +150,6 @@ function check(context: StageContext, entry: StreamEntry): Deliverable | Outcome
     );
     return { kind: "reject", status: "expired", error: error.toInfo() };
   }
-  return { entry, messageId, recipient, replyTo: text(entry, Field.replyTo) };
+  const send = traceInboxSend(entry, recipient);
+  return { entry, messageId, recipient, replyTo: text(entry, Field.replyTo), send };
 }

@@ -1,0 +1,244 @@
+import { hostname } from "node:os";
+import type { ExportResultCode } from "@opentelemetry/core";
+import type { SpanExporter } from "@opentelemetry/sdk-trace-base";
+import type { Logger } from "./log.js";
+import { setTracing } from "./spans.js";
+
+/**
+ * Tracing set-up from the standard `OTEL_*` environment variables. Off unless an exporter
+ * is configured: then the OpenTelemetry SDK is not even loaded, and every span helper is a
+ * no-op of `@opentelemetry/api`. On, spans go through a BatchSpanProcessor to an OTLP/HTTP
+ * exporter (JSON); an export that fails drops its spans and logs one warning, never blocks.
+ */
+
+/** How long a graceful stop waits for the last spans to be exported. @defaultValue 3000 */
+export const FLUSH_TIMEOUT_MS = 3000;
+
+/** `service.name` when `OTEL_SERVICE_NAME` (or `OTEL_RESOURCE_ATTRIBUTES`) sets none. */
+export const DEFAULT_SERVICE_NAME = "switchboard";
+
+export type TracingConfig =
+  | { enabled: false; reason: string; warnings: string[] }
+  | {
+      enabled: true;
+      /** Where spans go (what the exporter derives from the same variables). */
+      endpoint: string;
+      /** The sampler as configured, for the start-up line. */
+      sampler: string;
+      /** Whether the sampler follows the parent's decision (`parentbased_*`, the default). */
+      parentBased: boolean;
+      warnings: string[];
+    };
+
+const truthy = (value: string | undefined) => value?.trim().toLowerCase() === "true";
+const given = (value: string | undefined) =>
+  value === undefined || value.trim() === "" ? undefined : value.trim();
+
+/**
+ * Reads the tracing configuration. Departing from the OpenTelemetry default
+ * (`OTEL_TRACES_EXPORTER` unset means `otlp`), tracing is off unless `OTEL_TRACES_EXPORTER`
+ * names `otlp` or an OTLP endpoint is set: a Switchboard started with no telemetry
+ * configured must not try to reach a collector on localhost.
+ */
+export function tracingConfig(env: NodeJS.ProcessEnv = process.env): TracingConfig {
+  const warnings: string[] = [];
+  if (truthy(env.OTEL_SDK_DISABLED)) {
+    return { enabled: false, reason: "OTEL_SDK_DISABLED=true", warnings };
+  }
+  const tracesEndpoint = given(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+  const endpoint = given(env.OTEL_EXPORTER_OTLP_ENDPOINT);
+  const exporters = (given(env.OTEL_TRACES_EXPORTER) ?? "")
+    .split(",")
+    .map((name) => name.trim().toLowerCase())
+    .filter((name) => name !== "");
+  const unsupported = exporters.filter((name) => name !== "otlp" && name !== "none");
+  if (unsupported.length > 0) {
+    warnings.push(
+      `OTEL_TRACES_EXPORTER: ${unsupported.join(", ")} not supported (only otlp); ignored`,
+    );
+  }
+  if (exporters.includes("none")) {
+    return { enabled: false, reason: "OTEL_TRACES_EXPORTER=none", warnings };
+  }
+  if (
+    !exporters.includes("otlp") &&
+    (exporters.length > 0 || (tracesEndpoint === undefined && endpoint === undefined))
+  ) {
+    return {
+      enabled: false,
+      reason: "no exporter configured (set OTEL_TRACES_EXPORTER=otlp or an OTLP endpoint)",
+      warnings,
+    };
+  }
+  const protocol =
+    given(env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL) ?? given(env.OTEL_EXPORTER_OTLP_PROTOCOL);
+  if (protocol !== undefined && protocol !== "http/json") {
+    warnings.push(
+      `OTEL_EXPORTER_OTLP_PROTOCOL=${protocol} is not supported; spans are sent as http/json ` +
+        "(an OpenTelemetry Collector accepts both on port 4318)",
+    );
+  }
+  return {
+    enabled: true,
+    endpoint:
+      tracesEndpoint ??
+      (endpoint === undefined
+        ? "http://localhost:4318/v1/traces"
+        : `${endpoint.replace(/\/+$/, "")}/v1/traces`),
+    sampler: samplerText(env),
+    parentBased: (given(env.OTEL_TRACES_SAMPLER) ?? "parentbased_").startsWith("parentbased_"),
+    warnings,
+  };
+}
+
+function samplerText(env: NodeJS.ProcessEnv): string {
+  const sampler = given(env.OTEL_TRACES_SAMPLER) ?? "parentbased_always_on";
+  const arg = given(env.OTEL_TRACES_SAMPLER_ARG);
+  return sampler.includes("traceidratio") ? `${sampler} ${arg ?? "1"}` : sampler;
+}
+
+export interface TracingOptions {
+  /** The stages this process runs, as a resource attribute (`switchboard.stages`). */
+  stages: readonly string[];
+  /** Whether it serves agents (MCP over HTTP or stdio). */
+  frontEnd: boolean;
+  env?: NodeJS.ProcessEnv;
+}
+
+interface Running {
+  shutdown(): Promise<void>;
+}
+
+let running: Running | undefined;
+
+/**
+ * Starts tracing for this process if the environment configures it; a no-op otherwise
+ * (and when called twice). Every long-running command calls it before it starts work.
+ */
+export async function startTracing(log: Logger, options: TracingOptions): Promise<void> {
+  if (running !== undefined) return;
+  const config = tracingConfig(options.env);
+  for (const warning of config.warnings) log.warn(warning);
+  if (!config.enabled) {
+    log.debug("tracing off", { reason: config.reason });
+    return;
+  }
+  const tlog = log.child({ component: "tracing" });
+  try {
+    running = await startSdk(config, options, tlog);
+  } catch (error) {
+    tlog.warn("tracing could not start; running without it", {
+      error: error instanceof Error ? error.message : String(error),
+    });
+    return;
+  }
+  setTracing(true, config.parentBased);
+  tlog.info("tracing on", { endpoint: config.endpoint, sampler: config.sampler });
+}
+
+type Enabled = Extract<TracingConfig, { enabled: true }>;
+
+/** Loads the SDK (here, not at start-up: a process that does not trace never pays for it). */
+async function startSdk(config: Enabled, options: TracingOptions, log: Logger): Promise<Running> {
+  const [api, core, resources, node, otlp] = await Promise.all([
+    import("@opentelemetry/api"),
+    import("@opentelemetry/core"),
+    import("@opentelemetry/resources"),
+    import("@opentelemetry/sdk-trace-node"),
+    import("@opentelemetry/exporter-trace-otlp-http"),
+  ]);
+  api.diag.setLogger(diagLogger(log), api.DiagLogLevel.WARN);
+  // The BatchSpanProcessor reports failed exports here too; the exporter below warns once.
+  core.setGlobalErrorHandler((error) =>
+    log.debug("trace export error", {
+      error: typeof error === "string" ? error : (error.message ?? "unknown"),
+    }),
+  );
+  const exporter = warnOnFailure(new otlp.OTLPTraceExporter(), config.endpoint, log, {
+    success: core.ExportResultCode.SUCCESS,
+  });
+  const resource = resources
+    .resourceFromAttributes({
+      "service.name": DEFAULT_SERVICE_NAME,
+      "host.name": hostname(),
+      "process.pid": process.pid,
+      "switchboard.stages": options.stages.join(",") || "none",
+      "switchboard.front_end": options.frontEnd,
+    })
+    .merge(resources.detectResources({ detectors: [resources.envDetector] }));
+  const provider = new node.NodeTracerProvider({
+    resource,
+    spanProcessors: [new node.BatchSpanProcessor(exporter)],
+  });
+  provider.register();
+  return provider;
+}
+
+/**
+ * Exports what is left and stops tracing, waiting at most {@link FLUSH_TIMEOUT_MS}: an
+ * unreachable collector must not hold up a graceful stop.
+ */
+export async function stopTracing(log: Logger, timeoutMs = FLUSH_TIMEOUT_MS): Promise<void> {
+  const provider = running;
+  if (provider === undefined) return;
+  running = undefined;
+  setTracing(false);
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(true), timeoutMs);
+  });
+  const flushed = provider.shutdown().then(
+    () => false,
+    () => false,
+  );
+  const late = await Promise.race([flushed, timedOut]);
+  clearTimeout(timer);
+  if (late)
+    log.warn("trace export did not finish in time; the last spans are dropped", { timeoutMs });
+}
+
+/**
+ * Wraps an exporter to log one warning when exports start failing (spans are dropped
+ * meanwhile; the pipeline never waits for them) and one line when they work again.
+ */
+export function warnOnFailure(
+  exporter: SpanExporter,
+  endpoint: string,
+  log: Logger,
+  codes: { success: ExportResultCode },
+): SpanExporter {
+  let failing = false;
+  return {
+    export(spans, done) {
+      exporter.export(spans, (result) => {
+        const ok = result.code === codes.success;
+        if (!ok && !failing) {
+          failing = true;
+          log.warn("trace export failed; spans are dropped until it works again, work goes on", {
+            endpoint,
+            error: result.error?.message ?? "unknown",
+          });
+        } else if (ok && failing) {
+          failing = false;
+          log.info("trace export works again", { endpoint });
+        }
+        done(result);
+      });
+    },
+    shutdown: () => exporter.shutdown(),
+    forceFlush: () => exporter.forceFlush?.() ?? Promise.resolve(),
+  };
+}
+
+/** The SDK's own warnings and errors (bad sampler settings, full queues), once each. */
+function diagLogger(log: Logger) {
+  const seen = new Set<string>();
+  const once = (message: string) => {
+    const key = message.replace(/\d+/g, "N"); // "Dropped 120 spans …" once, not per count
+    if (seen.has(key) || seen.size > 100) return;
+    seen.add(key);
+    log.warn(message);
+  };
+  const ignore = () => undefined;
+  return { error: once, warn: once, info: ignore, debug: ignore, verbose: ignore };
+}

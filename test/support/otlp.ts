@@ -1,0 +1,150 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { gunzipSync } from "node:zlib";
+
+/**
+ * A test OTLP/HTTP receiver (JSON protocol, `POST /v1/traces`), standing in for an
+ * OpenTelemetry Collector: it keeps every span the processes export, and every request
+ * body as it came (to check what was never sent).
+ */
+
+type Value = string | number | boolean;
+
+export interface CollectedSpan {
+  traceId: string;
+  spanId: string;
+  /** Empty for a root span. */
+  parentSpanId: string;
+  name: string;
+  /** OTLP span kind: 1 internal, 2 server, 3 client, 4 producer, 5 consumer. */
+  kind: number;
+  attributes: Record<string, Value>;
+  links: { traceId: string; spanId: string }[];
+  /** OTLP status: 0 unset, 1 ok, 2 error. */
+  status: { code: number; message?: string };
+  /** The attributes of the process's resource (`service.name`, `process.pid`, …). */
+  resource: Record<string, Value>;
+}
+
+export const SpanKindCode = { server: 2, client: 3, producer: 4, consumer: 5 } as const;
+
+interface OtlpValue {
+  stringValue?: string;
+  boolValue?: boolean;
+  intValue?: number | string;
+  doubleValue?: number;
+}
+interface OtlpAttribute {
+  key: string;
+  value: OtlpValue;
+}
+interface OtlpRequest {
+  resourceSpans?: {
+    resource?: { attributes?: OtlpAttribute[] };
+    scopeSpans?: {
+      spans?: {
+        traceId: string;
+        spanId: string;
+        parentSpanId?: string;
+        name: string;
+        kind: number;
+        attributes?: OtlpAttribute[];
+        links?: { traceId: string; spanId: string }[];
+        status?: { code?: number; message?: string };
+      }[];
+    }[];
+  }[];
+}
+
+function valueOf(v: OtlpValue): Value {
+  if (v.stringValue !== undefined) return v.stringValue;
+  if (v.boolValue !== undefined) return v.boolValue;
+  if (v.intValue !== undefined) return Number(v.intValue);
+  return v.doubleValue ?? "";
+}
+
+function attributesOf(list: OtlpAttribute[] | undefined): Record<string, Value> {
+  return Object.fromEntries((list ?? []).map((a) => [a.key, valueOf(a.value)]));
+}
+
+export class OtlpReceiver {
+  readonly spans: CollectedSpan[] = [];
+  /** Every request body, decoded to text. */
+  readonly bodies: string[] = [];
+  readonly #server: Server;
+
+  private constructor(server: Server) {
+    this.#server = server;
+  }
+
+  /** Listens on a free loopback port. */
+  static async start(): Promise<OtlpReceiver> {
+    const server = createServer();
+    const receiver = new OtlpReceiver(server);
+    server.on("request", (request, response) => {
+      const chunks: Buffer[] = [];
+      request.on("data", (chunk: Buffer) => chunks.push(chunk));
+      request.on("end", () => {
+        const raw = Buffer.concat(chunks);
+        const body = request.headers["content-encoding"] === "gzip" ? gunzipSync(raw) : raw;
+        if (request.method === "POST" && request.url === "/v1/traces") {
+          receiver.#collect(body.toString("utf8"));
+        }
+        response.writeHead(200, { "content-type": "application/json" }).end("{}");
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    return receiver;
+  }
+
+  /** `http://127.0.0.1:PORT`, for `OTEL_EXPORTER_OTLP_ENDPOINT`. */
+  get url(): string {
+    return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+  }
+
+  #collect(text: string): void {
+    this.bodies.push(text);
+    const request = JSON.parse(text) as OtlpRequest;
+    for (const rs of request.resourceSpans ?? []) {
+      const resource = attributesOf(rs.resource?.attributes);
+      for (const ss of rs.scopeSpans ?? []) {
+        for (const s of ss.spans ?? []) {
+          this.spans.push({
+            traceId: s.traceId,
+            spanId: s.spanId,
+            parentSpanId: s.parentSpanId ?? "",
+            name: s.name,
+            kind: s.kind,
+            attributes: attributesOf(s.attributes),
+            links: (s.links ?? []).map((l) => ({ traceId: l.traceId, spanId: l.spanId })),
+            status: { code: s.status?.code ?? 0, message: s.status?.message },
+            resource,
+          });
+        }
+      }
+    }
+  }
+
+  /** The spans of one trace. */
+  trace(traceId: string): CollectedSpan[] {
+    return this.spans.filter((s) => s.traceId === traceId);
+  }
+
+  /** Polls until `find` returns something (or throws after `timeoutMs`, naming `what`). */
+  async waitFor<T>(what: string, find: () => T | undefined, timeoutMs = 20_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = find();
+      if (found !== undefined) return found;
+      if (Date.now() > deadline) {
+        const names = this.spans.map((s) => s.name).join(", ");
+        throw new Error(`timed out waiting for ${what}; spans so far: ${names || "none"}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.#server.close(() => resolve()));
+  }
+}

@@ -1,0 +1,300 @@
+import { context, propagation, SpanStatusCode, trace } from "@opentelemetry/api";
+import {
+  InMemorySpanExporter,
+  NodeTracerProvider,
+  SimpleSpanProcessor,
+} from "@opentelemetry/sdk-trace-node";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { StageDefinition } from "../../src/config/pipeline.js";
+import { Field, text, type Output, type StreamEntry } from "../../src/pipeline/entry.js";
+import type { Outcome } from "../../src/pipeline/stage.js";
+import { traceBatch } from "../../src/pipeline/tracing.js";
+import { createLogger, silentLogger } from "../../src/telemetry/log.js";
+import {
+  activeTraceparent,
+  formatTraceparent,
+  parseTraceparent,
+  setTracing,
+  skipsSpan,
+  startSpanFrom,
+  traceparentOf,
+  withSpan,
+  withTraceparent,
+} from "../../src/telemetry/spans.js";
+import { tracingConfig } from "../../src/telemetry/tracing.js";
+
+const TRACE = "0af7651916cd43dd8448eb211c80319c";
+const SPAN = "b7ad6b7169203331";
+const TP = `00-${TRACE}-${SPAN}-01`;
+
+describe("tracingConfig", () => {
+  it("is off with nothing configured, and says how to turn it on", () => {
+    expect(tracingConfig({})).toMatchObject({
+      enabled: false,
+      reason: expect.stringContaining("OTEL_TRACES_EXPORTER=otlp"),
+    });
+  });
+
+  it("is on with an OTLP endpoint or OTEL_TRACES_EXPORTER=otlp", () => {
+    expect(tracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318/" })).toEqual({
+      enabled: true,
+      endpoint: "http://collector:4318/v1/traces",
+      sampler: "parentbased_always_on",
+      parentBased: true,
+      warnings: [],
+    });
+    expect(
+      tracingConfig({
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://tempo:4318/v1/traces",
+        OTEL_TRACES_SAMPLER: "parentbased_traceidratio",
+        OTEL_TRACES_SAMPLER_ARG: "0.01",
+      }),
+    ).toMatchObject({
+      enabled: true,
+      endpoint: "http://tempo:4318/v1/traces",
+      sampler: "parentbased_traceidratio 0.01",
+      parentBased: true,
+    });
+    expect(tracingConfig({ OTEL_TRACES_EXPORTER: "otlp" })).toMatchObject({
+      enabled: true,
+      endpoint: "http://localhost:4318/v1/traces",
+    });
+    expect(
+      tracingConfig({ OTEL_TRACES_EXPORTER: "otlp", OTEL_TRACES_SAMPLER: "traceidratio" }),
+    ).toMatchObject({ parentBased: false });
+  });
+
+  it("is off when disabled or the exporter is none, whatever else is set", () => {
+    const endpoint = { OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318" };
+    expect(tracingConfig({ ...endpoint, OTEL_SDK_DISABLED: "true" }).enabled).toBe(false);
+    expect(tracingConfig({ ...endpoint, OTEL_TRACES_EXPORTER: "none" }).enabled).toBe(false);
+  });
+
+  it("warns about exporters and protocols it does not have", () => {
+    expect(tracingConfig({ OTEL_TRACES_EXPORTER: "console" })).toMatchObject({
+      enabled: false,
+      warnings: [expect.stringContaining("console not supported")],
+    });
+    expect(
+      tracingConfig({ OTEL_TRACES_EXPORTER: "otlp", OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf" }),
+    ).toMatchObject({ enabled: true, warnings: [expect.stringContaining("http/json")] });
+  });
+});
+
+describe("traceparent", () => {
+  it("round-trips well-formed values", () => {
+    const hex = (n: number) => fc.stringMatching(new RegExp(`^[0-9a-f]{${n}}$`));
+    fc.assert(
+      fc.property(hex(32), hex(16), fc.boolean(), (traceId, spanId, sampled) => {
+        fc.pre(/[^0]/.test(traceId) && /[^0]/.test(spanId));
+        const value = `00-${traceId}-${spanId}-0${sampled ? 1 : 0}`;
+        const parsed = parseTraceparent(value);
+        expect(parsed).toMatchObject({ traceId, spanId, isRemote: true });
+        expect(formatTraceparent(parsed!)).toBe(value);
+      }),
+    );
+  });
+
+  it("drops malformed values", () => {
+    for (const value of [
+      "garbage",
+      "",
+      TP.toUpperCase(),
+      `00-${"0".repeat(32)}-${SPAN}-01`,
+      `00-${TRACE}-${"0".repeat(16)}-01`,
+      `ff-${TRACE}-${SPAN}-01`,
+      `00-${TRACE}-${SPAN}-01-extra`,
+      `00-${TRACE.slice(1)}-${SPAN}-01`,
+    ]) {
+      expect(parseTraceparent(value), value).toBeUndefined();
+    }
+    expect(parseTraceparent(undefined)).toBeUndefined();
+  });
+
+  it("lets a hop skip its span only under a well-formed, unsampled parent", () => {
+    const unsampled = (flags: string) => `00-${TRACE}-${SPAN}-${flags}`;
+    setTracing(true, true);
+    const skips = [unsampled("00"), unsampled("0a"), Buffer.from(unsampled("02"))].map(skipsSpan);
+    const keeps = [unsampled("01"), unsampled("0b"), unsampled("0A"), `01-${TRACE}-${SPAN}-00`]
+      .concat([`00-${TRACE}-${SPAN.replace("b", "x")}-00`, "garbage", ""])
+      .map(skipsSpan);
+    setTracing(true, false);
+    const followsNone = skipsSpan(unsampled("00"));
+    setTracing(false);
+    expect(skips).toEqual([true, true, true]);
+    expect(keeps.some(Boolean)).toBe(false);
+    expect(followsNone).toBe(false);
+  });
+
+  it("accepts a later version's extra fields, and reads Buffers", () => {
+    expect(parseTraceparent(`01-${TRACE}-${SPAN}-01-more`)?.traceId).toBe(TRACE);
+    expect(parseTraceparent(Buffer.from(TP))?.spanId).toBe(SPAN);
+  });
+});
+
+const stage = {
+  name: "route",
+  stream: "route",
+  group: "route",
+} as StageDefinition;
+
+function entry(id: string, fields: Record<string, string>): StreamEntry {
+  return {
+    id,
+    fields: new Map(Object.entries(fields).map(([k, v]) => [k, Buffer.from(v)])),
+  };
+}
+
+const output = (...fields: string[]): Output => ({ to: "deliver", fields });
+
+function tpOf(o: Outcome, index = 0): string | undefined {
+  if (o.kind !== "forward") return undefined;
+  const fields = o.outputs[index]!.fields;
+  const at = fields.indexOf(Field.traceparent);
+  return at < 0 ? undefined : fields[at + 1]!.toString();
+}
+
+describe("a batch's trace, when this process does not trace", () => {
+  it("carries each entry's traceparent on to its outputs", async () => {
+    const entries = [entry("1-0", { mid: "a", tp: TP }), entry("2-0", { mid: "b" })];
+    const batch = traceBatch(stage, entries, silentLogger);
+    const outcomes: Outcome[] = [
+      { kind: "forward", outputs: [output("rcpt", "x"), output("tp", "own")] },
+      { kind: "forward", outputs: [output("rcpt", "y")] },
+    ];
+    const stamped = batch.stamp(outcomes);
+    expect(tpOf(stamped[0]!)).toBe(TP);
+    expect(tpOf(stamped[0]!, 1)).toBe("own");
+    expect(stamped[1]).toBe(outcomes[1]);
+    expect(await batch.ended(Promise.resolve(2), stamped)).toBe(2);
+    expect(text(entries[0]!, Field.traceparent)).toBe(TP);
+  });
+
+  it("makes spans that carry their parent's context unchanged", () => {
+    expect(traceparentOf(startSpanFrom("x", TP))).toBe(TP);
+    expect(traceparentOf(startSpanFrom("x", "garbage"))).toBeUndefined();
+  });
+});
+
+describe("with tracing on", () => {
+  const exporter = new InMemorySpanExporter();
+  beforeAll(() => {
+    const provider = new NodeTracerProvider({
+      spanProcessors: [new SimpleSpanProcessor(exporter)],
+    });
+    provider.register();
+    setTracing(true);
+  });
+  afterAll(() => {
+    setTracing(false);
+    trace.disable();
+    context.disable();
+    propagation.disable();
+  });
+
+  it("gives each entry a consumer span under its traceparent, and its outputs that span's", async () => {
+    exporter.reset();
+    const entries = [
+      entry("1-0", { mid: "m1", tp: TP, rcpt: "bob" }),
+      entry("2-0", { mid: "m2", tp: "00-bad-01" }),
+      entry("3-0", { mid: "m3", tp: TP }),
+    ];
+    const batch = traceBatch(stage, entries, silentLogger);
+    const outcomes: Outcome[] = [
+      { kind: "forward", outputs: [output("t", "rcpt")] },
+      { kind: "done" },
+      { kind: "reject", status: "rejected", error: { code: "MALFORMED_ENTRY", message: "body x" } },
+    ];
+    const stamped = batch.stamp(outcomes);
+    await batch.ended(Promise.resolve(3), outcomes);
+    const spans = exporter.getFinishedSpans();
+    expect(spans.map((s) => s.name)).toEqual(["process route", "process route", "process route"]);
+    const [first, second, third] = spans;
+    expect(first!.spanContext().traceId).toBe(TRACE);
+    expect(first!.parentSpanContext?.spanId).toBe(SPAN);
+    expect(first!.attributes).toMatchObject({
+      "messaging.message.id": "m1",
+      "messaging.consumer.group.name": "route",
+      "switchboard.recipient": "bob",
+      "switchboard.outcome": "forward",
+    });
+    const own = formatTraceparent(first!.spanContext());
+    expect(tpOf(stamped[0]!)).toBe(own);
+    expect(text(entries[0]!, Field.traceparent)).toBe(own);
+    // A malformed traceparent starts a new trace.
+    expect(second!.parentSpanContext).toBeUndefined();
+    expect(second!.spanContext().traceId).not.toBe(TRACE);
+    // A refusal records its code, never its message.
+    expect(third!.status).toEqual({ code: SpanStatusCode.ERROR, message: "MALFORMED_ENTRY" });
+    expect(JSON.stringify(third!.attributes)).not.toContain("body x");
+  });
+
+  it("makes no span under an unsampled parent when sampling follows the parent", async () => {
+    exporter.reset();
+    setTracing(true, true);
+    const unsampled = `00-${TRACE}-${SPAN}-00`;
+    const batch = traceBatch(stage, [entry("1-0", { mid: "m1", tp: unsampled })], silentLogger);
+    const stamped = batch.stamp([{ kind: "forward", outputs: [output("t", "rcpt")] }]);
+    await batch.ended(Promise.resolve(1), stamped);
+    setTracing(true);
+    expect(exporter.getFinishedSpans()).toEqual([]);
+    expect(tpOf(stamped[0]!)).toBe(unsampled);
+  });
+
+  it("parents what starts from the active context under a traceparent made active", () => {
+    exporter.reset();
+    withTraceparent(TP, () => trace.getTracer("bullmq").startSpan("add job").end());
+    expect(exporter.getFinishedSpans()[0]?.parentSpanContext?.spanId).toBe(SPAN);
+    expect(withTraceparent(TP, activeTraceparent)).toBe(TP);
+  });
+
+  it("marks every span of a batch whose commit failed", async () => {
+    exporter.reset();
+    const batch = traceBatch(stage, [entry("1-0", { mid: "m1" })], silentLogger);
+    const commit = Promise.reject(new Error("READONLY"));
+    await expect(batch.ended(commit, [{ kind: "done" }])).rejects.toThrow("READONLY");
+    expect(exporter.getFinishedSpans()[0]!.status.code).toBe(SpanStatusCode.ERROR);
+  });
+
+  it("puts the active span's ids on log lines, and the caller's fields", () => {
+    const lines: string[] = [];
+    const log = createLogger("info", { component: "test" }, (line) => lines.push(line));
+    const span = startSpanFrom("work", TP);
+    withSpan(span, () => log.child({ stage: "route" }).info("inside", { message_id: "m1" }));
+    log.info("outside");
+    log.debug("filtered");
+    span.end();
+    const [inside, outside] = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toHaveLength(2);
+    expect(inside).toMatchObject({
+      level: "info",
+      msg: "inside",
+      component: "test",
+      stage: "route",
+      message_id: "m1",
+      trace_id: TRACE,
+      span_id: span.spanContext().spanId,
+    });
+    expect(outside).not.toHaveProperty("trace_id");
+  });
+});
+
+describe("the cost of tracing when off", () => {
+  it("imports only @opentelemetry/api statically: the SDK is loaded when tracing starts", () => {
+    const src = fileURLToPath(new URL("../../src", import.meta.url));
+    const files = readdirSync(src, { recursive: true, encoding: "utf8" })
+      .filter((name) => name.endsWith(".ts"))
+      .map((name) => ({ name, text: readFileSync(join(src, name), "utf8") }));
+    const sdkImports = files.flatMap(({ name, text }) =>
+      [...text.matchAll(/^import\s+(?!type\b)[^;]*?from\s+"(@opentelemetry\/[^"]+)"/gm)]
+        .map((m) => m[1]!)
+        .filter((module) => module !== "@opentelemetry/api")
+        .map((module) => `${name}: ${module}`),
+    );
+    expect(sdkImports).toEqual([]);
+  });
+});
