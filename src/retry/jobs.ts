@@ -9,6 +9,7 @@ import type { RetryState } from "../history/record.js";
 import type { Logger } from "../telemetry/log.js";
 import { metrics } from "../telemetry/metrics.js";
 import { backoffDelay, policyFor, RetryLater, strategyFor } from "./policy.js";
+import { traceAttempt } from "./tracing.js";
 
 /** A stage entry waiting in a BullMQ queue to be tried (again). */
 export interface EntryJob {
@@ -88,17 +89,27 @@ export interface EntryJobsOptions {
  */
 export function entryProcessor(
   options: EntryJobsOptions,
+  span: { name: string; destination: string },
   tryOnce: (entry: StreamEntry, job: Job<EntryJob>, token: string | undefined) => Promise<Tried>,
 ): Processor<EntryJob> {
   const { pipeline, stage, committer, failures } = options;
   return async (job, token) => {
     const entry = entryOf(job.data);
+    const trace = traceAttempt(
+      span.name,
+      span.destination,
+      entry,
+      job.data.tried + job.attemptsMade + 1,
+    );
     let tried: Tried;
     try {
-      tried = await tryOnce(entry, job, token);
+      tried = trace.end(await tryOnce(entry, job, token));
     } catch (error) {
-      if (error instanceof Error && error.name === "DelayedError") throw error;
-      tried = { kind: "retry", error: toErrorInfo(error) };
+      if (error instanceof Error && error.name === "DelayedError") {
+        trace.end({ kind: "retry", error: { code: "BREAKER_OPEN", message: error.message } });
+        throw error;
+      }
+      tried = trace.end({ kind: "retry", error: toErrorInfo(error) });
     }
     if (tried.kind !== "retry") {
       if (tried.kind === "reject" && strategyFor(pipeline, tried.error) === "dead_letter") {

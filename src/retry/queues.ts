@@ -1,10 +1,12 @@
-import { Queue, Worker, type JobsOptions, type Processor } from "bullmq";
+import { Queue, Worker, type JobsOptions, type Processor, type Telemetry } from "bullmq";
+import { BullMQOtel } from "bullmq-otel";
 import { Redis } from "ioredis";
 import type { StageName } from "../config/pipeline.js";
 import { toErrorInfo } from "../protocol/errors.js";
 import { reconnectDelay } from "../redis/connection.js";
 import type { Keys } from "../redis/keys.js";
 import type { Logger } from "../telemetry/log.js";
+import { isTracing, withTraceparent } from "../telemetry/spans.js";
 import { BACKOFF_TYPE, backoffStrategy } from "./policy.js";
 
 /** The queue of webhook deliveries (first tries and retries). */
@@ -63,13 +65,33 @@ export class Queues {
         maxRetriesPerRequest: 1,
         enableOfflineQueue: false,
       }).on("error", () => undefined); // failures surface on the commands
-      queue = new Queue(name, { connection: this.#producer, prefix: this.#prefix });
+      queue = new Queue(name, {
+        connection: this.#producer,
+        prefix: this.#prefix,
+        telemetry: telemetry(),
+      });
       queue.on("error", (error) =>
         this.#log.warn("queue error", { queue: name, error: toErrorInfo(error) }),
       );
       this.#queues.set(name, queue);
     }
     return queue;
+  }
+
+  /**
+   * Adds jobs, each in the trace context of its entry, so BullMQ's spans for it (with
+   * tracing on) belong to the message's trace. One round trip: the adds are pipelined.
+   */
+  async addEach<T>(
+    name: string,
+    jobs: readonly { name: string; data: T; opts: JobsOptions; traceparent?: Buffer | undefined }[],
+  ): Promise<void> {
+    const queue = this.queue(name);
+    await Promise.all(
+      jobs.map((job) =>
+        withTraceparent(job.traceparent, () => queue.add(job.name, job.data, job.opts)),
+      ),
+    );
   }
 
   /** Starts processing a queue in this process. */
@@ -85,6 +107,7 @@ export class Queues {
       prefix: this.#prefix,
       concurrency,
       settings: { backoffStrategy },
+      telemetry: telemetry(),
     });
     worker.on("error", (error) =>
       this.#log.warn("job worker error", { queue: name, error: toErrorInfo(error) }),
@@ -100,4 +123,9 @@ export class Queues {
     for (const connection of this.#connections) connection.disconnect();
     this.#producer?.disconnect();
   }
+}
+
+/** BullMQ's own spans (through bullmq-otel) when this process traces; none otherwise. */
+function telemetry(): Telemetry | undefined {
+  return isTracing() ? (new BullMQOtel({ tracerName: "bullmq" })) : undefined;
 }

@@ -1,6 +1,6 @@
 import type { Pipeline } from "../config/pipeline.js";
 import { toErrorInfo, type ErrorInfo } from "../protocol/errors.js";
-import type { StreamEntry } from "../pipeline/entry.js";
+import { Field, type StreamEntry } from "../pipeline/entry.js";
 import type { Outcome, StageHandler } from "../pipeline/stage.js";
 import {
   entryProcessor,
@@ -36,7 +36,9 @@ export class StageRetries {
   /** Works the stage's retry queue in this process. */
   start(): void {
     const { handler } = this.#o;
-    const processor = entryProcessor(this.#o, async (entry) => {
+    const { name, stream } = this.#o.stage;
+    const span = { name: `retry ${name}`, destination: stream };
+    const processor = entryProcessor(this.#o, span, async (entry) => {
       const [outcome] = await handler.handle([entry]);
       return outcome ?? { kind: "retry", error: { code: "INTERNAL", message: "no outcome" } };
     });
@@ -74,10 +76,11 @@ export class StageRetries {
         data: toJob(entry, 1, attempts),
         opts: { ...jobOptions(policy.attempts - 1, `${this.#o.stage.name}-${entry.id}`), delay },
         state: retryState(policy.attempts, now + delay),
+        traceparent: entry.fields.get(Field.traceparent),
       };
     });
     try {
-      await this.#o.queues.queue(this.#queue).addBulk(jobs);
+      await this.#o.queues.addEach(this.#queue, jobs);
     } catch (error) {
       this.#o.log.warn("could not schedule retries; the entries stay pending", {
         stage: this.#o.stage.name,

@@ -34,11 +34,13 @@ export async function schedulePushes(
 ): Promise<void> {
   if (entries.length === 0) return;
   const attempts = policyOf(pipeline, "delivery").attempts;
-  await queues.queue(WEBHOOK_QUEUE).addBulk(
+  await queues.addEach(
+    WEBHOOK_QUEUE,
     entries.map((entry) => ({
       name: "push",
       data: toJob(entry, 0),
       opts: jobOptions(attempts, `push-${entry.id}`),
+      traceparent: entry.fields.get(Field.traceparent),
     })),
   );
 }
@@ -65,7 +67,8 @@ export class Pusher {
   }
 
   start(): void {
-    const processor = entryProcessor(this.#o, (entry, job, token) =>
+    const span = { name: "send webhook", destination: "webhook" };
+    const processor = entryProcessor(this.#o, span, (entry, job, token) =>
       this.#push(entry, job.data, job.attemptsMade, (until) => job.moveToDelayed(until, token)),
     );
     this.#o.queues.work<EntryJob>(WEBHOOK_QUEUE, processor, this.#o.pipeline.webhooks.concurrency);

@@ -11,13 +11,16 @@ import { cliEnv, killAll } from "../support/cli.js";
 import {
   call,
   closeClients,
+  connectLegacy,
   joinAs,
   startServe,
+  fastPipelineWith,
   writePipeline,
   type Agent,
   type Fetched,
 } from "../support/mcp.js";
 import { OtlpReceiver, SpanKindCode } from "../support/otlp.js";
+import { WebhookServer } from "../support/webhook-server.js";
 import { connect, deleteByPrefix, testPrefix } from "../support/redis.js";
 import {
   checkHops,
@@ -109,7 +112,9 @@ describe("tracing across a front end and two workers", () => {
   beforeAll(async () => {
     receiver = await OtlpReceiver.start();
     prefix = testPrefix();
-    pipelineFile = await writePipeline();
+    pipelineFile = await writePipeline(
+      fastPipelineWith({ retries: { delivery: { attempts: 4, delayMs: 200, jitter: 0 } } }),
+    );
     redis = await connect();
     split = await startSplit({ ...cliEnv(prefix, pipelineFile), ...tracingEnv(receiver.url) });
     alice = await joinAs(split.serve.url, "alice", "legacy");
@@ -183,7 +188,10 @@ describe("tracing across a front end and two workers", () => {
     // Fetch and ack are bob's own calls: linked from the message's trace, not part of it.
     for (const name of ["receive inbox", "settle inbox"]) {
       const [link] = named(name).links;
-      const call = receiver.spans.find((s) => s.spanId === link?.spanId);
+      // The call's own span is exported when the call ends, maybe after the hops were seen.
+      const call = await receiver.waitFor(`the call linked from ${name}`, () =>
+        receiver.spans.find((s) => s.spanId === link?.spanId),
+      );
       expect(call?.name).toBe(
         name === "receive inbox" ? "tools/call fetch_inbox" : "tools/call ack_messages",
       );
@@ -191,6 +199,48 @@ describe("tracing across a front end and two workers", () => {
     }
     // Bodies and subjects are never exported.
     expect(receiver.bodies.some((b) => b.includes(secret) || b.includes("traced"))).toBe(false);
+  });
+
+  it("puts a webhook delivery's failed attempt and its retry in the message's trace", async () => {
+    const hook = await WebhookServer.start((_, n) => ({ status: n === 0 ? 503 : 200 }));
+    try {
+      const client = await connectLegacy(split.serve.url);
+      await call(client, "register_agent", { name: "pager", webhook_url: hook.url });
+      const traceId = hex(16);
+      const clientSpanId = hex(8);
+      const { message_id } = await call<Sent>(
+        alice.client,
+        "send_message",
+        { to: ["pager"], body: "wake up" },
+        { meta: { traceparent: `00-${traceId}-${clientSpanId}-01` } },
+      );
+      const hops: Hop[] = [
+        ...INBOX_HOPS.slice(0, 6),
+        {
+          name: "send webhook",
+          parent: "process deliver",
+          process: LATE,
+          attributes: { "switchboard.attempt": 1, "error.type": "WEBHOOK_SERVER_ERROR" },
+        },
+        {
+          name: "send webhook",
+          parent: "process deliver",
+          process: LATE,
+          attributes: { "switchboard.attempt": 2, "switchboard.outcome": "forward" },
+        },
+        { name: "process persist", parent: "send webhook", process: LATE },
+      ];
+      const spans = await waitForHops(receiver, traceId, hops, clientSpanId);
+      expect(checkHops(spans, hops, clientSpanId)).toEqual([]);
+      expect(hook.deliveries(message_id)).toBe(1);
+      expect(hook.received.map((r) => r.headers.traceparent)).toEqual([
+        expect.stringContaining(traceId),
+        expect.stringContaining(traceId),
+      ]);
+      await client.close();
+    } finally {
+      await hook.close();
+    }
   });
 
   it("puts trace_id and span_id on the log lines written inside a span", async () => {
@@ -263,7 +313,9 @@ describe("an unreachable OTLP endpoint", () => {
   let redis: Redis;
 
   beforeAll(async () => {
-    pipelineFile = await writePipeline();
+    pipelineFile = await writePipeline(
+      fastPipelineWith({ retries: { delivery: { attempts: 4, delayMs: 200, jitter: 0 } } }),
+    );
     redis = await connect();
   });
   afterEach(closeClients);
