@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import type { ExportResultCode } from "@opentelemetry/core";
 import type { SpanExporter } from "@opentelemetry/sdk-trace-base";
+import { SyncContextManager } from "./context.js";
 import type { Logger } from "./log.js";
 import { setTracing } from "./spans.js";
 
@@ -170,7 +171,8 @@ async function startSdk(config: Enabled, options: TracingOptions, log: Logger): 
     resource,
     spanProcessors: [new node.BatchSpanProcessor(exporter)],
   });
-  provider.register();
+  // Processes that serve agents keep a tool call's context across awaits; workers need not.
+  provider.register(options.frontEnd ? {} : { contextManager: new SyncContextManager() });
   return provider;
 }
 

@@ -1,4 +1,11 @@
-import { context, propagation, SpanStatusCode, trace } from "@opentelemetry/api";
+import {
+  context,
+  createContextKey,
+  propagation,
+  ROOT_CONTEXT,
+  SpanStatusCode,
+  trace,
+} from "@opentelemetry/api";
 import {
   InMemorySpanExporter,
   NodeTracerProvider,
@@ -12,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StageDefinition } from "../../src/config/pipeline.js";
 import { Field, text, type Output, type StreamEntry } from "../../src/pipeline/entry.js";
 import type { Outcome } from "../../src/pipeline/stage.js";
+import { SyncContextManager } from "../../src/telemetry/context.js";
 import { traceBatch } from "../../src/pipeline/tracing.js";
 import { createLogger, silentLogger } from "../../src/telemetry/log.js";
 import {
@@ -157,6 +165,46 @@ function tpOf(o: Outcome, index = 0): string | undefined {
   const at = fields.indexOf(Field.traceparent);
   return at < 0 ? undefined : fields[at + 1]!.toString();
 }
+
+describe("the synchronous context manager of workers", () => {
+  const key = createContextKey("k");
+  const ctx = (value: string) => ROOT_CONTEXT.setValue(key, value);
+
+  it("makes a context active while a function runs, nested, and restores the one before", () => {
+    const manager = new SyncContextManager();
+    const seen = manager.with(ctx("outer"), () => [
+      manager.active().getValue(key),
+      manager.with(ctx("inner"), () => manager.active().getValue(key)),
+      manager.active().getValue(key),
+    ]);
+    expect(seen).toEqual(["outer", "inner", "outer"]);
+    expect(manager.active()).toBe(ROOT_CONTEXT);
+    expect(() =>
+      manager.with(ctx("x"), () => {
+        throw new Error("boom");
+      }),
+    ).toThrow("boom");
+    expect(manager.active()).toBe(ROOT_CONTEXT);
+  });
+
+  it("binds functions to a context, passing this and arguments on", () => {
+    const manager = new SyncContextManager();
+    const bound = manager.bind(ctx("bound"), function (this: { n: number }, add: number) {
+      return [this.n + add, manager.active().getValue(key)];
+    });
+    expect(bound.call({ n: 1 }, 2)).toEqual([3, "bound"]);
+  });
+
+  it("keeps a context up to the first await only", async () => {
+    const manager = new SyncContextManager();
+    const after = await manager.with(ctx("v"), async () => {
+      const before = manager.active().getValue(key);
+      await Promise.resolve();
+      return [before, manager.active().getValue(key)];
+    });
+    expect(after).toEqual(["v", undefined]);
+  });
+});
 
 describe("a batch's trace, when this process does not trace", () => {
   it("carries each entry's traceparent on to its outputs", async () => {
