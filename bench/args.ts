@@ -18,6 +18,8 @@ export interface BenchOptions {
   mcp: boolean;
   /** Agent counts of the MCP session runs; the stateless run uses the first. */
   mcpAgents: number[];
+  /** `--failures`: webhook deliveries, a tenth failing once against none (bench/failures.ts). */
+  failures: boolean;
 }
 
 export const USAGE = `usage: npm run bench -- [options]
@@ -45,6 +47,14 @@ export const USAGE = `usage: npm run bench -- [options]
                   --no-write, --no-build
   --mcp-agents L  agent counts of the 2025-11-25 session runs; the stateless 2026-07-28
                   run uses the first (default 10,100)
+
+  --failures      instead: throughput to webhooks (push delivery to a receiver process of
+                  the bench's) when 10% of deliveries fail once (a 503, then retried after
+                  ~50 ms), with the endpoint's circuit breaker as configured and held off,
+                  against none failing; the cases interleaved in every run; checks every
+                  message is delivered exactly once; uses --messages, --runs (per case),
+                  --warmup, --agents, --body-bytes, --timeout-s, --quiet-wait, --json,
+                  --no-write, --no-build and the first of --workers
 
 Environment: REDIS_URL (else 127.0.0.1:6379 or a spawned redis-server), SWITCHBOARD_PIPELINE,
 BENCH_WORKER_NODE_ARGS (extra node flags for our workers, e.g. "--cpu-prof --cpu-prof-dir=DIR"),
@@ -80,6 +90,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       "no-build": { type: "boolean", default: false },
       mcp: { type: "boolean", default: false },
       "mcp-agents": { type: "string" },
+      failures: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -89,6 +100,9 @@ export function parseOptions(argv: string[]): BenchOptions {
   }
   const list = (name: string, value: string) =>
     value.split(",").map((item) => whole(name, item.trim(), 1));
+  if (values.mcp && values.failures) {
+    throw new Error(`--mcp and --failures are separate benchmarks; give one\n\n${USAGE}`);
+  }
   const workers = list("workers", values.workers ?? "1,2");
   return {
     messages: whole("messages", values.messages, 100_000),
@@ -106,5 +120,6 @@ export function parseOptions(argv: string[]): BenchOptions {
     build: !values["no-build"],
     mcp: values.mcp,
     mcpAgents: list("mcp-agents", values["mcp-agents"] ?? "10,100"),
+    failures: values.failures,
   };
 }

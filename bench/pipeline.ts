@@ -2,7 +2,9 @@
  * `npm run bench`: messages through all four stages with 1 and 2 worker processes, against
  * the bare XREADGROUP/XADD/XACK ceiling on the same streams, plus a moderate fixed rate.
  * Progress goes to stderr; the table (or, with --json, one JSON line) to stdout.
- * With --mcp it measures the MCP send → fetch round trip instead (bench/mcp.ts).
+ * With --mcp it measures the MCP send → fetch round trip instead (bench/mcp.ts); with
+ * --failures, throughput to webhooks when 10% of deliveries fail once, against none failing
+ * (bench/failures.ts).
  */
 import { loadPipeline } from "../src/config/pipeline.js";
 import { connectRedis } from "../src/redis/connection.js";
@@ -29,6 +31,10 @@ try {
 }
 // `npm run bench -- --mcp`: the MCP round trip instead (bench/mcp.ts).
 if (options.mcp) process.exit(await (await import("./mcp.js")).runMcpBench(options, argv));
+// `npm run bench -- --failures`: a tenth of webhook deliveries failing once, against none.
+if (options.failures) {
+  process.exit(await (await import("./failures.js")).runFailuresBench(options, argv));
+}
 const pipeline = loadPipeline(process.env.SWITCHBOARD_PIPELINE || undefined);
 const redisAt = await provisionRedis({ purpose: "cli", log });
 const admin = defineScripts(connectRedis(redisAt.url, "admin", "bench:admin"));
