@@ -20,6 +20,8 @@ export interface BenchOptions {
   mcpAgents: number[];
   /** `--tracing`: pipeline throughput with tracing off, at 1% and at 100% (bench/tracing.ts). */
   tracing: boolean;
+  /** `--failures`: webhook deliveries, a tenth failing once against none (bench/failures.ts). */
+  failures: boolean;
 }
 
 export const USAGE = `usage: npm run bench -- [options]
@@ -53,6 +55,13 @@ export const USAGE = `usage: npm run bench -- [options]
                   process; the three interleaved in each run; uses --messages, --runs,
                   --workers, --warmup, --agents, --body-bytes, --quiet-wait, --json,
                   --no-write, --no-build
+  --failures      instead: throughput to webhooks (push delivery to a receiver process of
+                  the bench's) when 10% of deliveries fail once (a 503, then retried after
+                  ~50 ms), with the endpoint's circuit breaker as configured and held off,
+                  against none failing; the cases interleaved in every run; checks every
+                  message is delivered exactly once; uses --messages, --runs (per case),
+                  --warmup, --agents, --body-bytes, --timeout-s, --quiet-wait, --json,
+                  --no-write, --no-build and the first of --workers
 
 Environment: REDIS_URL (else 127.0.0.1:6379 or a spawned redis-server), SWITCHBOARD_PIPELINE,
 BENCH_WORKER_NODE_ARGS (extra node flags for our workers, e.g. "--cpu-prof --cpu-prof-dir=DIR"),
@@ -89,6 +98,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       mcp: { type: "boolean", default: false },
       "mcp-agents": { type: "string" },
       tracing: { type: "boolean", default: false },
+      failures: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -98,6 +108,9 @@ export function parseOptions(argv: string[]): BenchOptions {
   }
   const list = (name: string, value: string) =>
     value.split(",").map((item) => whole(name, item.trim(), 1));
+  if (values.mcp && values.failures) {
+    throw new Error(`--mcp and --failures are separate benchmarks; give one\n\n${USAGE}`);
+  }
   const workers = list("workers", values.workers ?? "1,2");
   return {
     messages: whole("messages", values.messages, 100_000),
@@ -116,5 +129,6 @@ export function parseOptions(argv: string[]): BenchOptions {
     mcp: values.mcp,
     mcpAgents: list("mcp-agents", values["mcp-agents"] ?? "10,100"),
     tracing: values.tracing,
+    failures: values.failures,
   };
 }

@@ -1,10 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { createServer } from "node:net";
-import { setTimeout as delay } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import { STAGE_NAMES, type Pipeline } from "../src/config/pipeline.js";
 import { Keys } from "../src/redis/keys.js";
-import { assertAlive, spawnProc, stopProc, type Proc } from "./procs.js";
+import { freePort, spawnProc, stopProc, waitAnswering, type Proc } from "./procs.js";
 import { deletePrefix } from "./redis-tools.js";
 import { waitForReaders } from "./wait.js";
 
@@ -22,35 +20,6 @@ export interface Serve {
   stop(): Promise<void>;
 }
 
-/** A port nobody listens on right now (the kernel picks it; serve binds it just after). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, HOST, resolve);
-  });
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === "string") throw new Error("no free port");
-  return address.port;
-}
-
-/** Until GET /healthz answers `ok` (the front end listens); fails if the process exits. */
-async function waitHealthy(proc: Proc, base: URL): Promise<void> {
-  const deadline = performance.now() + READY_TIMEOUT_MS;
-  for (;;) {
-    assertAlive([proc]);
-    try {
-      const response = await fetch(new URL("/healthz", base));
-      if (response.ok) return;
-    } catch {
-      // not listening yet
-    }
-    if (performance.now() > deadline) throw new Error(`serve did not listen within 30 s`);
-    await delay(50);
-  }
-}
-
 /**
  * Starts `switchboard serve --port P` at log level warn (so its `listening` line is not
  * printed: the port is chosen here) and waits until it answers and its stages read.
@@ -64,7 +33,7 @@ export async function startServe(options: {
   const keys = new Keys(`bench-mcp-${randomBytes(4).toString("hex")}`);
   // e.g. BENCH_SERVE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it
   const nodeArgs = (process.env.BENCH_SERVE_NODE_ARGS ?? "").split(" ").filter(Boolean);
-  const port = await freePort();
+  const port = await freePort(HOST);
   const proc = spawnProc(
     `serve ${options.label}`,
     [...nodeArgs, BIN, "serve", "--port", String(port)],
@@ -89,7 +58,7 @@ export async function startServe(options: {
       })()),
   };
   try {
-    await waitHealthy(proc, serve.url);
+    await waitAnswering(proc, new URL("/healthz", serve.url), READY_TIMEOUT_MS);
     const loops = STAGE_NAMES.reduce((sum, n) => sum + options.pipeline.stages[n].concurrency, 0);
     await waitForReaders(options.admin, [proc], loops);
     return serve;

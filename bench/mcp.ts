@@ -4,15 +4,14 @@
  * the stateless 2026-07-28 era. Called by bench/pipeline.ts (the `bench` script's entry).
  * Progress goes to stderr; the table (or, with --json, one JSON line) to stdout.
  */
-import { join } from "node:path";
 import { loadPipeline } from "../src/config/pipeline.js";
 import { connectRedis } from "../src/redis/connection.js";
 import { provisionRedis } from "../src/redis/provision.js";
 import type { BenchOptions } from "./args.js";
 import * as mcpReport from "./mcp-report.js";
 import { abortMcpRun, label, runMcpScenario, type McpResult, type McpScenario } from "./mcp-run.js";
-import { killAllNow, progress, ROOT, waitForQuiet } from "./procs.js";
-import { machineDetails, writeSection } from "./report.js";
+import { failed, killAllNow, progress, quietBeforeMeasuring, stopOnSignals } from "./procs.js";
+import { machineDetails, publish } from "./report.js";
 
 /**
  * The v2 client's HTTP transport hands its one long-lived AbortSignal to every fetch, and
@@ -51,31 +50,14 @@ export async function runMcpBench(options: BenchOptions, argv: readonly string[]
 
   process.on("exit", killAllNow);
   warnListenersOnce();
-  let interrupted = false;
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    process.on(signal, () => {
-      if (interrupted) process.exit(130);
-      interrupted = true;
-      progress(`${signal}: stopping serve, closing the clients, removing this run's keys`);
-      const bounded = new Promise((resolve) => setTimeout(resolve, 15_000).unref());
-      void Promise.race([abortMcpRun(), bounded])
-        .catch(() => undefined)
-        .finally(() => process.exit(130));
-    });
-  }
+  stopOnSignals("stopping serve, closing the clients, removing this run's keys", abortMcpRun);
 
   try {
     const machine = await machineDetails(admin);
     const runs = new Map<McpScenario, McpResult[]>(scenarios.map((s) => [s, []]));
     for (let run = 1; run <= Math.max(1, options.runs); run += 1) {
       for (const scenario of scenarios) {
-        if (options.quietS > 0) {
-          const busy = await waitForQuiet(options.quietS * 1000);
-          if (busy >= 25)
-            progress(
-              `the machine is still busy (${Math.round(busy)}% of a core); measuring anyway`,
-            );
-        }
+        await quietBeforeMeasuring(options.quietS);
         progress(`${label(scenario)}, run ${run}/${Math.max(1, options.runs)}`);
         runs.get(scenario)!.push(await runMcpScenario(setup, scenario));
       }
@@ -89,21 +71,16 @@ export async function runMcpBench(options: BenchOptions, argv: readonly string[]
       warmup: options.warmup,
       results: scenarios.map((s) => mcpReport.combineMcp(runs.get(s)!)),
     };
-    if (options.json) {
-      process.stdout.write(`${mcpReport.mcpJsonLine(report)}\n`);
-    } else {
-      const verdicts = mcpReport.mcpVerdicts(report).join("\n");
-      process.stdout.write(`\n${mcpReport.mcpTable(report)}\n\n${verdicts}\n`);
-    }
-    if (options.write) {
-      const file = join(ROOT, "docs/benchmarks.md");
-      writeSection(file, "mcp", mcpReport.mcpSection(report));
-      progress(`wrote ${file}`);
-    }
+    publish(options, {
+      name: "mcp",
+      jsonLine: () => mcpReport.mcpJsonLine(report),
+      table: () => mcpReport.mcpTable(report),
+      verdicts: () => mcpReport.mcpVerdicts(report),
+      section: () => mcpReport.mcpSection(report),
+    });
     return 0;
   } catch (error) {
-    progress(`failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-    return 1;
+    return failed(error);
   } finally {
     admin.disconnect();
     await redisAt.stop();

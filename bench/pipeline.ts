@@ -3,9 +3,9 @@
  * the bare XREADGROUP/XADD/XACK ceiling on the same streams, plus a moderate fixed rate.
  * Progress goes to stderr; the table (or, with --json, one JSON line) to stdout.
  * With --mcp it measures the MCP send → fetch round trip instead (bench/mcp.ts); with --tracing,
- * the cost of tracing (bench/tracing.ts).
+ * the cost of tracing (bench/tracing.ts); with --failures, throughput to webhooks when 10% of
+ * deliveries fail once, against none failing (bench/failures.ts).
  */
-import { join } from "node:path";
 import { loadPipeline } from "../src/config/pipeline.js";
 import { connectRedis } from "../src/redis/connection.js";
 import { provisionRedis } from "../src/redis/provision.js";
@@ -13,8 +13,9 @@ import { defineScripts } from "../src/redis/scripts.js";
 import { parseOptions, type BenchOptions } from "./args.js";
 import { ensureBuilt } from "./build.js";
 import { composeMessages } from "./load.js";
-import { abortScenario, runScenario, type Result, type Scenario, type Setup } from "./measure.js";
-import { killAllNow, progress, ROOT, waitForQuiet } from "./procs.js";
+import { runScenario, type Result, type Scenario } from "./measure.js";
+import { abortRun, type Setup } from "./run.js";
+import { failed, killAllNow, progress, quietBeforeMeasuring, stopOnSignals } from "./procs.js";
 import * as report from "./report.js";
 
 const log = progress;
@@ -30,32 +31,21 @@ try {
 }
 // `npm run bench -- --mcp`: the MCP round trip instead (bench/mcp.ts).
 if (options.mcp) process.exit(await (await import("./mcp.js")).runMcpBench(options, argv));
+// `npm run bench -- --failures`: a tenth of webhook deliveries failing once, against none.
+if (options.failures) {
+  process.exit(await (await import("./failures.js")).runFailuresBench(options, argv));
+}
 const pipeline = loadPipeline(process.env.SWITCHBOARD_PIPELINE || undefined);
 const redisAt = await provisionRedis({ purpose: "cli", log });
 const admin = defineScripts(connectRedis(redisAt.url, "admin", "bench:admin"));
 const producer = connectRedis(redisAt.url, "admin", "bench:producer");
 
 process.on("exit", killAllNow);
-let interrupted = false;
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    log(`${signal}: stopping the workers and removing this run's keys`);
-    const bounded = new Promise((resolve) => setTimeout(resolve, 15_000).unref());
-    void Promise.race([abortScenario(), bounded])
-      .catch(() => undefined)
-      .finally(() => process.exit(130));
-  });
-}
+stopOnSignals("stopping the workers and removing this run's keys", abortRun);
 
 /** Runs a scenario once the machine is quiet (or the wait ran out). */
 async function measure(scenario: Scenario): Promise<Result> {
-  if (options.quietS > 0) {
-    const busy = await waitForQuiet(options.quietS * 1000);
-    if (busy >= 25)
-      log(`the machine is still busy (${Math.round(busy)}% of a core); measuring anyway`);
-  }
+  await quietBeforeMeasuring(options.quietS);
   return runScenario(setup, scenario);
 }
 
@@ -141,19 +131,15 @@ try {
     saturated,
     moderate,
   };
-  if (options.json) {
-    process.stdout.write(`${report.jsonLine(result)}\n`);
-  } else {
-    process.stdout.write(`\n${report.table(result)}\n\n${report.verdicts(result).join("\n")}\n`);
-  }
-  if (options.write) {
-    const file = join(ROOT, "docs/benchmarks.md");
-    report.writeDoc(file, result);
-    log(`wrote ${file}`);
-  }
+  report.publish(options, {
+    name: "pipeline",
+    jsonLine: () => report.jsonLine(result),
+    table: () => report.table(result),
+    verdicts: () => report.verdicts(result),
+    section: () => report.section(result),
+  });
 } catch (error) {
-  log(`failed: ${error instanceof Error ? error.message : String(error)}`);
-  exitCode = 1;
+  exitCode = failed(error);
 } finally {
   await close();
 }

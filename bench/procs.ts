@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { setTimeout as delay } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 
@@ -21,6 +22,12 @@ export interface Proc {
 
 /** A progress line on stderr (stdout carries only the results). */
 export const progress = (line: string) => void process.stderr.write(`bench: ${line}\n`);
+
+/** Says why a benchmark failed (with the stack, to find where); returns its exit code, 1. */
+export function failed(error: unknown): number {
+  progress(`failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  return 1;
+}
 
 const live = new Set<Proc>();
 const CLOCK_TICKS_PER_S = 100;
@@ -113,6 +120,65 @@ export async function waitForQuiet(maxWaitMs: number, thresholdPct = 25): Promis
     const own = process.cpuUsage(self);
     const pct = (machineBusyMs() - busy - (own.user + own.system) / 1000) / 10;
     if (pct < thresholdPct || performance.now() - start >= maxWaitMs) return pct;
+  }
+}
+
+/** Waits for a quiet machine before a measurement (`quietS` 0: not at all); says so if it is not. */
+export async function quietBeforeMeasuring(quietS: number): Promise<void> {
+  if (quietS <= 0) return;
+  const busy = await waitForQuiet(quietS * 1000);
+  if (busy >= 25)
+    progress(`the machine is still busy (${Math.round(busy)}% of a core); measuring anyway`);
+}
+
+/**
+ * On SIGINT or SIGTERM: says what it does, runs `abort` (bounded to 15 s) and exits 130;
+ * a second signal exits at once.
+ */
+export function stopOnSignals(what: string, abort: () => Promise<void>): void {
+  let interrupted = false;
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.on(signal, () => {
+      if (interrupted) process.exit(130);
+      interrupted = true;
+      progress(`${signal}: ${what}`);
+      const bounded = new Promise((resolve) => setTimeout(resolve, 15_000).unref());
+      void Promise.race([abort(), bounded])
+        .catch(() => undefined)
+        .finally(() => process.exit(130));
+    });
+  }
+}
+
+/** A loopback port nobody listens on right now (the kernel picks it; a child binds it just after). */
+export async function freePort(host = "127.0.0.1"): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, host, resolve);
+  });
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (address === null || typeof address === "string") throw new Error("no free port");
+  return address.port;
+}
+
+/** Until a GET of `url` answers 2xx (the child listens); fails if the child exits or on timeout. */
+export async function waitAnswering(proc: Proc, url: URL, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    assertAlive([proc]);
+    try {
+      const response = await fetch(url);
+      await response.body?.cancel();
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (performance.now() > deadline) {
+      throw new Error(`${proc.name} did not answer ${url.href} within ${timeoutMs / 1000} s`);
+    }
+    await delay(50);
   }
 }
 

@@ -157,3 +157,20 @@ export function median(values: readonly number[]): number {
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
+
+/** The keys of `T` whose values are numbers. */
+type NumberKeys<T> = { [K in keyof T]: T[K] extends number ? K : never }[keyof T];
+
+/** The first run with each named figure replaced by its median across all the runs. */
+export function mediansOf<T extends object>(
+  runs: readonly T[],
+  names: readonly NumberKeys<T>[],
+): T {
+  const first = runs[0];
+  if (first === undefined) throw new Error("no runs to combine");
+  const combined = { ...first };
+  for (const name of names) {
+    combined[name] = median(runs.map((r) => r[name] as number)) as T[NumberKeys<T>];
+  }
+  return combined;
+}

@@ -1,9 +1,11 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, release, totalmem, type } from "node:os";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import type { Redis } from "ioredis";
 import type { Result } from "./measure.js";
-import { median } from "./redis-tools.js";
+import { combineCosts } from "./meter.js";
+import { progress, ROOT } from "./procs.js";
+import { mediansOf } from "./redis-tools.js";
 
 export interface Machine {
   cpu: string;
@@ -27,25 +29,10 @@ export async function machineDetails(admin: Redis): Promise<Machine> {
   };
 }
 
-/** Medians of every figure across runs, except RSS: the largest seen. */
+/** Medians of every figure across runs, except RSS and other load: the largest seen. */
 export function combine(runs: readonly Result[]): Result {
-  const first = runs[0];
-  if (first === undefined) throw new Error("no runs to combine");
-  const m = (pick: (r: Result) => number) => median(runs.map(pick));
-  return {
-    ...first,
-    elapsedMs: m((r) => r.elapsedMs),
-    msgsPerS: m((r) => r.msgsPerS),
-    acceptedPerS: m((r) => r.acceptedPerS),
-    p50Ms: m((r) => r.p50Ms),
-    p99Ms: m((r) => r.p99Ms),
-    maxMs: m((r) => r.maxMs),
-    commandsPerMsg: m((r) => r.commandsPerMsg),
-    redisCpuUsPerMsg: m((r) => r.redisCpuUsPerMsg),
-    workerCpuUsPerMsg: m((r) => r.workerCpuUsPerMsg),
-    maxRssMiB: Math.max(...runs.map((r) => r.maxRssMiB)),
-    otherCpuPct: Math.max(...runs.map((r) => r.otherCpuPct)),
-  };
+  const figures = ["elapsedMs", "msgsPerS", "acceptedPerS", "p50Ms", "p99Ms", "maxMs"] as const;
+  return { ...mediansOf(runs, figures), ...combineCosts(runs) };
 }
 
 export interface Saturated {
@@ -200,7 +187,8 @@ Figures measured on real hardware by the scripts in \`bench/\`. Each section is 
 the command named in it; text outside the marked sections is kept.
 `;
 
-function section(report: Report): string {
+/** The `pipeline` section of docs/benchmarks.md, markers included. */
+export function section(report: Report): string {
   const m = report.machine;
   return `${START}
 ## Pipeline
@@ -261,7 +249,25 @@ export function writeSection(file: string, name: string, body: string): void {
   writeFileSync(file, next);
 }
 
-/** Rewrites the pipeline section of the benchmarks document (creating the file if needed). */
-export function writeDoc(file: string, report: Report): void {
-  writeSection(file, "pipeline", section(report));
+/**
+ * Prints a benchmark's results on stdout (`json`: one JSON line, else the table and the
+ * verdicts) and, when `write`, rewrites its section of docs/benchmarks.md.
+ */
+export function publish(
+  options: { json: boolean; write: boolean },
+  out: {
+    name: string;
+    jsonLine: () => string;
+    table: () => string;
+    verdicts: () => string[];
+    section: () => string;
+  },
+): void {
+  const text = () => `\n${out.table()}\n\n${out.verdicts().join("\n")}\n`;
+  process.stdout.write(options.json ? `${out.jsonLine()}\n` : text());
+  if (options.write) {
+    const file = join(ROOT, "docs/benchmarks.md");
+    writeSection(file, out.name, out.section());
+    progress(`wrote ${file}`);
+  }
 }

@@ -8,7 +8,8 @@
 import { join } from "node:path";
 import type { BenchOptions } from "./args.js";
 import { composeMessages } from "./load.js";
-import type { Result, Scenario, Setup } from "./measure.js";
+import type { Result, Scenario } from "./measure.js";
+import type { Setup } from "./run.js";
 import { OtlpSink } from "./otlp-sink.js";
 import { progress, ROOT } from "./procs.js";
 import { median } from "./redis-tools.js";

@@ -127,5 +127,5 @@ export class Queues {
 
 /** BullMQ's own spans (through bullmq-otel) when this process traces; none otherwise. */
 function telemetry(): Telemetry | undefined {
-  return isTracing() ? (new BullMQOtel({ tracerName: "bullmq" })) : undefined;
+  return isTracing() ? new BullMQOtel({ tracerName: "bullmq" }) : undefined;
 }

@@ -41,8 +41,12 @@ export class Breakers {
 
   /** Records a call's result; returns the state it left the breaker in. */
   async record(endpoint: string, ok: boolean, now = Date.now()): Promise<BreakerState> {
-    if (!ok) await this.#redis.hset(this.#keys.breakers(), hashOf(endpoint), endpoint);
-    const [state] = await this.#call(ok ? "success" : "failure", endpoint, now);
+    // Sent together, in the order the results came: a failure that waited for its own
+    // round trip would reach the breaker after later successes and bunch with others.
+    const [[state]] = await Promise.all([
+      this.#call(ok ? "success" : "failure", endpoint, now),
+      ok ? undefined : this.#redis.hset(this.#keys.breakers(), hashOf(endpoint), endpoint),
+    ]);
     return state as BreakerState;
   }
 

@@ -131,7 +131,11 @@ export class Pusher {
     const permit = await this.#breakers.acquire(endpoint);
     if (!permit.go) {
       metrics.webhookRequests.inc({ result: "breaker_open" });
-      const until = permit.until + Math.floor(Math.random() * 250);
+      // While a probe is out, look again soon rather than at the end of its lease: a probe
+      // that succeeds closes the breaker in milliseconds.
+      const due =
+        permit.state === "half_open" ? Math.min(permit.until, Date.now() + 1000) : permit.until;
+      const until = due + Math.floor(Math.random() * 250);
       await this.#o.committer.append(entry, {
         kind: "forward",
         outputs: retryingStatus(entry, "deliver", breakerError(endpoint, until), {
