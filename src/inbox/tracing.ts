@@ -9,8 +9,7 @@ import {
   failSpan,
   isTracing,
   messagingAttributes,
-  skipsSpan,
-  startSpanFrom,
+  startChildSpan,
   traceparentOf,
 } from "../telemetry/spans.js";
 
@@ -43,14 +42,12 @@ export interface InboxSend {
 
 /** Starts `send inbox` for a deliver entry (or, untraced, carries the entry's context on). */
 export function traceInboxSend(entry: StreamEntry, recipient: string): InboxSend {
-  const parent = entry.fields.get(Field.traceparent);
-  if (!isTracing() || skipsSpan(parent)) {
-    return { fields: carry(entry, [Field.traceparent]), end: () => undefined };
-  }
-  const span = startSpanFrom(`send ${INBOX}`, parent, { kind: SpanKind.PRODUCER });
-  if (span.isRecording()) {
-    span.setAttributes(inboxAttributes("send", recipient, text(entry, Field.messageId)));
-  }
+  if (!isTracing()) return { fields: carry(entry, [Field.traceparent]), end: () => undefined };
+  const span = startChildSpan(`send ${INBOX}`, entry.fields.get(Field.traceparent), {
+    kind: SpanKind.PRODUCER,
+  });
+  if (!span.isRecording()) return NOT_SENT;
+  span.setAttributes(inboxAttributes("send", recipient, text(entry, Field.messageId)));
   const traceparent = traceparentOf(span);
   return {
     fields: traceparent === undefined ? [] : [Field.traceparent, traceparent],
@@ -61,6 +58,9 @@ export function traceInboxSend(entry: StreamEntry, recipient: string): InboxSend
     },
   };
 }
+
+/** An untraced message's inbox entry carries no context. */
+const NOT_SENT: InboxSend = Object.freeze({ fields: [], end: () => undefined });
 
 function endAppend(span: Span, reply: unknown): void {
   if (!span.isRecording() || !Array.isArray(reply)) return;
@@ -91,10 +91,8 @@ export function traceReceive(
   messageId: string,
   redelivered: boolean,
 ): string | undefined {
-  if (!isTracing() || skipsSpan(entry.fields.get(Field.traceparent))) {
-    return text(entry, Field.traceparent);
-  }
-  const span = startSpanFrom(`receive ${INBOX}`, entry.fields.get(Field.traceparent), {
+  if (!isTracing()) return text(entry, Field.traceparent);
+  const span = startChildSpan(`receive ${INBOX}`, entry.fields.get(Field.traceparent), {
     kind: SpanKind.CONSUMER,
     attributes: {
       ...inboxAttributes("receive", agent, messageId),
@@ -103,8 +101,9 @@ export function traceReceive(
     },
     links: linkToActive(),
   });
+  const traceparent = span.isRecording() ? traceparentOf(span) : undefined;
   span.end();
-  return traceparentOf(span);
+  return traceparent;
 }
 
 /**
@@ -135,12 +134,12 @@ export function traceSettle(
   traceparent: string | undefined,
 ): string | undefined {
   if (!isTracing()) return undefined;
-  if (skipsSpan(traceparent)) return traceparent;
-  const span = startSpanFrom(`settle ${INBOX}`, traceparent, {
+  const span = startChildSpan(`settle ${INBOX}`, traceparent, {
     kind: SpanKind.CLIENT,
     attributes: { ...inboxAttributes("settle", agent, messageId), [Attr.inboxId]: inboxId },
     links: linkToActive(),
   });
+  const settled = span.isRecording() ? traceparentOf(span) : undefined;
   span.end();
-  return traceparentOf(span);
+  return settled;
 }

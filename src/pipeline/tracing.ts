@@ -1,5 +1,11 @@
-import { SpanKind, SpanStatusCode, type Attributes, type Span } from "@opentelemetry/api";
-import type { StageDefinition } from "../config/pipeline.js";
+import {
+  SpanKind,
+  SpanStatusCode,
+  TraceFlags,
+  type Attributes,
+  type Span,
+} from "@opentelemetry/api";
+import { STAGE_NAMES, type StageDefinition } from "../config/pipeline.js";
 import type { Logger } from "../telemetry/log.js";
 import {
   Attr,
@@ -16,13 +22,19 @@ import { Field, text, type Output, type StreamEntry } from "./entry.js";
 import type { Outcome } from "./stage.js";
 
 /**
- * Tracing of a stage's batches. Each entry gets a consumer span `process <stream>`, child
- * of the context in the entry's `tp` field (a new trace when there is none, or it is
- * malformed); the entry's `tp` is then replaced by that span's, so whatever the handler
- * carries or starts (see `startSpanFrom(name, entry.fields.get(Field.traceparent))`) is
- * its child; and every output of the entry gets that `tp`, so the next stage, in any
- * process, continues the trace. When this process does not trace, outputs carry the
- * entry's `tp` on unchanged.
+ * Tracing of a stage's batches. Each entry of a traced message gets a consumer span
+ * `process <stream>`, child of the context in the entry's `tp` field; the entry's `tp` is
+ * then replaced by that span's, so whatever the handler carries or starts (see
+ * `startChildSpan(name, entry.fields.get(Field.traceparent))`) is its child; and every
+ * output of the entry gets that `tp`, so the next stage, in any process, continues the
+ * trace.
+ *
+ * Only the first stage starts traces (for producers that bypass the front end, which
+ * starts them otherwise), and a malformed `tp` starts a new one anywhere. A message that
+ * is not sampled loses its `tp` at the first traced stage (the entry's too, for the
+ * handler): later stages make no span for an entry without one, and carry nothing, so at
+ * 1% sampling 99% of the messages cost them next to nothing. When this process does not trace, outputs carry the entry's `tp`
+ * on unchanged.
  */
 export interface BatchTrace {
   /** The outcomes, each output carrying its entry's trace context (unless it has its own). */
@@ -31,7 +43,7 @@ export interface BatchTrace {
   ended<T>(commit: Promise<T>, outcomes: readonly Outcome[]): Promise<T>;
 }
 
-type Carried = string | Buffer | undefined;
+type Carried = string | undefined;
 
 export function traceBatch(
   stage: StageDefinition,
@@ -39,19 +51,27 @@ export function traceBatch(
   log: Logger,
 ): BatchTrace {
   const carried: Carried[] = new Array<Carried>(entries.length);
-  // Entries that got a span, by index: none when this process does not trace, nor under
-  // an unsampled parent (see skipsSpan).
+  // The spans of sampled entries, by index.
   const spans = new Map<number, Span>();
   const tracing = isTracing();
+  const startsTraces = stage.name === STAGE_NAMES[0];
   const name = `process ${stage.stream}`;
   for (let i = 0; i < entries.length; i += 1) {
     const entry = entries[i]!;
     const parent = entry.fields.get(Field.traceparent);
-    if (!tracing || skipsSpan(parent)) {
-      carried[i] = parent;
+    if (!tracing) {
+      // As a string: one Buffer argument turns a whole command into ioredis's slower
+      // buffer mode (a batch's commit, most of all).
+      carried[i] = parent?.toString("latin1");
       continue;
     }
-    const span = startSpanFrom(name, parent, { kind: SpanKind.CONSUMER });
+    const untraced = (parent === undefined && !startsTraces) || skipsSpan(parent);
+    const span = untraced ? undefined : startSpanFrom(name, parent, { kind: SpanKind.CONSUMER });
+    if (span === undefined || !isSampled(span)) {
+      // Not sampled: the handler, rejections and later stages see no context.
+      if (parent !== undefined) entry.fields.delete(Field.traceparent);
+      continue;
+    }
     // Attributes only on a span that records: checking them costs more than the span.
     if (span.isRecording()) span.setAttributes(processAttributes(stage, entry));
     const traceparent = traceparentOf(span);
@@ -101,6 +121,10 @@ function processAttributes(stage: StageDefinition, entry: StreamEntry): Attribut
   add(Attr.recipient, Field.recipient);
   add(Attr.status, Field.status);
   return attributes;
+}
+
+function isSampled(span: Span): boolean {
+  return (span.spanContext().traceFlags & TraceFlags.SAMPLED) !== 0;
 }
 
 function endWith(span: Span, outcome: Outcome | undefined): void {

@@ -2,7 +2,7 @@ import { SpanKind, SpanStatusCode, type Span } from "@opentelemetry/api";
 import type { Output, StreamEntry } from "../pipeline/entry.js";
 import { Field, text } from "../pipeline/entry.js";
 import type { Outcome } from "../pipeline/stage.js";
-import { Attr, messagingAttributes, startSpanFrom, traceparentOf } from "../telemetry/spans.js";
+import { Attr, messagingAttributes, startChildSpan, traceparentOf } from "../telemetry/spans.js";
 
 /** A span for one try of a job: a webhook POST, or a stage's handler run again. */
 export interface AttemptTrace {
@@ -11,8 +11,9 @@ export interface AttemptTrace {
 }
 
 /**
- * Starts the span of one try, a child of the context the entry carries (`tp`), so every
- * attempt and retry of a message is in the message's trace, whichever process runs it.
+ * Starts the span of one try, a child of the context the entry carries (`tp`; none for a
+ * message that is not traced), so every attempt and retry of a message is in the
+ * message's trace, whichever process runs it.
  * Entries written on the way (a delivered status, a retrying status) carry the span's
  * context on, so persist's handling of them is its child.
  */
@@ -22,7 +23,7 @@ export function traceAttempt(
   entry: StreamEntry,
   attempt: number,
 ): AttemptTrace {
-  const span: Span = startSpanFrom(name, entry.fields.get(Field.traceparent), {
+  const span: Span = startChildSpan(name, entry.fields.get(Field.traceparent), {
     kind: name.startsWith("send") ? SpanKind.CLIENT : SpanKind.CONSUMER,
     attributes: {
       ...messagingAttributes(name.split(" ")[0]!, destination),
@@ -31,7 +32,8 @@ export function traceAttempt(
       "switchboard.attempt": attempt,
     },
   });
-  const traceparent = traceparentOf(span);
+  // Only a recorded span's context goes on: an unsampled message carries none further.
+  const traceparent = span.isRecording() ? traceparentOf(span) : undefined;
   return {
     end(outcome) {
       span.setAttribute(Attr.outcome, outcome.kind);

@@ -1,6 +1,7 @@
 import {
   context,
   createTraceState,
+  INVALID_SPAN_CONTEXT,
   isSpanContextValid,
   isValidSpanId,
   isValidTraceId,
@@ -177,10 +178,10 @@ export function activeTraceparent(): string | undefined {
 }
 
 /**
- * Starts a span as a child of the context in `traceparent` (an entry's `tp` field, a job's
- * data, a client's `_meta`); a missing or malformed one starts a new trace. Not made
- * active: pass it to {@link withSpan} for that. When this process does not trace, the
- * span is a no-op that carries the parent's context on unchanged.
+ * Starts a span as a child of the context in `traceparent`, or the root of a new trace when
+ * it is missing or malformed: for the places that start traces (a tool call, the first
+ * stage). Not made active: pass it to {@link withSpan} for that. When this process does
+ * not trace, the span is a no-op that carries the parent's context on unchanged.
  */
 export function startSpanFrom(
   name: string,
@@ -190,13 +191,24 @@ export function startSpanFrom(
   return tracer.startSpan(name, options, contextFrom(traceparent));
 }
 
+/** A span that records nothing and carries no context: for a message that is not traced. */
+const UNTRACED: Span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+
 /**
- * Runs `fn` with the context in `traceparent` active, without a span of its own: what `fn`
- * starts from the active context (BullMQ's spans through `bullmq-otel`, say, when it adds
- * a job for an entry) is a child of that context. Missing or malformed: the root context.
+ * Starts a span that continues a message's trace: a child of `traceparent` (an entry's
+ * `tp`, a job's data). A message without one (or with a malformed one) is not traced, and
+ * gets a no-op span; so does one not sampled, under a parent-based sampler, cheaply. What
+ * stages and jobs use; within a batch an entry's `tp` is its `process` span's.
  */
-export function withTraceparent<T>(traceparent: string | Buffer | undefined, fn: () => T): T {
-  return context.with(contextFrom(traceparent), fn);
+export function startChildSpan(
+  name: string,
+  traceparent: string | Buffer | undefined,
+  options: SpanOptions = {},
+): Span {
+  const parent = parseTraceparent(traceparent);
+  if (parent === undefined) return UNTRACED;
+  if (!enabled || skipsSpan(traceparent)) return trace.wrapSpanContext(parent);
+  return tracer.startSpan(name, options, trace.setSpanContext(ROOT_CONTEXT, parent));
 }
 
 /** Runs `fn` with `span` active: spans it starts are children, log lines get its ids. */
@@ -205,16 +217,26 @@ export function withSpan<T>(span: Span, fn: () => T): T {
 }
 
 /**
- * Runs `fn` in a new span, child of `traceparent` (see {@link startSpanFrom}), active while
- * it runs; ends it, with status ERROR and `error.type` when `fn` throws.
+ * Runs `fn` with the context in `traceparent` active, without a span of its own: what `fn`
+ * starts from the active context (BullMQ's spans through `bullmq-otel`, say, when it adds
+ * a job for an entry) is a child of that context. In a worker process the context lasts
+ * until `fn`'s first `await` (see `context.ts`).
  */
-export async function inSpanFrom<T>(
+export function withTraceparent<T>(traceparent: string | Buffer | undefined, fn: () => T): T {
+  return context.with(contextFrom(traceparent), fn);
+}
+
+/**
+ * Runs `fn` in a span that continues `traceparent` (see {@link startChildSpan}), active
+ * while it runs; ends it, with status ERROR and `error.type` when `fn` throws.
+ */
+export async function inChildSpan<T>(
   name: string,
   traceparent: string | Buffer | undefined,
   options: SpanOptions,
   fn: (span: Span) => Promise<T>,
 ): Promise<T> {
-  const span = startSpanFrom(name, traceparent, options);
+  const span = startChildSpan(name, traceparent, options);
   try {
     return await withSpan(span, () => fn(span));
   } catch (error) {

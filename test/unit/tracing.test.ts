@@ -28,6 +28,7 @@ import {
   parseTraceparent,
   setTracing,
   skipsSpan,
+  startChildSpan,
   startSpanFrom,
   traceparentOf,
   withSpan,
@@ -225,6 +226,8 @@ describe("a batch's trace, when this process does not trace", () => {
   it("makes spans that carry their parent's context unchanged", () => {
     expect(traceparentOf(startSpanFrom("x", TP))).toBe(TP);
     expect(traceparentOf(startSpanFrom("x", "garbage"))).toBeUndefined();
+    expect(traceparentOf(startChildSpan("x", TP))).toBe(TP);
+    expect(traceparentOf(startChildSpan("x", undefined))).toBeUndefined();
   });
 });
 
@@ -281,16 +284,38 @@ describe("with tracing on", () => {
     expect(JSON.stringify(third!.attributes)).not.toContain("body x");
   });
 
-  it("makes no span under an unsampled parent when sampling follows the parent", async () => {
+  it("makes no span for a message not sampled, and carries nothing past the first stage", async () => {
     exporter.reset();
     setTracing(true, true);
-    const unsampled = `00-${TRACE}-${SPAN}-00`;
-    const batch = traceBatch(stage, [entry("1-0", { mid: "m1", tp: unsampled })], silentLogger);
-    const stamped = batch.stamp([{ kind: "forward", outputs: [output("t", "rcpt")] }]);
-    await batch.ended(Promise.resolve(1), stamped);
+    const entries = [entry("1-0", { mid: "m1", tp: `00-${TRACE}-${SPAN}-00` }), entry("2-0", {})];
+    const batch = traceBatch(stage, entries, silentLogger);
+    const forward: Outcome = { kind: "forward", outputs: [output("t", "rcpt")] };
+    const stamped = batch.stamp([forward, forward]);
+    await batch.ended(Promise.resolve(2), stamped);
     setTracing(true);
     expect(exporter.getFinishedSpans()).toEqual([]);
-    expect(tpOf(stamped[0]!)).toBe(unsampled);
+    expect(stamped.map((o) => tpOf(o))).toEqual([undefined, undefined]);
+    expect(entries[0]!.fields.has(Field.traceparent)).toBe(false);
+  });
+
+  it("starts a trace at the first stage for an entry that has none", async () => {
+    exporter.reset();
+    const validate = { name: "validate", stream: "validate", group: "validate" } as StageDefinition;
+    const batch = traceBatch(validate, [entry("1-0", { mid: "m1" })], silentLogger);
+    const stamped = batch.stamp([{ kind: "forward", outputs: [output("t", "msg")] }]);
+    await batch.ended(Promise.resolve(1), stamped);
+    const [span] = exporter.getFinishedSpans();
+    expect(span?.parentSpanContext).toBeUndefined();
+    expect(tpOf(stamped[0]!)).toBe(formatTraceparent(span!.spanContext()));
+  });
+
+  it("continues only traced messages with startChildSpan", () => {
+    exporter.reset();
+    startChildSpan("child", TP).end();
+    startChildSpan("none", undefined).end();
+    startChildSpan("malformed", "00-zz").end();
+    expect(exporter.getFinishedSpans().map((s) => s.name)).toEqual(["child"]);
+    expect(traceparentOf(startChildSpan("none", undefined))).toBeUndefined();
   });
 
   it("parents what starts from the active context under a traceparent made active", () => {
@@ -302,7 +327,7 @@ describe("with tracing on", () => {
 
   it("marks every span of a batch whose commit failed", async () => {
     exporter.reset();
-    const batch = traceBatch(stage, [entry("1-0", { mid: "m1" })], silentLogger);
+    const batch = traceBatch(stage, [entry("1-0", { mid: "m1", tp: TP })], silentLogger);
     const commit = Promise.reject(new Error("READONLY"));
     await expect(batch.ended(commit, [{ kind: "done" }])).rejects.toThrow("READONLY");
     expect(exporter.getFinishedSpans()[0]!.status.code).toBe(SpanStatusCode.ERROR);
