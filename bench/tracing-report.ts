@@ -132,10 +132,11 @@ How to read it:
   no \`OTEL_*\` variables (the SDK is not loaded); **on** sets \`OTEL_TRACES_EXPORTER=otlp\`,
   \`OTEL_TRACES_SAMPLER=parentbased_traceidratio\` and \`OTEL_TRACES_SAMPLER_ARG\` (0.01, 1),
   with the batch span processor's defaults.
-- The producer writes to Redis directly, untraced, so validate's span starts each
-  message's trace and takes the sampling decision; later stages follow it (parent-based).
-  Unsampled spans are still created (and their context carried in each entry's \`tp\`),
-  so 1% costs more than nothing.
+- The producer writes to Redis directly, untraced, so validate starts each message's
+  trace and takes the sampling decision (an unsampled span: two random ids and the
+  sampler); later stages follow it. An unsampled message carries no \`tp\` past validate
+  and costs the later stages nothing; a sampled one makes its spans everywhere. Through
+  the front end, the tool call takes the decision and validate only follows it.
 - **spans exported/msg**: what the sink received, per message sent (warm-up included); a
   fully sampled message makes ${SPANS_PER_MESSAGE} spans here (no front end, nobody fetches). The
   sink is an HTTP server in the benchmark process that counts and discards, sharing the
