@@ -48,16 +48,23 @@ export function createLogger(
     },
     destination,
   );
-  return wrap(Object.keys(base).length === 0 ? root : root.child(base));
+  return wrap(root, base);
 }
 
-function wrap(logger: Pino): Logger {
+/**
+ * The Logger interface over pino. Bindings are merged into each line, not bound with
+ * pino's `child` (which would write a key twice when a child or a call sets it again):
+ * the call's fields win over the child's, and the child's over its parent's.
+ */
+function wrap(logger: Pino, bindings: Record<string, unknown>): Logger {
+  const fieldsOf = (fields?: Record<string, unknown>) =>
+    fields === undefined ? bindings : { ...bindings, ...fields };
   return {
-    debug: (message, fields) => logger.debug(fields ?? {}, message),
-    info: (message, fields) => logger.info(fields ?? {}, message),
-    warn: (message, fields) => logger.warn(fields ?? {}, message),
-    error: (message, fields) => logger.error(fields ?? {}, message),
-    child: (fields) => wrap(logger.child(fields)),
+    debug: (message, fields) => logger.debug(fieldsOf(fields), message),
+    info: (message, fields) => logger.info(fieldsOf(fields), message),
+    warn: (message, fields) => logger.warn(fieldsOf(fields), message),
+    error: (message, fields) => logger.error(fieldsOf(fields), message),
+    child: (fields) => wrap(logger, { ...bindings, ...fields }),
   };
 }
 

@@ -356,6 +356,21 @@ describe("with tracing on", () => {
   });
 });
 
+describe("log lines", () => {
+  it("write each key once: a call's fields over its child's, a child's over its parent's", () => {
+    const lines: string[] = [];
+    const log = createLogger("debug", { component: "cli" }, (line) => lines.push(line));
+    log.child({ component: "tracing", stage: "a" }).debug("x", { stage: "b" });
+    expect(lines[0]?.match(/"component"/g)).toHaveLength(1);
+    expect(lines[0]?.match(/"stage"/g)).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      level: "debug",
+      component: "tracing",
+      stage: "b",
+    });
+  });
+});
+
 describe("the cost of tracing when off", () => {
   it("imports only @opentelemetry/api statically: the SDK is loaded when tracing starts", () => {
     const src = fileURLToPath(new URL("../../src", import.meta.url));
