@@ -142,16 +142,19 @@ export function entryProcessor(
     }
     const policy = policyFor(pipeline, error);
     const delayMs = backoffDelay(policy, attempt, tried.retryAfterMs);
-    await job.updateData({ ...job.data, attempts });
-    metrics.retries.inc({ stage: stage.name, attempt: attempt + 1 });
-    await committer.append(entry, {
-      kind: "forward",
-      outputs: retryingStatus(entry, stage.name, error, {
-        attempt: attempt + 1,
-        max_attempts: job.data.tried + (job.opts.attempts ?? 1),
-        next_at: new Date(Date.now() + delayMs).toISOString(),
+    // Independent writes, sent together: the attempt history and the `retrying` status.
+    await Promise.all([
+      job.updateData({ ...job.data, attempts }),
+      committer.append(entry, {
+        kind: "forward",
+        outputs: retryingStatus(entry, stage.name, error, {
+          attempt: attempt + 1,
+          max_attempts: job.data.tried + (job.opts.attempts ?? 1),
+          next_at: new Date(Date.now() + delayMs).toISOString(),
+        }),
       }),
-    });
+    ]);
+    metrics.retries.inc({ stage: stage.name, attempt: attempt + 1 });
     throw new RetryLater(error, delayMs);
   };
 }

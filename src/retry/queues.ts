@@ -1,7 +1,7 @@
 import { Queue, Worker, type JobsOptions, type Processor, type Telemetry } from "bullmq";
 import { BullMQOtel } from "bullmq-otel";
 import { Redis } from "ioredis";
-import type { StageName } from "../config/pipeline.js";
+import { STAGE_NAMES, type StageName } from "../config/pipeline.js";
 import { toErrorInfo } from "../protocol/errors.js";
 import { reconnectDelay } from "../redis/connection.js";
 import type { Keys } from "../redis/keys.js";
@@ -16,10 +16,7 @@ export const WEBHOOK_QUEUE = "webhooks";
 export const retryQueueOf = (stage: StageName): string => `retry-${stage}`;
 
 /** Every queue there is, for status and metrics. */
-export const QUEUE_NAMES = [
-  WEBHOOK_QUEUE,
-  ...(["validate", "route", "deliver", "persist"] as const).map(retryQueueOf),
-];
+export const QUEUE_NAMES = [WEBHOOK_QUEUE, ...STAGE_NAMES.map(retryQueueOf)];
 
 /** Job options every Switchboard job shares; `attempts` comes from a retry policy. */
 export function jobOptions(attempts: number, jobId: string): JobsOptions {

@@ -40,8 +40,9 @@ export const deliverStage: StageFactory = (context) => ({
       },
     );
     let next = 0;
-    const pushes: Deliverable[] = [];
-    const outcomes = checked.map((c): Outcome => {
+    /** Entries for webhook recipients, by their place in the batch. */
+    const pushes = new Map<number, StreamEntry>();
+    const outcomes = checked.map((c, i): Outcome => {
       if ("kind" in c) return c;
       const answer = replies[next++]!;
       c.send.end(answer);
@@ -49,7 +50,7 @@ export const deliverStage: StageFactory = (context) => ({
       const [inboxId, appended] = answer.replies[0] as [string, number];
       if (appended === -1) return full(context, c.recipient);
       if (appended === 2) {
-        pushes.push(c);
+        pushes.set(i, c.entry);
         return DONE;
       }
       if (inboxId === PUSHED) return DONE; // pushed before; the pusher told persist
@@ -77,27 +78,22 @@ export const deliverStage: StageFactory = (context) => ({
         ],
       };
     });
-    return schedule(context, pushes, outcomes, checked);
+    return schedule(context, pushes, outcomes);
   },
 });
 
 /** Hands webhook recipients to the pusher; if the queue cannot take them, they stay pending. */
 async function schedule(
   context: StageContext,
-  pushes: readonly Deliverable[],
+  pushes: ReadonlyMap<number, StreamEntry>,
   outcomes: Outcome[],
-  checked: readonly (Deliverable | Outcome)[],
 ): Promise<Outcome[]> {
   try {
-    await schedulePushes(
-      context.queues,
-      context.pipeline,
-      pushes.map((p) => p.entry),
-    );
+    await schedulePushes(context.queues, context.pipeline, [...pushes.values()]);
     return outcomes;
   } catch (error) {
     const retry: Outcome = { kind: "retry", error: toErrorInfo(error) };
-    return outcomes.map((o, i) => (pushes.includes(checked[i] as Deliverable) ? retry : o));
+    return outcomes.map((o, i) => (pushes.has(i) ? retry : o));
   }
 }
 
