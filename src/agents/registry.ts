@@ -12,6 +12,7 @@ import {
 import { hasCapability, parseCapability } from "../protocol/capabilities.js";
 import { parseInput } from "../protocol/compose.js";
 import { SwitchboardError } from "../protocol/errors.js";
+import { checkTokenFormat, mintToken } from "../protocol/token.js";
 import { ensureGroup } from "../pipeline/runner.js";
 import type { Keys } from "../redis/keys.js";
 import { literalPrivateHost } from "../webhook/address.js";
@@ -49,6 +50,12 @@ export class Registry {
     private readonly pipeline: Pipeline,
   ) {}
 
+  /**
+   * Claims a name with a token minted here, or updates a registration. A presented token
+   * only proves its bearer is the name's owner: it must be well formed and belong to this
+   * very name (UNAUTHENTICATED for a token that belongs to nobody, never adopted as the
+   * new agent's token).
+   */
   async register(
     input: RegisterInput,
     presentedToken?: string,
@@ -56,7 +63,8 @@ export class Registry {
   ): Promise<Registration> {
     const r = parseInput(RegisterInputSchema, input);
     if (r.webhook_url !== undefined) this.checkWebhook(r.webhook_url);
-    const token = presentedToken ?? `sbt_${randomBytes(24).toString("base64url")}`;
+    if (presentedToken !== undefined) await this.checkOwner(presentedToken, r.name);
+    const token = presentedToken ?? mintToken();
     const previous = await this.get(r.name);
     const fields: (string | number)[] = [
       "name",
@@ -79,6 +87,7 @@ export class Registry {
       now,
       ...fields,
     );
+    if (result === -1) throw unknownToken();
     if (result === 0) {
       throw new SwitchboardError(
         "NAME_TAKEN",
@@ -126,8 +135,24 @@ export class Registry {
     );
   }
 
-  /** The agent a token belongs to, if any. */
+  /**
+   * Refuses a presented token unless it belongs to `name`: malformed or unknown is
+   * UNAUTHENTICATED, another agent's is INVALID_INPUT naming whose it is.
+   */
+  private async checkOwner(token: string, name: string): Promise<void> {
+    const owner = await this.authenticate(token);
+    if (owner === undefined) throw unknownToken();
+    if (owner === name) return;
+    throw new SwitchboardError(
+      "INVALID_INPUT",
+      `the presented token is agent '${owner}''s, so it can only update '${owner}'; to register '${name}', present no token`,
+      { field: "name" },
+    );
+  }
+
+  /** The agent a token belongs to, if any; a malformed token is UNAUTHENTICATED, unlooked-up. */
   async authenticate(token: string): Promise<string | undefined> {
+    checkTokenFormat(token);
     return (await this.redis.get(this.keys.token(hashToken(token)))) ?? undefined;
   }
 
@@ -268,6 +293,14 @@ export class Registry {
   async subscribers(topic: string): Promise<string[]> {
     return this.redis.smembers(this.keys.topic(topic));
   }
+}
+
+function unknownToken(): SwitchboardError {
+  return new SwitchboardError(
+    "UNAUTHENTICATED",
+    "the presented token belongs to no agent (it was unregistered, or mistyped); present none " +
+      "and call register_agent to get a new one: only Switchboard mints tokens",
+  );
 }
 
 function toView(hash: Record<string, string>): AgentView | undefined {

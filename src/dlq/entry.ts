@@ -162,7 +162,7 @@ export function matches(s: DeadLetterSummary, filter: DeadLetterFilter): boolean
 
 /** The original stage entry's fields, as text; an envelope shows as its size. */
 export function originalOf(entry: StreamEntry): Record<string, string> {
-  const out: Record<string, string> = {};
+  const out = Object.create(null) as Record<string, string>;
   for (const [name, value] of entry.fields) {
     if (!name.startsWith(ORIGINAL_PREFIX)) continue;
     const field = name.slice(ORIGINAL_PREFIX.length);

@@ -170,7 +170,7 @@ export async function readErrorReport(
 }
 
 function fieldsOf(flat: readonly string[]): Record<string, string | undefined> {
-  const out: Record<string, string> = {};
+  const out = Object.create(null) as Record<string, string>;
   for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i]!] = flat[i + 1]!;
   return out;
 }

@@ -66,16 +66,20 @@ export function probeHandler(options: ProbeOptions): ProbeHandler {
       .writeHead(readiness.ready ? 200 : 503, { "content-type": "application/json" })
       .end(req.method === "HEAD" ? "" : JSON.stringify(readiness));
   };
-  const answers: Record<string, (req: IncomingMessage, res: ServerResponse) => Promise<void>> = {
-    [METRICS_PATH]: scrape,
-    [READYZ_PATH]: ready,
-    [HEALTHZ_PATH]: (_req, res) => {
-      res.writeHead(200, { "content-type": "text/plain" }).end("ok");
-      return Promise.resolve();
-    },
-  };
+  // A Map: the path comes from the request, and must find nothing it was not given.
+  const answers = new Map<string, (req: IncomingMessage, res: ServerResponse) => Promise<void>>([
+    [METRICS_PATH, scrape],
+    [READYZ_PATH, ready],
+    [
+      HEALTHZ_PATH,
+      (_req, res) => {
+        res.writeHead(200, { "content-type": "text/plain" }).end("ok");
+        return Promise.resolve();
+      },
+    ],
+  ]);
   return function answerProbe(req, res, path) {
-    const answer = answers[path];
+    const answer = answers.get(path);
     if (answer === undefined) return false;
     if (req.method !== "GET" && req.method !== "HEAD") {
       res.writeHead(405, { allow: "GET, HEAD", "content-type": "text/plain" }).end("use GET");

@@ -79,8 +79,9 @@ export class History {
   }
 }
 
+/** Whether the caller sent or received it: an own key of `recipients`, never an inherited one. */
 function visibleTo(view: MessageView, caller: string): boolean {
-  return view.from === caller || caller in view.recipients;
+  return view.from === caller || Object.hasOwn(view.recipients, caller);
 }
 
 function toView(record: MessageRecord | undefined): MessageView | undefined {

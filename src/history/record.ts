@@ -64,6 +64,7 @@ export interface MessageRecord {
   message_id: string;
   envelope: Envelope | undefined;
   status: StatusState<MessageStatus> | undefined;
+  /** By agent name; a null-prototype object, so look names up with `Object.hasOwn`. */
   recipients: Record<string, StatusState<RecipientStatus>>;
 }
 
@@ -96,10 +97,20 @@ export async function readMessageRecord(
     message_id: messageId,
     envelope: readEnvelope(hash, limits),
     status: current(message, MESSAGE_STATUS_RANK),
-    recipients: Object.fromEntries(
+    recipients: byAgent(
       [...recipients].map(([agent, events]) => [agent, current(events, RECIPIENT_STATUS_RANK)!]),
     ),
   };
+}
+
+/**
+ * Agent name → value as a null-prototype object: it serializes as a plain JSON object, and
+ * no name (`constructor`, `toString`, `__proto__`) finds anything it was not given.
+ */
+function byAgent<V>(entries: Iterable<readonly [string, V]>): Record<string, V> {
+  const out = Object.create(null) as Record<string, V>;
+  for (const [agent, value] of entries) out[agent] = value;
+  return out;
 }
 
 function readEnvelope(hash: Record<string, Buffer>, limits?: CodecLimits): Envelope | undefined {

@@ -6,6 +6,7 @@ import {
   type McpServer,
   type ReadResourceResult,
 } from "@modelcontextprotocol/server";
+import { directorySeenBy } from "../agents/visibility.js";
 import { SwitchboardError } from "../protocol/errors.js";
 import type { Caller } from "./identity.js";
 import type { ToolDeps } from "./tool.js";
@@ -35,11 +36,15 @@ export function registerResources(
     AGENTS_URI,
     {
       title: "Agents",
-      description: "Every registered agent and its status.",
+      description:
+        "Every registered agent and its status (webhook URLs as their origin, but your own). Agents only.",
       mimeType: "application/json",
     },
-    async (uri) =>
-      guarded(uri.href, deps, async () => json(uri, { agents: await service.registry.list() })),
+    async (uri, ctx) =>
+      guarded(uri.href, deps, async () => {
+        const caller = await identity.require(ctx);
+        return json(uri, { agents: await directorySeenBy(service.registry, caller.agent) });
+      }),
   );
   server.registerResource(
     "inbox",
@@ -101,12 +106,16 @@ function registerSubscriptions(
   });
 }
 
-/** The caller, when `uri` is the caller's inbox; a JSON-RPC error naming the right URI if not. */
+/**
+ * The caller, when `uri` is the caller's inbox; NOT_FOUND naming the right URI if not,
+ * as for another agent's message or thread.
+ */
 function ownInbox(uri: string, caller: Caller): Caller {
   if (uri === inboxUri(caller.agent)) return caller;
-  throw new ProtocolError(
-    ProtocolErrorCode.InvalidParams,
+  throw new SwitchboardError(
+    "NOT_FOUND",
     `only your own inbox can be read or subscribed to: ${inboxUri(caller.agent)}`,
+    { field: "uri" },
   );
 }
 
@@ -137,8 +146,9 @@ async function guarded<T>(uri: string, deps: ToolDeps, work: () => Promise<T>): 
   } catch (error) {
     if (error instanceof ProtocolError) throw error;
     if (error instanceof SwitchboardError) {
-      if (error.code === "NOT_FOUND") throw new ResourceNotFoundError(uri, error.message);
-      throw new ProtocolError(ProtocolErrorCode.InvalidParams, `${error.code}: ${error.message}`);
+      const text = `${error.code}: ${error.message}`;
+      if (error.code === "NOT_FOUND") throw new ResourceNotFoundError(uri, text);
+      throw new ProtocolError(ProtocolErrorCode.InvalidParams, text);
     }
     deps.log.error("resource request failed", { uri, error: String(error) });
     throw new ProtocolError(ProtocolErrorCode.InternalError, "internal error, logged");

@@ -17,7 +17,7 @@ export interface StdioIdentityOptions {
 
 /**
  * Who a stdio process is. With a token: the agent it belongs to (which must be `agent`),
- * checked now, and registered with that token if it belongs to nobody yet. Without one:
+ * checked now; a token that belongs to nobody is refused (only the server mints tokens). Without one:
  * the name is registered on the first call that needs it (not at start, so a client's
  * short-lived probe process registers nothing), and the new token is handed to
  * `announce` so the user can keep it.
@@ -45,7 +45,15 @@ export async function stdioIdentity(
       { field: "SWITCHBOARD_TOKEN" },
     );
   }
-  if (owner === undefined || capabilities !== undefined) {
+  if (owner === undefined) {
+    throw new SwitchboardError(
+      "UNAUTHENTICATED",
+      `SWITCHBOARD_TOKEN belongs to no agent (unregistered, mistyped, or not minted by Switchboard); ` +
+        `unset it to register '${agent}' and get a token, or set the token its registration returned`,
+      { field: "SWITCHBOARD_TOKEN" },
+    );
+  }
+  if (capabilities !== undefined) {
     await service.register({ name: agent, capabilities }, token);
   } else {
     await service.touch(agent);

@@ -1,6 +1,6 @@
 /** XINFO replies are flat [name, value, …] arrays; this reads them into records. */
 export function pairsToRecord(reply: unknown): Record<string, unknown> {
-  const record: Record<string, unknown> = {};
+  const record = Object.create(null) as Record<string, unknown>;
   if (!Array.isArray(reply)) return record;
   for (let i = 0; i + 1 < reply.length; i += 2) {
     record[String(reply[i])] = reply[i + 1];

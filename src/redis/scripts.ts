@@ -96,17 +96,22 @@ return { id, 1 }
 
   /**
    * Registers an agent, or updates it when the caller presents its token: a name is
-   * claimed by whoever registers it first.
+   * claimed by whoever registers it first, with a token minted by the server. A presented
+   * token only updates the agent it belongs to; it never claims a name.
    *
    * KEYS[1]     the agent's record (hash)
    * ARGV[1]     SHA-256 of the token presented ('' for none); ARGV[2] SHA-256 of a new token
    * ARGV[3]     registered_at (kept on update); ARGV[4..] field/value pairs
-   * returns     1 created, 2 updated, 0 the name belongs to another token
+   * returns     1 created, 2 updated, 0 the name belongs to another token,
+   *             -1 a token was presented and the name has no agent (unregistered meanwhile)
    */
   sbRegister: `
 local current = redis.call('HGET', KEYS[1], 'token_hash')
 if current and current ~= ARGV[1] then
   return 0
+end
+if not current and ARGV[1] ~= '' then
+  return -1
 end
 redis.call('HDEL', KEYS[1], 'description', 'metadata', 'webhook_url')
 redis.call('HSET', KEYS[1], unpack(ARGV, 4))

@@ -83,7 +83,7 @@ export class Switchboard {
     if (agent === undefined) {
       throw new SwitchboardError(
         "UNAUTHENTICATED",
-        "this token belongs to no agent (it was unregistered, or mistyped); call register_agent to get a new one",
+        "this token belongs to no agent (it was unregistered, or mistyped); present none and call register_agent to get a new one",
       );
     }
     return agent;

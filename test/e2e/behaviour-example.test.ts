@@ -42,6 +42,7 @@ describe("the two-agents example", () => {
 
     // It cleaned up after itself: both agents unregistered.
     const observer = await connectLegacy(fixture.serve.url);
+    await call(observer, "register_agent", { name: "example-observer" });
     const { agents } = await call<{ agents: { name: string }[] }>(observer, "list_agents");
     expect(agents.map((a) => a.name)).not.toEqual(
       expect.arrayContaining([expect.stringContaining(run!)]),

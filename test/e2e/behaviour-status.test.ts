@@ -54,7 +54,7 @@ describe("agent status", () => {
       body: "anyone awake?",
     });
 
-    // Any call counts as contact, even one that needs no registration.
+    // Any call counts as contact, even one that only reads.
     await call(sleeper.client, "list_agents");
     expect(await listed(watcher.client, "online")).toEqual(["sleeper", "watcher"]);
 

@@ -1,5 +1,6 @@
 import { ProtocolError } from "@modelcontextprotocol/client";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { mintToken } from "../../src/protocol/token.js";
 import { eventually } from "../support/harness.js";
 import {
   call,
@@ -47,7 +48,11 @@ describe("MCP tools refuse bad input", () => {
       /^UNAUTHENTICATED: .*call register_agent first, or present your token/,
     );
     const forged = await connectModern(fixture.serve.url, { token: "sbt_not-a-token" });
-    expect(await refusal(forged, "heartbeat", {})).toMatch(/^UNAUTHENTICATED: this token/);
+    expect(await refusal(forged, "heartbeat", {})).toMatch(
+      /^UNAUTHENTICATED: the presented token is 15 characters long where a token has 36/,
+    );
+    const unknown = await connectModern(fixture.serve.url, { token: mintToken() });
+    expect(await refusal(unknown, "heartbeat", {})).toMatch(/^UNAUTHENTICATED: this token/);
   });
 
   it("names the field and the fix for a forged sender, unknown and contradictory arguments", async () => {

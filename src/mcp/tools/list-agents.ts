@@ -1,23 +1,25 @@
 import { z } from "zod";
+import { directorySeenBy } from "../../agents/visibility.js";
 import { AgentSchema } from "../schemas.js";
 import { namesText } from "../text.js";
-import { defineOpenTool } from "../tool.js";
+import { defineAgentTool } from "../tool.js";
 
-export const listAgentsTool = defineOpenTool(
+export const listAgentsTool = defineAgentTool(
   {
     name: "list_agents",
     title: "List agents",
     description:
       "Who is registered: names, capabilities, descriptions and status (online, idle, offline). " +
-      "Filter by a capability or a status. Needs no registration.",
+      "Filter by a capability or a status. A webhook URL shows whole to its owner and to admins, " +
+      "as its origin to others.",
     output: {
       agents: z.array(AgentSchema),
       count: z.number().int(),
     },
     annotations: { readOnlyHint: true, openWorldHint: false },
   },
-  async ({ input, deps: { service } }) => {
-    const agents = await service.registry.list({
+  async ({ input, caller, deps: { service } }) => {
+    const agents = await directorySeenBy(service.registry, caller.agent, {
       capability: input.capability,
       status: input.status,
     });

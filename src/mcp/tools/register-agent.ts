@@ -1,5 +1,7 @@
+import type { ServerContext } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import { SwitchboardError } from "../../protocol/errors.js";
+import type { Caller, Identity } from "../identity.js";
 import { AgentSchema } from "../schemas.js";
 import { defineOpenTool } from "../tool.js";
 
@@ -9,9 +11,10 @@ export const registerAgentTool = defineOpenTool(
     title: "Register as an agent",
     description:
       "Join this Switchboard under a name (or update your own registration: capabilities, description, webhook). " +
-      "Call it first: every other tool but list_agents acts as the agent registered here. " +
+      "Call it first: every other tool and resource acts as the agent registered here, and refuses callers that are not agents. " +
       "Returns a token: present it (`Authorization: Bearer <token>` over HTTP, SWITCHBOARD_TOKEN for stdio) " +
-      "so a new session or process is the same agent. A name someone else registered is refused.",
+      "so a new session or process is the same agent. A name someone else registered is refused, " +
+      "and so is a token Switchboard did not mint for you: present none to register a new name.",
     output: {
       name: z.string().describe("Your agent name."),
       token: z
@@ -28,9 +31,9 @@ export const registerAgentTool = defineOpenTool(
     },
     annotations: { idempotentHint: true, destructiveHint: false, openWorldHint: false },
   },
-  async ({ input, ctx, deps: { service, identity } }) => {
-    const token = await identity.token(ctx);
-    const current = token === undefined ? undefined : await identity.agentOf(token);
+  async ({ input, caller, ctx, deps: { service, identity } }) => {
+    const token = ownToken(identity, ctx, caller);
+    const current = caller?.agent;
     if (current !== undefined && current !== input.name) {
       throw new SwitchboardError(
         "INVALID_INPUT",
@@ -60,3 +63,20 @@ export const registerAgentTool = defineOpenTool(
     };
   },
 );
+
+/**
+ * The token register_agent proves ownership with: the one presented (an unknown one is
+ * refused by the registry, never adopted), else the one this connection remembers, unless
+ * its agent was unregistered elsewhere: then the connection is nobody again and may register.
+ */
+function ownToken(
+  identity: Identity,
+  ctx: ServerContext,
+  caller: Caller | undefined,
+): string | undefined {
+  const presented = ctx.http?.authInfo?.token;
+  if (presented !== undefined || caller !== undefined) return presented ?? caller?.token;
+  const stale = identity.bound;
+  if (stale !== undefined) identity.unbind(stale.agent);
+  return undefined;
+}

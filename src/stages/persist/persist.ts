@@ -170,7 +170,9 @@ function planStatus(
   const status = required(entry, Field.status);
   const recipient = text(entry, Field.recipient);
   const known =
-    recipient === undefined ? status in MESSAGE_STATUS_RANK : status in RECIPIENT_STATUS_RANK;
+    recipient === undefined
+      ? Object.hasOwn(MESSAGE_STATUS_RANK, status)
+      : Object.hasOwn(RECIPIENT_STATUS_RANK, status);
   if (!known)
     throw new SwitchboardError("MALFORMED_ENTRY", `unknown status '${status}'`, { field: "s" });
   const extra: Omit<StatusEvent, "at"> = {};
