@@ -23,7 +23,14 @@ import { ToolInputs, type ToolName } from "../protocol/tools.js";
 export type StageOutcome = "forwarded" | "done" | "rejected" | "retried" | "dead_lettered";
 export type DeliveryPath = "inbox" | "webhook";
 export type WebhookResult =
-  "ok" | "client_error" | "server_error" | "throttled" | "timeout" | "unreachable" | "breaker_open";
+  | "ok"
+  | "client_error"
+  | "server_error"
+  | "throttled"
+  | "timeout"
+  | "unreachable"
+  | "forbidden"
+  | "breaker_open";
 export type ErrorCategory =
   "validation" | "routing" | "delivery" | "quota" | "auth" | "transient" | "internal";
 export type HttpRoute = "/mcp" | "/metrics" | "/healthz" | "/readyz" | "other";
@@ -280,6 +287,7 @@ for (const result of [
   "throttled",
   "timeout",
   "unreachable",
+  "forbidden",
   "breaker_open",
 ] as const) {
   webhookRequests.api.inc({ result }, 0);

@@ -1,55 +1,36 @@
-import { lookup } from "node:dns/promises";
-import { BlockList, isIP } from "node:net";
+import ipaddr from "ipaddr.js";
 
-/** Loopback, private, link-local, shared and unique-local ranges: not for webhooks in production. */
-const PRIVATE = new BlockList();
-for (const [network, prefix] of [
-  ["0.0.0.0", 8],
-  ["10.0.0.0", 8],
-  ["100.64.0.0", 10],
-  ["127.0.0.0", 8],
-  ["169.254.0.0", 16],
-  ["172.16.0.0", 12],
-  ["192.168.0.0", 16],
-] as const) {
-  PRIVATE.addSubnet(network, prefix, "ipv4");
-}
-for (const [network, prefix] of [
-  ["::", 128],
-  ["::1", 128],
-  ["fc00::", 7],
-  ["fe80::", 10],
-] as const) {
-  PRIVATE.addSubnet(network, prefix, "ipv6");
+/**
+ * Which addresses a webhook may reach when `webhooks.allowPrivateNetworks` is false: global
+ * unicast only. The ranges come from ipaddr.js (the IANA special-purpose registries), not
+ * from a hand-kept list: loopback, private, link-local, carrier-grade NAT, multicast,
+ * broadcast, benchmarking (198.18.0.0/15), documentation, reserved, unique-local, and the
+ * IPv6 prefixes that carry an IPv4 address (IPv4-mapped, NAT64 64:ff9b::/96 and /48,
+ * 6to4 2002::/16, Teredo) are all refused. An IPv4-mapped address is judged as the IPv4
+ * address it maps; the other translation prefixes are refused whole, since what they reach
+ * depends on a gateway this process cannot see.
+ */
+export function isPublicAddress(address: string): boolean {
+  if (!ipaddr.isValid(address)) return false;
+  return ipaddr.process(address).range() === "unicast";
 }
 
-export function isPrivateAddress(address: string): boolean {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
-  if (mapped !== undefined) return PRIVATE.check(mapped, "ipv4");
-  const family = isIP(address);
-  if (family === 0) return false;
-  return PRIVATE.check(address, family === 4 ? "ipv4" : "ipv6");
+/** What an address is, in words, for error messages: `loopback`, `private`, `rfc6052`, … */
+export function rangeOf(address: string): string {
+  return ipaddr.isValid(address) ? ipaddr.process(address).range() : "not an IP address";
 }
 
 /** The hostname of a URL, without the brackets of an IPv6 literal. */
-const hostOf = (url: URL): string => url.hostname.replace(/^\[|\]$/g, "");
+export const hostOf = (url: URL): string => url.hostname.replace(/^\[|\]$/g, "");
 
 /**
- * The private address a URL names literally (or `localhost`), if any: checked at
- * registration, where no DNS lookup should happen.
+ * The non-public host a URL names literally (an IP address outside global unicast, or
+ * `localhost`), if any: checked at registration, where no DNS lookup should happen. A
+ * name is checked again at each connection, against the address actually connected to
+ * (`./connect.ts`).
  */
 export function literalPrivateHost(url: URL): string | undefined {
   const host = hostOf(url);
   if (host === "localhost" || host.endsWith(".localhost")) return host;
-  return isPrivateAddress(host) ? host : undefined;
-}
-
-/** The private address a URL's host resolves to, if any: checked before each delivery. */
-export async function resolvesToPrivate(url: URL): Promise<string | undefined> {
-  const literal = literalPrivateHost(url);
-  if (literal !== undefined) return literal;
-  const host = hostOf(url);
-  if (isIP(host) !== 0) return undefined;
-  const addresses = await lookup(host, { all: true });
-  return addresses.find((a) => isPrivateAddress(a.address))?.address;
+  return ipaddr.isValid(host) && !isPublicAddress(host) ? host : undefined;
 }

@@ -1,4 +1,6 @@
+import { fetch, type Response } from "undici";
 import type { ErrorInfo } from "../protocol/errors.js";
+import { FORBIDDEN_ADDRESS, webhookDispatcher } from "./connect.js";
 import { signWebhook, SIGNATURE_HEADER, TIMESTAMP_HEADER } from "./signature.js";
 
 export interface WebhookRequest {
@@ -12,6 +14,8 @@ export interface WebhookRequest {
   /** The W3C trace context of the message, if any. */
   traceparent?: string | undefined;
   timeoutMs: number;
+  /** False: connect to global unicast addresses only (`webhooks.allowPrivateNetworks`). */
+  allowPrivateNetworks: boolean;
 }
 
 export type WebhookResult =
@@ -50,6 +54,7 @@ export async function postWebhook(request: WebhookRequest): Promise<WebhookResul
       headers,
       body: request.body,
       redirect: "manual",
+      dispatcher: webhookDispatcher(request.allowPrivateNetworks),
       signal: AbortSignal.timeout(request.timeoutMs),
     });
   } catch (error) {
@@ -97,6 +102,15 @@ function failureOf(error: unknown, request: WebhookRequest): WebhookResult {
     };
   }
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  if (cause?.code === FORBIDDEN_ADDRESS) {
+    return {
+      ok: false,
+      error: {
+        code: "WEBHOOK_FORBIDDEN",
+        message: `webhook ${request.url} refused before connecting: ${cause.message ?? ""}, which webhooks.allowPrivateNetworks: false forbids; register a public URL`,
+      },
+    };
+  }
   return {
     ok: false,
     error: {

@@ -19,7 +19,6 @@ import {
 } from "../retry/jobs.js";
 import { policyOf } from "../retry/policy.js";
 import { jobOptions, WEBHOOK_QUEUE, type Queues } from "../retry/queues.js";
-import { resolvesToPrivate } from "./address.js";
 import { Breakers } from "./breaker.js";
 import { postWebhook, type WebhookResult as PostResult } from "./post.js";
 
@@ -116,18 +115,6 @@ export class Pusher {
       return { kind: "forward", outputs: [{ to: "deliver", fields: originalFields(entry) }] };
     }
     const endpoint = new URL(url).origin;
-    if (!pipeline.webhooks.allowPrivateNetworks) {
-      const address = await resolvesToPrivate(new URL(url));
-      if (address !== undefined) {
-        return retry(
-          {
-            code: "WEBHOOK_FORBIDDEN",
-            message: `webhook ${url} resolves to the private address ${address}, which webhooks.allowPrivateNetworks: false forbids; register a public URL`,
-          },
-          endpoint,
-        );
-      }
-    }
     const permit = await this.#breakers.acquire(endpoint);
     if (!permit.go) {
       metrics.webhookRequests.inc({ result: "breaker_open" });
@@ -158,10 +145,12 @@ export class Pusher {
       attempt: job.tried + attemptsMade + 1,
       traceparent: text(entry, Field.traceparent),
       timeoutMs: pipeline.webhooks.timeoutMs,
+      allowPrivateNetworks: pipeline.webhooks.allowPrivateNetworks,
     });
     metrics.webhookRequestDuration.observe({}, (performance.now() - started) / 1000);
     metrics.webhookRequests.inc({ result: resultLabel(result) });
-    const endpointFailed = !result.ok && result.error.code !== "WEBHOOK_REJECTED";
+    // A refusal by the receiver, or by us before connecting, says nothing of its health.
+    const endpointFailed = !result.ok && !NOT_ENDPOINT_FAILURES.has(result.error.code);
     await this.#breakers.record(endpoint, !endpointFailed);
     if (!result.ok) return retry(result.error, endpoint, result.retryAfterMs);
     await redis.set(
@@ -197,7 +186,13 @@ const RESULT_LABELS: Partial<Record<ErrorInfo["code"], WebhookResult>> = {
   WEBHOOK_TIMEOUT: "timeout",
   WEBHOOK_UNREACHABLE: "unreachable",
   WEBHOOK_REJECTED: "client_error",
+  WEBHOOK_FORBIDDEN: "forbidden",
 };
+
+const NOT_ENDPOINT_FAILURES: ReadonlySet<ErrorInfo["code"]> = new Set([
+  "WEBHOOK_REJECTED",
+  "WEBHOOK_FORBIDDEN",
+]);
 
 function resultLabel(result: PostResult): WebhookResult {
   return result.ok ? "ok" : (RESULT_LABELS[result.error.code] ?? "unreachable");

@@ -1,8 +1,12 @@
+import { lookup } from "node:dns/promises";
+import { hostname } from "node:os";
 import { afterEach, describe, expect, it } from "vitest";
 import { DeadLetters } from "../../src/dlq/store.js";
 import { ALERTS_TOPIC } from "../../src/errors/escalate.js";
 import { readMessageRecord } from "../../src/history/record.js";
 import { Breakers } from "../../src/webhook/breaker.js";
+import { isPublicAddress } from "../../src/webhook/address.js";
+import { postWebhook } from "../../src/webhook/post.js";
 import { verifyWebhook } from "../../src/webhook/signature.js";
 import { eventually, fastPipeline, Harness } from "../support/harness.js";
 import { OwnRedis } from "../support/own-redis.js";
@@ -248,5 +252,56 @@ describe("webhook URLs at registration", () => {
       field: "webhook_url",
     });
     await expect(registering).rejects.toThrow(message);
+  });
+});
+
+describe("webhooks to private addresses, checked where the connection is made", () => {
+  /** This host's name, if it resolves to a private address (as /etc/hosts usually has it). */
+  async function privateName(): Promise<string | undefined> {
+    const name = hostname();
+    const addresses = await lookup(name, { all: true }).catch(() => []);
+    if (addresses.some((a) => !isPublicAddress(a.address))) return name;
+    console.warn(`skipped: this host's name (${name}) does not resolve to a private address`);
+    return undefined;
+  }
+
+  it("the POST itself refuses: the address is judged in the connect step, not before", async () => {
+    server = await WebhookServer.start();
+    h = new Harness(fastPipeline());
+    const name = await privateName();
+    if (name === undefined) return;
+    const post = (allowPrivateNetworks: boolean) =>
+      postWebhook({
+        url: server.url.replace("127.0.0.1", name),
+        secret: "whsec_test",
+        body: "{}",
+        messageId: "m1",
+        attempt: 1,
+        timeoutMs: 2000,
+        allowPrivateNetworks,
+      });
+    expect(await post(false)).toMatchObject({ ok: false, error: { code: "WEBHOOK_FORBIDDEN" } });
+    expect(server.received).toEqual([]);
+    expect(await post(true)).toMatchObject({ ok: true, status: 200 });
+    expect(server.received).toHaveLength(1);
+  });
+
+  it("a name that resolves to loopback passes registration, and no request reaches it", async () => {
+    server = await WebhookServer.start();
+    const name = await privateName();
+    if (name === undefined) return;
+    h = new Harness(retrying(3, 100, { webhooks: { allowPrivateNetworks: false } }));
+    await h.agents("alice");
+    const url = server.url.replace("127.0.0.1", name);
+    await h.registry.register({ name: "hook", webhook_url: url });
+    await h.worker();
+    const id = await h.send({ from: "alice", to: ["hook"], body: "to the metadata service?" });
+    const status = await eventually(async () => {
+      const s = await recipientStatus(id);
+      return s?.status === "dead_lettered" && s;
+    });
+    expect(status.error).toMatchObject({ code: "WEBHOOK_FORBIDDEN" });
+    expect(status.error?.message).toMatch(/resolves to .*allowPrivateNetworks: false/);
+    expect(server.received).toEqual([]);
   });
 });
