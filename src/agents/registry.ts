@@ -91,7 +91,8 @@ export class Registry {
     if (result === 0) {
       throw new SwitchboardError(
         "NAME_TAKEN",
-        `agent name '${r.name}' is registered already; present its token (Authorization: Bearer … or SWITCHBOARD_TOKEN) to act as it, or choose another name`,
+        `agent name '${r.name}' is registered already; present its token (Authorization: Bearer … or SWITCHBOARD_TOKEN) to act as it, ` +
+          `have an operator give it a new one (\`switchboard agents token ${r.name} --rotate\`), or choose another name`,
         { field: "name" },
       );
     }
@@ -154,6 +155,31 @@ export class Registry {
   async authenticate(token: string): Promise<string | undefined> {
     checkTokenFormat(token);
     return (await this.redis.get(this.keys.token(hashToken(token)))) ?? undefined;
+  }
+
+  /**
+   * Gives an agent a new token and returns it; the old one stops working at once (one
+   * script swaps both). Undefined when no agent has the name.
+   */
+  async rotateToken(name: string): Promise<string | undefined> {
+    for (;;) {
+      const oldHash = await this.redis.hget(this.keys.agent(name), "token_hash");
+      if (oldHash === null) return undefined;
+      const token = `sbt_${randomBytes(24).toString("base64url")}`;
+      const newHash = hashToken(token);
+      const rotated = await this.redis.sbRotateToken(
+        3,
+        this.keys.agent(name),
+        this.keys.token(oldHash),
+        this.keys.token(newHash),
+        oldHash,
+        newHash,
+        name,
+      );
+      if (rotated === 1) return token;
+      if (rotated === 0) return undefined;
+      // -1: another rotation (or a re-registration) came first; rotate from its token.
+    }
   }
 
   /** Removes an agent, its token, capabilities and subscriptions; its inbox stays until retention. */

@@ -23,8 +23,6 @@ export interface IdentityOptions {
   remembers: boolean;
   /** The agent the connection is from the start. */
   bound?: Caller;
-  /** Makes the agent the connection is, on first need (a stdio process registering its name). */
-  pending?: () => Promise<Caller>;
 }
 
 /**
@@ -38,14 +36,11 @@ export class Identity {
   readonly #service: Switchboard;
   readonly #remembers: boolean;
   #bound: Caller | undefined;
-  #pending: (() => Promise<Caller>) | undefined;
-  #binding: Promise<Caller> | undefined;
 
   constructor(service: Switchboard, options: IdentityOptions) {
     this.#service = service;
     this.#remembers = options.remembers;
     this.#bound = options.bound;
-    this.#pending = options.pending;
   }
 
   /** Whether register_agent binds this connection (sessions, stdio) or not (stateless). */
@@ -58,25 +53,9 @@ export class Identity {
     return this.#bound;
   }
 
-  /** The token of this request: presented, else remembered (made now, if pending). */
-  async token(ctx: ServerContext): Promise<string | undefined> {
-    const presented = ctx.http?.authInfo?.token;
-    if (presented !== undefined) return presented;
-    if (this.#bound === undefined && this.#pending !== undefined) await this.#settlePending();
-    return this.#bound?.token;
-  }
-
-  /** Runs the pending binding once; a failure is reported now and tried again next time. */
-  async #settlePending(): Promise<void> {
-    const pending = this.#pending;
-    if (pending === undefined) return;
-    this.#binding ??= pending();
-    try {
-      this.#bound = await this.#binding;
-      this.#pending = undefined;
-    } finally {
-      this.#binding = undefined;
-    }
+  /** The token of this request: presented, else remembered. */
+  token(ctx: ServerContext): Promise<string | undefined> {
+    return Promise.resolve(ctx.http?.authInfo?.token ?? this.#bound?.token);
   }
 
   /** The agent a token belongs to, or undefined. */
@@ -110,8 +89,6 @@ export class Identity {
 
   /** After unregister_agent: this connection is nobody again. */
   unbind(agent: string): void {
-    if (this.#bound?.agent !== agent) return;
-    this.#bound = undefined;
-    this.#pending = undefined;
+    if (this.#bound?.agent === agent) this.#bound = undefined;
   }
 }

@@ -1,4 +1,5 @@
 import { McpServer } from "@modelcontextprotocol/server";
+import type { SwitchboardError } from "../protocol/errors.js";
 import type { Switchboard } from "../service/switchboard.js";
 import type { Logger } from "../telemetry/log.js";
 import type { Identity } from "./identity.js";
@@ -21,6 +22,8 @@ export interface BuildOptions {
    * 2025-11-25 sessions and stdio, which receive `resources/updated` on that connection.
    */
   subscriptions?: Set<string>;
+  /** Why this connection cannot be its agent (a refused stdio start), put before the instructions. */
+  refusal?: SwitchboardError | undefined;
 }
 
 /** An MCP server with every Switchboard tool and resource, acting for `identity`'s caller. */
@@ -34,10 +37,21 @@ export function buildMcpServer(
       tools: { listChanged: false },
       resources: { subscribe: true, listChanged: false },
     },
-    instructions: INSTRUCTIONS,
+    instructions:
+      options.refusal === undefined
+        ? INSTRUCTIONS
+        : `${refusalNotice(options.refusal)}\n\n${INSTRUCTIONS}`,
   });
   const deps: ToolDeps = { service, identity, log: options.log };
   for (const register of TOOLS) register(server, deps);
   registerResources(server, deps, options.subscriptions);
   return server;
+}
+
+/** Tells the model (and whoever reads the instructions) why every tool call fails, and the fix. */
+function refusalNotice(refusal: SwitchboardError): string {
+  return (
+    "THIS SERVER IS NOT CONNECTED AS AN AGENT: every tool call fails until the user fixes this, " +
+    `so tell them: ${refusal.code}: ${refusal.message}`
+  );
 }

@@ -7,58 +7,34 @@ import { Identity, type Caller } from "./identity.js";
 import { buildMcpServer } from "./server.js";
 import { listenForInboxUpdates } from "./updates.js";
 
-export interface StdioIdentityOptions {
-  agent: string;
-  /** Given: the registration is updated to these; omitted: kept as it is. */
-  capabilities?: string[];
-  /** From SWITCHBOARD_TOKEN. */
-  token?: string;
+/**
+ * A stdio process that could not become its agent (a token of another agent, an unknown
+ * token, a name taken): it still serves MCP and answers `initialize`, and every tool call
+ * (and resource read) returns the refusal, `CODE: message` with the fix, as an `isError`
+ * result; the server's instructions carry it too. Why not fail `initialize`: Claude Code
+ * then marks the server "failed" with little or no reason on screen (the reason goes to
+ * its debug log; anthropics/claude-code#34744), Cursor likewise, and a failed server's
+ * tools never reach the model. A tool result is shown to the user and read by the model,
+ * which relays the fix; the MCP Inspector shows the result's text as it is.
+ */
+class RefusedIdentity extends Identity {
+  readonly #refusal: SwitchboardError;
+
+  constructor(service: Switchboard, refusal: SwitchboardError) {
+    super(service, { remembers: false });
+    this.#refusal = refusal;
+  }
+
+  override token(): Promise<string | undefined> {
+    return Promise.reject(this.#refusal);
+  }
 }
 
-/**
- * Who a stdio process is. With a token: the agent it belongs to (which must be `agent`),
- * checked now; a token that belongs to nobody is refused (only the server mints tokens). Without one:
- * the name is registered on the first call that needs it (not at start, so a client's
- * short-lived probe process registers nothing), and the new token is handed to
- * `announce` so the user can keep it.
- */
-export async function stdioIdentity(
-  service: Switchboard,
-  options: StdioIdentityOptions,
-  announce: (token: string) => void,
-): Promise<Identity> {
-  const { agent, capabilities, token } = options;
-  if (token === undefined) {
-    const pending = async (): Promise<Caller> => {
-      const registration = await service.register({ name: agent, capabilities });
-      announce(registration.token);
-      return { agent, token: registration.token };
-    };
-    return new Identity(service, { remembers: true, pending });
-  }
-  const identity = new Identity(service, { remembers: true, bound: { agent, token } });
-  const owner = await identity.agentOf(token);
-  if (owner !== undefined && owner !== agent) {
-    throw new SwitchboardError(
-      "UNAUTHENTICATED",
-      `SWITCHBOARD_TOKEN belongs to agent '${owner}', not '${agent}'; start with --agent ${owner} or another token`,
-      { field: "SWITCHBOARD_TOKEN" },
-    );
-  }
-  if (owner === undefined) {
-    throw new SwitchboardError(
-      "UNAUTHENTICATED",
-      `SWITCHBOARD_TOKEN belongs to no agent (unregistered, mistyped, or not minted by Switchboard); ` +
-        `unset it to register '${agent}' and get a token, or set the token its registration returned`,
-      { field: "SWITCHBOARD_TOKEN" },
-    );
-  }
-  if (capabilities !== undefined) {
-    await service.register({ name: agent, capabilities }, token);
-  } else {
-    await service.touch(agent);
-  }
-  return identity;
+/** Who a stdio process is: the agent it claimed at start, or the refusal it answers with. */
+function stdioIdentity(service: Switchboard, claimed: Caller | SwitchboardError): Identity {
+  return claimed instanceof SwitchboardError
+    ? new RefusedIdentity(service, claimed)
+    : new Identity(service, { remembers: true, bound: claimed });
 }
 
 export interface StdioFrontEnd {
@@ -68,20 +44,23 @@ export interface StdioFrontEnd {
 }
 
 /**
- * MCP over stdin/stdout for clients that spawn their server, as one agent. Either era:
+ * MCP over stdin/stdout for clients that spawn their server, as one agent (or, refused,
+ * as none: see {@link RefusedIdentity}). Either era:
  * the first message picks it. Mail for the agent becomes `resources/updated` for its
  * inbox (2025: when subscribed; 2026: filtered by the client's listen request).
  */
 export function serveStdioFrontEnd(
   service: Switchboard,
-  identity: Identity,
+  claimed: Caller | SwitchboardError,
   log: Logger,
 ): StdioFrontEnd {
+  const identity = stdioIdentity(service, claimed);
+  const refusal = claimed instanceof SwitchboardError ? claimed : undefined;
   const instances = new Map<McpServer, { subscriptions: Set<string>; modern: boolean }>();
   const handle = serveStdio(
     (ctx) => {
       const subscriptions = new Set<string>();
-      const server = buildMcpServer(service, identity, { log, subscriptions });
+      const server = buildMcpServer(service, identity, { log, subscriptions, refusal });
       instances.set(server, { subscriptions, modern: ctx.era === "modern" });
       server.server.onclose = () => instances.delete(server);
       return server;

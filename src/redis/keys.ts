@@ -47,6 +47,11 @@ export class Keys {
     return `${this.prefix}:{a:${agent}}:taken`;
   }
 
+  /** Held while a process claims the agent's name at start-up (`switchboard stdio`). */
+  agentClaim(agent: string): string {
+    return `${this.prefix}:{a:${agent}}:claim`;
+  }
+
   /** Set of the topics an agent subscribes to. */
   agentTopics(agent: string): string {
     return `${this.prefix}:{a:${agent}}:topics`;

@@ -2,10 +2,11 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
-import { homedir, tmpdir } from "node:os";
-import { isAbsolute, join } from "node:path";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { Redis } from "ioredis";
+import { dataDir } from "../config/data-dir.js";
 import { SwitchboardError } from "../protocol/errors.js";
 
 /**
@@ -29,7 +30,7 @@ export interface ProvisionedRedis {
 export interface ProvisionOptions {
   purpose: RedisPurpose;
   env?: NodeJS.ProcessEnv;
-  /** Data directory of a spawned CLI Redis; defaults to `$XDG_DATA_HOME/switchboard/redis`. */
+  /** Data directory of a spawned CLI Redis; defaults to `redis/` in {@link dataDir}. */
   dataDir?: string;
   log?: (line: string) => void;
 }
@@ -259,9 +260,7 @@ async function readUrlFile(dir: string): Promise<string | undefined> {
 }
 
 function defaultDataDir(env: NodeJS.ProcessEnv): string {
-  const xdg = env.XDG_DATA_HOME;
-  const base = xdg !== undefined && isAbsolute(xdg) ? xdg : join(homedir(), ".local", "share");
-  return join(base, "switchboard", "redis");
+  return join(dataDir(env), "redis");
 }
 
 async function answers(url: string, timeoutMs: number): Promise<boolean> {

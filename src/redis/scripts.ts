@@ -316,6 +316,45 @@ return 1
 `,
 
   /**
+   * Gives an agent a new token: swaps the token hash on its record and the token → name
+   * key together, so the old token stops working the moment the new one starts to. Only
+   * if the record still holds the hash read before (else another rotation came first).
+   *
+   * KEYS[1]     the agent's record (hash); KEYS[2] the old token's key; KEYS[3] the new one's
+   * ARGV[1]     SHA-256 of the old token, as read; ARGV[2] SHA-256 of the new token
+   * ARGV[3]     the agent's name
+   * returns     1 rotated; 0 no such agent; -1 its token changed meanwhile (read it again)
+   */
+  sbRotateToken: `
+local current = redis.call('HGET', KEYS[1], 'token_hash')
+if not current then
+  return 0
+end
+if current ~= ARGV[1] then
+  return -1
+end
+redis.call('HSET', KEYS[1], 'token_hash', ARGV[2])
+redis.call('DEL', KEYS[2])
+redis.call('SET', KEYS[3], ARGV[3])
+return 1
+`,
+
+  /**
+   * Releases a lock taken with `SET key owner NX PX ttl`, only if this owner still holds it
+   * (it may have expired and been taken by another).
+   *
+   * KEYS[1]     the lock
+   * ARGV[1]     the owner's id
+   * returns     1 released, 0 not held by this owner
+   */
+  sbUnlock: `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+`,
+
+  /**
    * Replays dead letters once each: appends a dead letter's original fields (`o.*`, the
    * prefix stripped) to the stream of the stage it died in, marks it replayed and deletes
    * it, atomically. One already replayed reports the entry it became.
@@ -401,6 +440,8 @@ declare module "ioredis" {
     sbBreaker(numKeys: number, ...args: Arg[]): Result<[string, number], Context>;
     sbSetRole(numKeys: number, ...args: Arg[]): Result<number, Context>;
     sbDlqReplay(numKeys: number, ...args: Arg[]): Result<string[][], Context>;
+    sbRotateToken(numKeys: number, ...args: Arg[]): Result<number, Context>;
+    sbUnlock(numKeys: number, ...args: Arg[]): Result<number, Context>;
   }
 }
 

@@ -29,7 +29,7 @@ beforeAll(async () => {
 });
 
 describe("MCP over stdio", () => {
-  it("registers a new agent on first use, prints its token, sends and receives (v2 SDK)", async () => {
+  it("registers a new agent as it starts, keeps its token, sends and receives (v2 SDK)", async () => {
     const sam = await connectStdio({
       env: fixture.env,
       agent: "sam",
@@ -37,7 +37,7 @@ describe("MCP over stdio", () => {
     });
     expect(await call(sam.client, "heartbeat")).toMatchObject({ name: "sam", status: "online" });
     expect(sam.stderr()).toMatch(
-      /registered agent 'sam'; to be it again, set SWITCHBOARD_TOKEN=sbt_/,
+      /registered agent 'sam'; its token is kept in \S+\/credentials\/sam\.[0-9a-f]+\.json/,
     );
     const { agents } = await call<{ agents: { name: string; capabilities: string[] }[] }>(
       sam.client,

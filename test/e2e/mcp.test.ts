@@ -6,6 +6,7 @@ import {
   connectLegacy,
   connectModern,
   connectV1,
+  initializeRequest,
   startServe,
   textOf,
   useServe,
@@ -170,16 +171,7 @@ describe("MCP over HTTP", () => {
 
   it("answers 403 to a foreign Origin, 404 off /mcp, and ok on /healthz", async () => {
     const { url } = fixture.serve;
-    const initialize = {
-      jsonrpc: "2.0",
-      id: 1,
-      method: "initialize",
-      params: {
-        protocolVersion: "2025-11-25",
-        capabilities: {},
-        clientInfo: { name: "x", version: "1" },
-      },
-    };
+    const initialize = initializeRequest("x");
     const post = (origin: string) =>
       fetch(url, {
         method: "POST",

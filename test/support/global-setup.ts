@@ -1,4 +1,6 @@
 import { execFile } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -16,6 +18,8 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 /**
  * Finds or starts one Redis for the whole run (tests read its URL with
  * `inject("redisUrl")`), and builds `dist/` once, for the tests that run the real CLI.
+ * Spawned processes keep their data (`switchboard stdio` credentials) in a temp
+ * SWITCHBOARD_DATA_DIR, never in the home directory; the test workers inherit it.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const [redis] = await Promise.all([
@@ -27,5 +31,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
     ),
   ]);
   project.provide("redisUrl", redis.url);
-  return () => redis.stop();
+  const data = await mkdtemp(join(tmpdir(), "switchboard-test-data-"));
+  process.env.SWITCHBOARD_DATA_DIR = data;
+  return async () => {
+    await redis.stop();
+    await rm(data, { recursive: true, force: true });
+  };
 }

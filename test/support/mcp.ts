@@ -202,6 +202,20 @@ export async function connectStdio(options: StdioOptions): Promise<StdioConnecti
   return { client, stderr: () => stderr };
 }
 
+/** A raw 2025-11-25 `initialize` request, for tests that speak the protocol by hand. */
+export function initializeRequest(clientName: string): Record<string, unknown> {
+  return {
+    jsonrpc: "2.0",
+    id: 1,
+    method: "initialize",
+    params: {
+      protocolVersion: "2025-11-25",
+      capabilities: {},
+      clientInfo: { name: clientName, version: "1" },
+    },
+  };
+}
+
 /** A tool's `isError` result, thrown by {@link call}: its text is the message. */
 export class ToolError extends Error {
   constructor(

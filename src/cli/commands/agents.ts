@@ -1,6 +1,8 @@
 import { Option, type Command } from "commander";
 import { AGENT_STATUSES, type AgentView } from "../../protocol/agent.js";
+import { CredentialsFile } from "../../agents/credentials.js";
 import { SwitchboardError } from "../../protocol/errors.js";
+import { usageError } from "../errors.js";
 import { globalOptions, splitList, withExamples } from "../options.js";
 import { withService } from "../service.js";
 import { formatDuration, formatTable, truncate } from "../table.js";
@@ -41,6 +43,7 @@ export function registerAgents(program: Command): void {
     "switchboard agents --capability code-review --status online --json",
     "switchboard agents register reviewer --capabilities code-review,python@3.12",
     "switchboard agents remove reviewer",
+    "switchboard agents token reviewer --rotate",
   ]);
   withExamples(list, ["switchboard agents list --status online"]);
 
@@ -63,6 +66,23 @@ export function registerAgents(program: Command): void {
     .description("unregister an agent: its token stops working; its inbox stays until retention")
     .action(removeAgent);
   withExamples(remove, ["switchboard agents remove reviewer"]);
+
+  const token = agents
+    .command("token <name>")
+    .description(
+      "give an agent a new token (--rotate); tokens are kept only as hashes, so none can be shown",
+    )
+    .option("--rotate", "make a new token and print it; the old one stops working at once")
+    .option(
+      "--save",
+      "also keep it in this machine's credentials file, for `switchboard stdio --agent NAME` here",
+    )
+    .option("--json", "print the name, the token and the credentials file as JSON")
+    .action(agentToken);
+  withExamples(token, [
+    "switchboard agents token reviewer --rotate",
+    "switchboard agents token reviewer --rotate --save --json",
+  ]);
 
   const admin = agents
     .command("admin <name>")
@@ -140,6 +160,55 @@ async function setAdmin(
     );
   }
   process.stdout.write(revoke ? `${name} is no longer admin\n` : `${name} is admin\n`);
+}
+
+interface TokenOptions {
+  rotate?: boolean;
+  save?: boolean;
+  json?: boolean;
+}
+
+/**
+ * `agents token NAME --rotate`: a new token, printed; the old one stops working at once. A
+ * credentials file this machine keeps for the name (`switchboard stdio`) gets the new token
+ * too (made, with --save), so a restart here is the agent again.
+ */
+async function agentToken(name: string, options: TokenOptions, command: Command): Promise<void> {
+  const rotated = await withService(globalOptions(command), async (service, runtime) => {
+    await service.agent(name);
+    if (options.rotate !== true) return undefined;
+    const token = await service.registry.rotateToken(name);
+    if (token === undefined) {
+      throw new SwitchboardError("NOT_FOUND", `agent '${name}' was removed while rotating`);
+    }
+    const file = new CredentialsFile(
+      { url: runtime.url, source: runtime.source, prefix: runtime.keys.prefix },
+      name,
+    );
+    const keep = options.save === true || (await file.read()) !== undefined;
+    if (keep) await file.save(token);
+    return { token, file: keep ? file.path : undefined };
+  });
+  if (rotated === undefined) {
+    throw usageError(
+      `the token of '${name}' cannot be shown: tokens are kept only as SHA-256 hashes; ` +
+        `\`switchboard agents token ${name} --rotate\` gives it a new one (printed once; the old one stops working at once)`,
+      "--rotate",
+    );
+  }
+  if (options.json === true) {
+    process.stdout.write(
+      `${JSON.stringify({ name, token: rotated.token, credentials_file: rotated.file ?? null })}\n`,
+    );
+    return;
+  }
+  process.stdout.write(`rotated ${name}\ntoken: ${rotated.token}\n`);
+  process.stderr.write(
+    `The old token stopped working; whoever acts as '${name}' needs the new one (SWITCHBOARD_TOKEN, or Authorization: Bearer).\n` +
+      (rotated.file === undefined
+        ? ""
+        : `Kept in ${rotated.file}: \`switchboard stdio --agent ${name}\` on this machine uses it from its next start.\n`),
+  );
 }
 
 function formatAgents(agents: readonly AgentView[], now: number): string {

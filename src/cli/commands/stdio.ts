@@ -1,10 +1,15 @@
 import type { Command } from "commander";
 import { STAGE_NAMES } from "../../config/pipeline.js";
+import { CredentialsFile } from "../../agents/credentials.js";
+import type { Caller } from "../../mcp/identity.js";
+import { SwitchboardError, toErrorInfo } from "../../protocol/errors.js";
+import { claimAgent } from "../../service/claim.js";
 import type { Switchboard } from "../../service/switchboard.js";
 import type { Logger } from "../../telemetry/log.js";
+import { describeError, EXIT_FAILURE } from "../errors.js";
 import { runUntilStopped, shutdownTimeoutOption, type FrontEnd } from "../lifecycle.js";
 import { globalOptions, splitList, withExamples } from "../options.js";
-import { openRuntime } from "../runtime.js";
+import { openRuntime, type Runtime } from "../runtime.js";
 
 interface StdioOptions {
   agent: string;
@@ -28,10 +33,12 @@ export function registerStdio(program: Command): void {
     .addOption(shutdownTimeoutOption())
     .addHelpText(
       "after",
-      "\nstdout carries the protocol; logs go to stderr. With SWITCHBOARD_TOKEN set the process is\n" +
-        "the agent that token belongs to; without it the name is registered and its new token is\n" +
-        "printed to stderr: set it as SWITCHBOARD_TOKEN in the client's configuration to keep the\n" +
-        "name. The stages run in this process too (several such processes share the work), so one\n" +
+      "\nstdout carries the protocol; logs go to stderr. The agent is registered as the process\n" +
+        "starts, and its token kept in the data directory (credentials/, mode 0600; set\n" +
+        "SWITCHBOARD_DATA_DIR to move it), so the next start is the same agent. SWITCHBOARD_TOKEN,\n" +
+        "when set, wins: the process is the agent that token belongs to. A refusal (a token of\n" +
+        "another agent, a name taken) is answered to every tool call, so the client shows it.\n" +
+        "The stages run in this process too (several such processes share the work), so one\n" +
         "spawned process works alone. Stops when stdin closes, or on SIGINT or SIGTERM.",
     )
     .action(stdio);
@@ -43,35 +50,77 @@ export function registerStdio(program: Command): void {
 
 async function stdio(options: StdioOptions, command: Command): Promise<void> {
   const runtime = await openRuntime(globalOptions(command), { longRunning: true });
+  let refused = false;
   await runUntilStopped(runtime, {
     stages: options.workers ? STAGE_NAMES : [],
     pipeline: runtime.pipeline,
     shutdownTimeoutMs: options.shutdownTimeoutMs,
-    frontEnd: (service) => startStdio(service, options, runtime.log),
+    frontEnd: async (service) => {
+      const claimed = await claim(service, options, runtime);
+      refused = claimed instanceof SwitchboardError;
+      return startStdio(service, claimed, options.agent, runtime.log);
+    },
   });
+  // It served its refusal to the client until the client left; the exit code says so too.
+  if (refused) process.exitCode = EXIT_FAILURE;
+}
+
+/** Becomes the agent (see {@link claimAgent}), or the refusal to serve, also told on stderr. */
+async function claim(
+  service: Switchboard,
+  options: StdioOptions,
+  runtime: Runtime,
+): Promise<Caller | SwitchboardError> {
+  const token = process.env.SWITCHBOARD_TOKEN?.trim();
+  try {
+    const credentials = new CredentialsFile(
+      { url: runtime.url, source: runtime.source, prefix: runtime.keys.prefix },
+      options.agent,
+    );
+    const claimed = await claimAgent(
+      { service, redis: runtime.redis, keys: runtime.keys },
+      {
+        agent: options.agent,
+        capabilities: options.capabilities,
+        token: token === "" ? undefined : token,
+        credentials,
+      },
+    );
+    runtime.log.info("agent claimed", { agent: claimed.agent, how: claimed.how });
+    if (claimed.unsaved !== undefined) {
+      process.stderr.write(
+        `switchboard: registered agent '${claimed.agent}' but ${claimed.unsaved.message}; ` +
+          `to be it again, set SWITCHBOARD_TOKEN=${claimed.token}\n`,
+      );
+    } else if (claimed.how === "registered") {
+      process.stderr.write(
+        `switchboard: registered agent '${claimed.agent}'; its token is kept in ${credentials.path}, ` +
+          "so the next start is this agent again\n",
+      );
+    }
+    return { agent: claimed.agent, token: claimed.token };
+  } catch (error) {
+    const info = toErrorInfo(error);
+    const refusal =
+      error instanceof SwitchboardError ? error : new SwitchboardError(info.code, info.message);
+    runtime.log.error("not starting as the agent; every tool call answers why", {
+      agent: options.agent,
+      code: refusal.code,
+    });
+    process.stderr.write(`switchboard: ${describeError(refusal)}\n`);
+    return refusal;
+  }
 }
 
 async function startStdio(
   service: Switchboard,
-  options: StdioOptions,
+  claimed: Caller | SwitchboardError,
+  agent: string,
   log: Logger,
 ): Promise<FrontEnd> {
-  const token = process.env.SWITCHBOARD_TOKEN?.trim();
   // Loaded here, not at start-up: `switchboard worker` never pays for the MCP SDK.
-  const { serveStdioFrontEnd, stdioIdentity } = await import("../../mcp/stdio.js");
-  const identity = await stdioIdentity(
-    service,
-    {
-      agent: options.agent,
-      capabilities: options.capabilities,
-      token: token === "" ? undefined : token,
-    },
-    (newToken) =>
-      process.stderr.write(
-        `switchboard: registered agent '${options.agent}'; to be it again, set SWITCHBOARD_TOKEN=${newToken}\n`,
-      ),
-  );
-  const front = serveStdioFrontEnd(service, identity, log);
-  log.info("mcp stdio front end ready", { agent: options.agent });
+  const { serveStdioFrontEnd } = await import("../../mcp/stdio.js");
+  const front = serveStdioFrontEnd(service, claimed, log);
+  log.info("mcp stdio front end ready", { agent });
   return { ended: front.closed.then(() => "stdin closed"), stop: () => front.close() };
 }
