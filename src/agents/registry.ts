@@ -165,7 +165,7 @@ export class Registry {
     for (;;) {
       const oldHash = await this.redis.hget(this.keys.agent(name), "token_hash");
       if (oldHash === null) return undefined;
-      const token = `sbt_${randomBytes(24).toString("base64url")}`;
+      const token = mintToken();
       const newHash = hashToken(token);
       const rotated = await this.redis.sbRotateToken(
         3,
