@@ -171,17 +171,15 @@ describe("switchboard install codex", () => {
   it("replaces only its own table in an existing file", async () => {
     await mkdir(join(home, ".codex"));
     const before = [
+      "# my Codex settings",
       'model = "o3"  # the model',
-      "",
+      "[profiles.fast]",
+      'model = "o4-mini"',
       "[mcp_servers.switchboard]",
       'command = "old-switchboard"',
-      "",
-      "[mcp_servers.switchboard.env]",
-      'SWITCHBOARD_TOKEN = "sbt_old"',
-      "",
+      'env = { SWITCHBOARD_TOKEN = "sbt_old" }',
       "[mcp_servers.docs]",
       'command = "docs-server"',
-      'args = ["--port", "4000"]',
       "",
     ].join("\n");
     await writeFile(config(), before);
@@ -189,8 +187,10 @@ describe("switchboard install codex", () => {
     expect(result.code, result.stderr).toBe(0);
     expect(await readFile(config(), "utf8")).toBe(
       [
+        "# my Codex settings",
         'model = "o3"  # the model',
-        "",
+        "[profiles.fast]",
+        'model = "o4-mini"',
         "[mcp_servers.switchboard]",
         'url = "http://127.0.0.1:8787/mcp"',
         'http_headers = { Authorization = "Bearer sbt_new" }',
@@ -198,7 +198,6 @@ describe("switchboard install codex", () => {
         "",
         "[mcp_servers.docs]",
         'command = "docs-server"',
-        'args = ["--port", "4000"]',
         "",
       ].join("\n"),
     );
