@@ -17,7 +17,7 @@ import { mergeServer, readIfExists, serverSnippet, writeAtomically } from "./ins
 const SERVER_NAME = "switchboard";
 /** The program a client runs for the stdio form. @defaultValue "switchboard" */
 const DEFAULT_COMMAND = "switchboard";
-/** The endpoint of the HTTP form: `switchboard serve` with its defaults. */
+/** The endpoint of the HTTP form: `switchboard serve` with its defaults. @defaultValue "http://127.0.0.1:8787/mcp" */
 const DEFAULT_URL = "http://127.0.0.1:8787/mcp";
 
 interface InstallOptions {
