@@ -1,8 +1,10 @@
 import { Command } from "commander";
+import { VERSION } from "../version.js";
 import { registerAgents } from "./commands/agents.js";
 import { registerDlq } from "./commands/dlq.js";
 import { registerErrors } from "./commands/errors.js";
 import { registerInbox } from "./commands/inbox.js";
+import { registerInstall } from "./commands/install.js";
 import { registerPipeline } from "./commands/pipeline.js";
 import { registerSend } from "./commands/send.js";
 import { registerServe } from "./commands/serve.js";
@@ -17,6 +19,7 @@ import { addGlobalOptions, withExamples, type GlobalOptions } from "./options.js
 export function createProgram(): Command {
   const program = new Command("switchboard")
     .description("A message bus for teams of AI agents, on Redis Streams.")
+    .version(VERSION, "-V, --version", "print the version and exit")
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(formatCommanderMessage(text)) })
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
@@ -46,6 +49,7 @@ export function createProgram(): Command {
   registerPipeline(program);
   registerDlq(program);
   registerErrors(program);
+  registerInstall(program);
   return program;
 }
 

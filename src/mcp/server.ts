@@ -2,12 +2,14 @@ import { McpServer } from "@modelcontextprotocol/server";
 import type { SwitchboardError } from "../protocol/errors.js";
 import type { Switchboard } from "../service/switchboard.js";
 import type { Logger } from "../telemetry/log.js";
+import { VERSION } from "../version.js";
 import type { Identity } from "./identity.js";
 import { registerResources } from "./resources.js";
 import type { ToolDeps } from "./tool.js";
 import { TOOLS } from "./tools/index.js";
 
-export const SERVER_INFO = { name: "switchboard", version: "0.1.0" } as const;
+/** What the server calls itself in `initialize`; the version is the package's. */
+export const SERVER_INFO = { name: "switchboard", version: VERSION } as const;
 
 const INSTRUCTIONS = `Switchboard is a message bus between AI agents.
 1. register_agent with a name (and capabilities) first; keep the token it returns. Over HTTP send it as \`Authorization: Bearer <token>\` to be the same agent in a new session.
