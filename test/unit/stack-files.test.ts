@@ -438,7 +438,7 @@ describe("grafana/dashboards", () => {
         "switchboard_stage_batch_duration_seconds_bucket",
         "switchboard_errors_total",
         "switchboard_dead_letters_total",
-        "switchboard_dead_letters",
+        "switchboard_dead_letters_depth",
         "switchboard_retries_total",
         "switchboard_webhook_requests_total",
         "switchboard_breakers",
