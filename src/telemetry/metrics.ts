@@ -142,10 +142,15 @@ function gauge<L extends object>(name: string, help: string, labels: Names<L>[])
     labelNames: labels,
     registers: [registry],
   });
-  return {
-    set: (l, value) => metric.set(values(l), value),
-    reset: () => metric.reset(),
+  // prom-client gives a gauge without labels a sample at 0, from the start and after
+  // reset(). A cluster gauge has none until it is read: a worker never reads it, and a
+  // front end that cannot reach Redis leaves it out rather than report 0.
+  const reset = () => {
+    metric.reset();
+    if (labels.length === 0) metric.remove(values({} as L));
   };
+  reset();
+  return { set: (l, value) => metric.set(values(l), value), reset };
 }
 
 /** The trace id of the active span, when it is sampled; undefined with tracing off. */
@@ -254,7 +259,9 @@ export const metrics = {
     "Age of the oldest pending entry of the stage (0 when none is pending).",
     ["stage"],
   ),
-  deadLetters: gauge<NoLabels>("dead_letters", "Entries in the dead-letter store.", []),
+  // Not `dead_letters`: OpenMetrics names the counter `dead_letters_total` by the family
+  // `dead_letters` (without `_total`), so a gauge of that name would be a second family.
+  deadLetters: gauge<NoLabels>("dead_letters_depth", "Entries in the dead-letter store.", []),
   retryJobs: gauge<{ queue: string; state: RetryJobState }>(
     "retry_jobs",
     "Retry jobs, by queue and state.",

@@ -1,15 +1,17 @@
 import { hostname } from "node:os";
-import type { ExportResultCode } from "@opentelemetry/core";
+import type * as OtelCore from "@opentelemetry/core";
 import type { SpanExporter } from "@opentelemetry/sdk-trace-base";
 import { SyncContextManager } from "./context.js";
 import type { Logger } from "./log.js";
 import { setTracing } from "./spans.js";
+import { tracingConfig, type PropagatorName, type TracingConfig } from "./tracing-config.js";
 
 /**
- * Tracing set-up from the standard `OTEL_*` environment variables. Off unless an exporter
- * is configured: then the OpenTelemetry SDK is not even loaded, and every span helper is a
- * no-op of `@opentelemetry/api`. On, spans go through a BatchSpanProcessor to an OTLP/HTTP
- * exporter (JSON); an export that fails drops its spans and logs one warning, never blocks.
+ * Tracing set-up from the standard `OTEL_*` environment variables (read by
+ * tracing-config.ts). Off unless an exporter is configured: then the OpenTelemetry SDK is
+ * not even loaded, and every span helper is a no-op of `@opentelemetry/api`. On, spans go
+ * through a BatchSpanProcessor to an OTLP/HTTP exporter (protobuf by default, or JSON); an
+ * export that fails drops its spans and logs one warning, never blocks.
  */
 
 /** How long a graceful stop waits for the last spans to be exported. @defaultValue 3000 */
@@ -18,85 +20,7 @@ export const FLUSH_TIMEOUT_MS = 3000;
 /** `service.name` when `OTEL_SERVICE_NAME` (or `OTEL_RESOURCE_ATTRIBUTES`) sets none. */
 export const DEFAULT_SERVICE_NAME = "switchboard";
 
-export type TracingConfig =
-  | { enabled: false; reason: string; warnings: string[] }
-  | {
-      enabled: true;
-      /** Where spans go (what the exporter derives from the same variables). */
-      endpoint: string;
-      /** The sampler as configured, for the start-up line. */
-      sampler: string;
-      /** Whether the sampler follows the parent's decision (`parentbased_*`, the default). */
-      parentBased: boolean;
-      warnings: string[];
-    };
-
-const truthy = (value: string | undefined) => value?.trim().toLowerCase() === "true";
-const given = (value: string | undefined) =>
-  value === undefined || value.trim() === "" ? undefined : value.trim();
-
-/**
- * Reads the tracing configuration. Departing from the OpenTelemetry default
- * (`OTEL_TRACES_EXPORTER` unset means `otlp`), tracing is off unless `OTEL_TRACES_EXPORTER`
- * names `otlp` or an OTLP endpoint is set: a Switchboard started with no telemetry
- * configured must not try to reach a collector on localhost.
- */
-export function tracingConfig(env: NodeJS.ProcessEnv = process.env): TracingConfig {
-  const warnings: string[] = [];
-  if (truthy(env.OTEL_SDK_DISABLED)) {
-    return { enabled: false, reason: "OTEL_SDK_DISABLED=true", warnings };
-  }
-  const tracesEndpoint = given(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
-  const endpoint = given(env.OTEL_EXPORTER_OTLP_ENDPOINT);
-  const exporters = (given(env.OTEL_TRACES_EXPORTER) ?? "")
-    .split(",")
-    .map((name) => name.trim().toLowerCase())
-    .filter((name) => name !== "");
-  const unsupported = exporters.filter((name) => name !== "otlp" && name !== "none");
-  if (unsupported.length > 0) {
-    warnings.push(
-      `OTEL_TRACES_EXPORTER: ${unsupported.join(", ")} not supported (only otlp); ignored`,
-    );
-  }
-  if (exporters.includes("none")) {
-    return { enabled: false, reason: "OTEL_TRACES_EXPORTER=none", warnings };
-  }
-  if (
-    !exporters.includes("otlp") &&
-    (exporters.length > 0 || (tracesEndpoint === undefined && endpoint === undefined))
-  ) {
-    return {
-      enabled: false,
-      reason: "no exporter configured (set OTEL_TRACES_EXPORTER=otlp or an OTLP endpoint)",
-      warnings,
-    };
-  }
-  const protocol =
-    given(env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL) ?? given(env.OTEL_EXPORTER_OTLP_PROTOCOL);
-  if (protocol !== undefined && protocol !== "http/json") {
-    warnings.push(
-      `OTEL_EXPORTER_OTLP_PROTOCOL=${protocol} is not supported; spans are sent as http/json ` +
-        "(an OpenTelemetry Collector accepts both on port 4318)",
-    );
-  }
-  return {
-    enabled: true,
-    endpoint:
-      tracesEndpoint ??
-      (endpoint === undefined
-        ? "http://localhost:4318/v1/traces"
-        : `${endpoint.replace(/\/+$/, "")}/v1/traces`),
-    sampler: samplerText(env),
-    parentBased: (given(env.OTEL_TRACES_SAMPLER) ?? "parentbased_").startsWith("parentbased_"),
-    warnings,
-  };
-}
-
-function samplerText(env: NodeJS.ProcessEnv): string {
-  const sampler = given(env.OTEL_TRACES_SAMPLER) ?? "parentbased_always_on";
-  const arg = given(env.OTEL_TRACES_SAMPLER_ARG);
-  return sampler.includes("traceidratio") ? `${sampler} ${arg ?? "1"}` : sampler;
-}
+export { tracingConfig, type TracingConfig } from "./tracing-config.js";
 
 export interface TracingOptions {
   /** The stages this process runs, as a resource attribute (`switchboard.stages`). */
@@ -134,7 +58,12 @@ export async function startTracing(log: Logger, options: TracingOptions): Promis
     return;
   }
   setTracing(true, config.parentBased);
-  tlog.info("tracing on", { endpoint: config.endpoint, sampler: config.sampler });
+  tlog.info("tracing on", {
+    endpoint: config.endpoint,
+    protocol: config.protocol,
+    sampler: config.sampler,
+    propagators: config.propagators.join(",") || "none",
+  });
 }
 
 type Enabled = Extract<TracingConfig, { enabled: true }>;
@@ -146,7 +75,9 @@ async function startSdk(config: Enabled, options: TracingOptions, log: Logger): 
     import("@opentelemetry/core"),
     import("@opentelemetry/resources"),
     import("@opentelemetry/sdk-trace-node"),
-    import("@opentelemetry/exporter-trace-otlp-http"),
+    config.protocol === "http/json"
+      ? import("@opentelemetry/exporter-trace-otlp-http")
+      : import("@opentelemetry/exporter-trace-otlp-proto"),
   ]);
   api.diag.setLogger(diagLogger(log), api.DiagLogLevel.WARN);
   // The BatchSpanProcessor reports failed exports here too; the exporter below warns once.
@@ -172,8 +103,21 @@ async function startSdk(config: Enabled, options: TracingOptions, log: Logger): 
     spanProcessors: [new node.BatchSpanProcessor(exporter)],
   });
   // Processes that serve agents keep a tool call's context across awaits; workers need not.
-  provider.register(options.frontEnd ? {} : { contextManager: new SyncContextManager() });
+  provider.register({
+    propagator: propagatorOf(core, config.propagators),
+    ...(options.frontEnd ? {} : { contextManager: new SyncContextManager() }),
+  });
   return provider;
+}
+
+/**
+ * The propagator of the OpenTelemetry API (what BullMQ's job context and instrumented
+ * libraries go through): the ones named, in order; null (none registered) for none.
+ */
+function propagatorOf(core: typeof OtelCore, names: PropagatorName[]) {
+  if (names.length === 0) return null;
+  const made = { tracecontext: core.W3CTraceContextPropagator, baggage: core.W3CBaggagePropagator };
+  return new core.CompositePropagator({ propagators: names.map((name) => new made[name]()) });
 }
 
 /**
@@ -207,7 +151,7 @@ export function warnOnFailure(
   exporter: SpanExporter,
   endpoint: string,
   log: Logger,
-  codes: { success: ExportResultCode },
+  codes: { success: OtelCore.ExportResultCode },
 ): SpanExporter {
   let failing = false;
   return {

@@ -104,7 +104,7 @@ describe("serve's /metrics after known traffic", () => {
     expect(settled.samples.has(sampleKey("switchboard_inbox_backlog", { agent: "alice" }))).toBe(
       false,
     );
-    expect(valueOf(settled, "switchboard_dead_letters")).toBe(0);
+    expect(valueOf(settled, "switchboard_dead_letters_depth")).toBe(0);
     expect(valueOf(settled, "process_cpu_seconds_total")).toBeGreaterThan(0);
     expect(hasSeries(settled, "nodejs_heap_size_used_bytes")).toBe(true);
   });
@@ -129,7 +129,7 @@ describe("serve's /metrics after known traffic", () => {
       ["switchboard_group_pending", "gauge"],
       ["switchboard_group_consumers", "gauge"],
       ["switchboard_group_oldest_pending_seconds", "gauge"],
-      ["switchboard_dead_letters", "gauge"],
+      ["switchboard_dead_letters_depth", "gauge"],
       ["switchboard_retry_jobs", "gauge"],
       ["switchboard_breakers", "gauge"],
       ["switchboard_agents", "gauge"],

@@ -10,6 +10,7 @@ import {
   RULES_FILE,
   startPrometheus,
   toPromQL,
+  variableQuery,
   which,
   type Prometheus,
   type Sample,
@@ -23,13 +24,12 @@ import {
 const prometheusBin = which("prometheus");
 const JOB = "switchboard-frontend";
 
-/** The PromQL of one target of a panel, as Prometheus takes it (`$__rate_interval` → 1m). */
-function panelQuery(dashboardUid: string, title: string, refId = "A"): string {
-  const dashboard = dashboards().find((d) => d.dashboard.uid === dashboardUid)!.dashboard;
-  const panel = panelsOf(dashboard).find((p) => p.title === title);
-  const expr = panel?.targets?.find((t) => t.refId === refId)?.expr;
-  if (expr === undefined) throw new Error(`${dashboardUid} has no panel '${title}' ${refId}`);
-  return toPromQL(expr);
+const dashboard = (uid: string) => dashboards().find((d) => d.dashboard.uid === uid)!.dashboard;
+
+/** What Grafana makes of a multi-value variable set to All: `(a|b)`, each value escaped. */
+function allOf(values: string[]): string {
+  const escaped = values.map((value) => value.replace(/[\\^$*+?.()|[\]{}]/g, "\\\\$&"));
+  return escaped.length === 1 ? escaped[0]! : `(${escaped.join("|")})`;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -77,6 +77,39 @@ describe.skipIf(prometheusBin === undefined)(
       await prometheus?.stop();
     });
 
+    /**
+     * The values of a dashboard's query variables as Grafana sets them to All: each asks
+     * Prometheus for the label values its `label_values(…)` names, with the variables
+     * before it filled in.
+     */
+    async function variablesOf(uid: string): Promise<Record<string, string>> {
+      const values: Record<string, string> = {};
+      for (const variable of dashboard(uid).templating.list.filter((v) => v.type === "query")) {
+        const query = variableQuery(variable);
+        const [, selector = "", label = ""] = /^label_values\((.+), (\w+)\)$/.exec(query) ?? [];
+        const match = encodeURIComponent(toPromQL(selector, "1m", values));
+        const found = await prometheus.get<string[]>(
+          `/api/v1/label/${label}/values?match[]=${match}`,
+        );
+        if (found.length === 0)
+          throw new Error(`${uid}: variable ${variable.name} (${query}) has no values`);
+        values[variable.name] = allOf(found);
+      }
+      return values;
+    }
+
+    /**
+     * The PromQL of one target of a panel, as Prometheus takes it: `$__rate_interval` → 1m,
+     * the dashboard's variables as Grafana sets them to All.
+     */
+    async function panelQuery(uid: string, title: string, refId = "A"): Promise<string> {
+      await (scraped ??= firstScrape());
+      const panel = panelsOf(dashboard(uid)).find((p) => p.title === title);
+      const expr = panel?.targets?.find((t) => t.refId === refId)?.expr;
+      if (expr === undefined) throw new Error(`${uid} has no panel '${title}' ${refId}`);
+      return toPromQL(expr, "1m", await variablesOf(uid));
+    }
+
     /** Sends a message every half second until `query` answers what `done` wants. */
     async function whileSending(
       query: string,
@@ -96,11 +129,22 @@ describe.skipIf(prometheusBin === undefined)(
       }
     }
 
+    it("answers the pipeline dashboard's job and instance variables with the front end it scrapes", async () => {
+      await (scraped ??= firstScrape());
+      const values = await variablesOf("switchboard-pipeline");
+      expect(values).toEqual({ job: JOB, instance: allOf([fixture.serve.url.host]) });
+      const query = await panelQuery("switchboard-pipeline", "Processes up");
+      expect(query).toContain(`instance=~"${allOf([fixture.serve.url.host])}"`);
+      const [up] = await prometheus.query(query);
+      expect(up?.metric.job).toBe(JOB);
+      expect(Number(up?.value[1])).toBe(1);
+    });
+
     it("answers the throughput panel's query with every stage moving", async () => {
       const moving = (samples: Sample[]) =>
         new Set(samples.filter((s) => Number(s.value[1]) > 0).map((s) => s.metric.stage));
       const samples = await whileSending(
-        panelQuery("switchboard-pipeline", "Throughput per stage"),
+        await panelQuery("switchboard-pipeline", "Throughput per stage"),
         (s) => moving(s).size === STAGE_NAMES.length,
       );
       expect([...moving(samples)].sort()).toEqual([...STAGE_NAMES].sort());
@@ -108,7 +152,7 @@ describe.skipIf(prometheusBin === undefined)(
 
     it("answers the delivery latency panel's percentile with a number of seconds", async () => {
       const samples = await whileSending(
-        panelQuery("switchboard-pipeline", "Accepted → delivered", "B"),
+        await panelQuery("switchboard-pipeline", "Accepted → delivered", "B"),
         (s) => s.some((x) => x.metric.path === "inbox" && Number.isFinite(Number(x.value[1]))),
       );
       const p95 = Number(samples.find((s) => s.metric.path === "inbox")!.value[1]);
@@ -118,7 +162,7 @@ describe.skipIf(prometheusBin === undefined)(
 
     it("answers the agents panel's query from the cluster-wide gauges", async () => {
       const samples = await whileSending(
-        panelQuery("switchboard-pipeline", "Agents by status"),
+        await panelQuery("switchboard-pipeline", "Agents by status"),
         (s) => s.some((x) => x.metric.status === "online"),
       );
       const online = samples.find((s) => s.metric.status === "online")!;

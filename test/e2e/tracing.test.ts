@@ -19,7 +19,7 @@ import {
   type Agent,
   type Fetched,
 } from "../support/mcp.js";
-import { OtlpReceiver, SpanKindCode } from "../support/otlp.js";
+import { JSON_TYPE, OtlpReceiver, PROTOBUF, SpanKindCode } from "../support/otlp.js";
 import { WebhookServer } from "../support/webhook-server.js";
 import { connect, deleteByPrefix, testPrefix } from "../support/redis.js";
 import {
@@ -243,6 +243,13 @@ describe("tracing across a front end and two workers", () => {
     }
   });
 
+  it("exports as http/protobuf, the default, which a collector decodes", () => {
+    expect(receiver.spans.length).toBeGreaterThan(0);
+    expect(new Set(receiver.contentTypes)).toEqual(new Set([PROTOBUF]));
+    expect(receiver.errors).toEqual([]);
+    expect(split.serve.stderr()).toMatch(/"protocol":"http\/protobuf".*"msg":"tracing on"/);
+  });
+
   it("puts trace_id and span_id on the log lines written inside a span", async () => {
     const line = split.serve
       .stderr()
@@ -295,6 +302,51 @@ describe("tracing across a front end and two workers", () => {
     );
     const spans = await waitForHops(receiver, traceId, hops);
     expect(checkHops(spans, hops)).toEqual([]);
+  });
+});
+
+describe("tracing with OTEL_EXPORTER_OTLP_PROTOCOL=http/json", () => {
+  const prefix = testPrefix();
+  let receiver: OtlpReceiver;
+  let pipelineFile: string;
+  let redis: Redis;
+
+  beforeAll(async () => {
+    receiver = await OtlpReceiver.start();
+    pipelineFile = await writePipeline();
+    redis = await connect();
+  });
+  afterEach(closeClients);
+  afterAll(async () => {
+    killAll();
+    await receiver?.close();
+    await deleteByPrefix(redis, prefix);
+    await redis.quit();
+    await rm(dirname(pipelineFile), { recursive: true, force: true });
+  });
+
+  it("sends a message's trace as JSON", async () => {
+    const env = { ...cliEnv(prefix, pipelineFile), ...tracingEnv(receiver.url, "http/json") };
+    const serve = await startServe(env);
+    const erin = await joinAs(serve.url, "erin", "legacy");
+    const finn = await joinAs(serve.url, "finn", "modern");
+    const traceId = hex(16);
+    const clientSpanId = hex(8);
+    await sendFetchAck(erin, finn, "as json", { traceparent: `00-${traceId}-${clientSpanId}-01` });
+    const spans = await receiver.waitFor("the message's spans", () => {
+      const found = receiver.trace(traceId);
+      const names = new Set(found.map((s) => s.name));
+      const all = ["tools/call send_message", "process deliver", "send inbox", "process persist"];
+      return all.every((name) => names.has(name)) ? found : undefined;
+    });
+    expect(spans.find((s) => s.name === "tools/call send_message")?.parentSpanId).toBe(
+      clientSpanId,
+    );
+    expect(new Set(receiver.contentTypes)).toEqual(new Set([JSON_TYPE]));
+    expect(receiver.errors).toEqual([]);
+    await closeClients();
+    expect((await serve.stop()).code).toBe(0);
+    expect(serve.stderr()).toMatch(/"protocol":"http\/json".*"msg":"tracing on"/);
   });
 });
 

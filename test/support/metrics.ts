@@ -34,6 +34,39 @@ export function parseSamples(text: string): Map<string, number> {
   return samples;
 }
 
+/** The samples a family of each type may have (`""`: a 0.0.4 counter is named with `_total`). */
+const SUFFIXES: Record<string, string[]> = {
+  counter: ["", "_total", "_created"],
+  histogram: ["_bucket", "_sum", "_count", "_created"],
+  gaugehistogram: ["_bucket", "_gsum", "_gcount"],
+  summary: ["", "_sum", "_count", "_created"],
+  info: ["_info"],
+};
+
+/**
+ * What is wrong with the families of an exposition, in either format, one line each: two
+ * declarations (`# TYPE`) of one family, where a counter's family is its name without
+ * `_total` as in OpenMetrics (so a gauge `x` beside a counter `x_total` is a clash in the
+ * classic format too), or a sample that no declared family owns.
+ */
+export function familyProblems(text: string): string[] {
+  const problems: string[] = [];
+  const families = new Map<string, string[]>();
+  const owned = new Set<string>();
+  for (const [, family = "", type = ""] of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
+    const name = type === "counter" ? family.replace(/_total$/, "") : family;
+    families.set(name, [...(families.get(name) ?? []), `${family} (${type})`]);
+    for (const suffix of SUFFIXES[type] ?? [""]) owned.add(family + suffix);
+  }
+  for (const [family, declared] of families) {
+    if (declared.length > 1) problems.push(`family ${family}: ${declared.join(", ")}`);
+  }
+  for (const [, name = ""] of text.matchAll(/^([a-zA-Z_:][\w:]*)[{ ]/gm)) {
+    if (!owned.has(name)) problems.push(`${name}: a sample of no declared family`);
+  }
+  return [...new Set(problems)];
+}
+
 /** GETs a probe path of a process; `base` is any URL of its server. */
 export async function probe(base: URL | string, path: string, accept?: string): Promise<Scrape> {
   const response = await fetch(new URL(path, base), {

@@ -1,11 +1,13 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { gunzipSync } from "node:zlib";
+import { decodeTraceRequest } from "./otlp-proto.js";
 
 /**
- * A test OTLP/HTTP receiver (JSON protocol, `POST /v1/traces`), standing in for an
- * OpenTelemetry Collector: it keeps every span the processes export, and every request
- * body as it came (to check what was never sent).
+ * A test OTLP/HTTP receiver (`POST /v1/traces`, protobuf or JSON by the request's
+ * content type), standing in for an OpenTelemetry Collector: it keeps every span the
+ * processes export, every request body as it came (to check what was never sent) and each
+ * request's content type.
  */
 
 type Value = string | number | boolean;
@@ -28,33 +30,36 @@ export interface CollectedSpan {
 
 export const SpanKindCode = { server: 2, client: 3, producer: 4, consumer: 5 } as const;
 
-interface OtlpValue {
+export interface OtlpValue {
   stringValue?: string;
   boolValue?: boolean;
   intValue?: number | string;
   doubleValue?: number;
 }
-interface OtlpAttribute {
+export interface OtlpAttribute {
   key: string;
   value: OtlpValue;
 }
-interface OtlpRequest {
+export interface OtlpSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  kind: number;
+  attributes?: OtlpAttribute[];
+  links?: { traceId: string; spanId: string }[];
+  status?: { code?: number; message?: string };
+}
+/** A trace export request as the JSON protocol writes it (ids in hex). */
+export interface OtlpRequest {
   resourceSpans?: {
     resource?: { attributes?: OtlpAttribute[] };
-    scopeSpans?: {
-      spans?: {
-        traceId: string;
-        spanId: string;
-        parentSpanId?: string;
-        name: string;
-        kind: number;
-        attributes?: OtlpAttribute[];
-        links?: { traceId: string; spanId: string }[];
-        status?: { code?: number; message?: string };
-      }[];
-    }[];
+    scopeSpans?: { spans?: OtlpSpan[] }[];
   }[];
 }
+
+export const PROTOBUF = "application/x-protobuf";
+export const JSON_TYPE = "application/json";
 
 function valueOf(v: OtlpValue): Value {
   if (v.stringValue !== undefined) return v.stringValue;
@@ -71,6 +76,10 @@ export class OtlpReceiver {
   readonly spans: CollectedSpan[] = [];
   /** Every request body, decoded to text. */
   readonly bodies: string[] = [];
+  /** The content type of every request, in order. */
+  readonly contentTypes: string[] = [];
+  /** Requests it could not read (answered 400). */
+  readonly errors: string[] = [];
   readonly #server: Server;
 
   private constructor(server: Server) {
@@ -87,10 +96,25 @@ export class OtlpReceiver {
       request.on("end", () => {
         const raw = Buffer.concat(chunks);
         const body = request.headers["content-encoding"] === "gzip" ? gunzipSync(raw) : raw;
+        const type = request.headers["content-type"] ?? "";
         if (request.method === "POST" && request.url === "/v1/traces") {
-          receiver.#collect(body.toString("utf8"));
+          receiver.contentTypes.push(type);
+          receiver.bodies.push(body.toString("utf8"));
+          try {
+            receiver.#collect(
+              type === PROTOBUF
+                ? decodeTraceRequest(body)
+                : (JSON.parse(body.toString()) as OtlpRequest),
+            );
+          } catch (error) {
+            receiver.errors.push(`${type}: ${String(error)}`);
+            response.writeHead(400).end();
+            return;
+          }
         }
-        response.writeHead(200, { "content-type": "application/json" }).end("{}");
+        // An empty ExportTraceServiceResponse, in the request's encoding.
+        if (type === PROTOBUF) response.writeHead(200, { "content-type": PROTOBUF }).end();
+        else response.writeHead(200, { "content-type": JSON_TYPE }).end("{}");
       });
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -102,9 +126,7 @@ export class OtlpReceiver {
     return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
   }
 
-  #collect(text: string): void {
-    this.bodies.push(text);
-    const request = JSON.parse(text) as OtlpRequest;
+  #collect(request: OtlpRequest): void {
     for (const rs of request.resourceSpans ?? []) {
       const resource = attributesOf(rs.resource?.attributes);
       for (const ss of rs.scopeSpans ?? []) {

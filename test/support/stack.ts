@@ -58,10 +58,22 @@ export interface Panel {
   targets?: Target[];
   panels?: Panel[];
 }
+/** A dashboard variable (`templating.list`): a datasource, or a query of label values. */
+export interface Variable {
+  type: string;
+  name: string;
+  /** The datasource type (type datasource), or the query (type query). */
+  query?: string | { query: string };
+  definition?: string;
+  datasource?: DatasourceRef;
+  multi?: boolean;
+  includeAll?: boolean;
+}
 export interface Dashboard {
   uid: string;
   title: string;
   panels: Panel[];
+  templating: { list: Variable[] };
   links?: { url?: string }[];
 }
 
@@ -105,15 +117,18 @@ export interface Query {
   expr: string;
 }
 
+/** The PromQL of every panel of a dashboard on a Prometheus datasource. */
+export function dashboardQueries(dashboard: Dashboard): Query[] {
+  return panelsOf(dashboard).flatMap((panel) =>
+    (panel.targets ?? [])
+      .filter((t) => (t.datasource ?? panel.datasource)?.type === "prometheus")
+      .map((t) => ({ where: `${dashboard.title} / ${panel.title}`, expr: t.expr ?? "" })),
+  );
+}
+
 /** The PromQL of every dashboard panel on a Prometheus datasource and of every rule. */
 export function promQueries(): Query[] {
-  const fromDashboards = dashboards().flatMap(({ dashboard }) =>
-    panelsOf(dashboard).flatMap((panel) =>
-      (panel.targets ?? [])
-        .filter((t) => (t.datasource ?? panel.datasource)?.type === "prometheus")
-        .map((t) => ({ where: `${dashboard.title} / ${panel.title}`, expr: t.expr ?? "" })),
-    ),
-  );
+  const fromDashboards = dashboards().flatMap(({ dashboard }) => dashboardQueries(dashboard));
   const fromRules = rules().map((rule) => ({
     where: `${RULES_FILE} / ${rule.alert ?? rule.record}`,
     expr: rule.expr,
@@ -121,9 +136,28 @@ export function promQueries(): Query[] {
   return [...fromDashboards, ...fromRules];
 }
 
-/** A panel's PromQL as Prometheus takes it: Grafana's interval variables replaced. */
-export function toPromQL(expr: string, rateInterval = "1m"): string {
-  return expr.replace(/\$(__rate_interval|__interval|__range)\b/g, rateInterval);
+/** The label-values query of a query variable, e.g. `label_values(up{job=~"$job"}, instance)`. */
+export function variableQuery(variable: Variable): string {
+  const { query } = variable;
+  return typeof query === "string" ? query : (query?.query ?? variable.definition ?? "");
+}
+
+/**
+ * A panel's PromQL as Prometheus takes it: Grafana's interval variables replaced by
+ * `rateInterval`, and dashboard variables (`$job`, `${job}`) by their values in
+ * `variables` (a regex, as Grafana writes a multi-value variable: `(a|b)`), `.*` for any
+ * not given.
+ */
+export function toPromQL(
+  expr: string,
+  rateInterval = "1m",
+  variables: Readonly<Record<string, string>> = {},
+): string {
+  return expr
+    .replace(/\$(__rate_interval|__interval|__range)\b/g, rateInterval)
+    .replace(/\$\{(\w+)\}|\$(\w+)\b/g, (_, braced?: string, bare?: string) => {
+      return variables[(braced ?? bare)!] ?? ".*";
+    });
 }
 
 const KEYWORDS = new Set([
@@ -166,6 +200,28 @@ export function metricNames(expr: string): string[] {
     names.add(name);
   }
   return [...names];
+}
+
+/** One vector selector of a PromQL expression: `name{label=~"value", …}`. */
+export interface Selector {
+  name: string;
+  /** Each matcher as written, e.g. `job=~"$job"`. */
+  matchers: string[];
+}
+
+/** The vector selectors of the metrics an expression selects (see {@link metricNames}). */
+export function selectorsOf(expr: string): Selector[] {
+  const metrics = new Set(metricNames(expr));
+  const found: Selector[] = [];
+  for (const match of expr.matchAll(/([A-Za-z_:][\w:]*)\s*(\{(?:[^}"]|"(?:[^"\\]|\\.)*")*\})?/g)) {
+    const [, name = "", braces = ""] = match;
+    if (!metrics.has(name)) continue;
+    const matchers = [...braces.matchAll(/(\w+)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"/g)].map(
+      ([, label, op, value]) => `${label}${op}"${value}"`,
+    );
+    found.push({ name, matchers });
+  }
+  return found;
 }
 
 /**

@@ -9,12 +9,15 @@ import type { CollectedSpan, OtlpReceiver } from "./otlp.js";
  * the spans they collect.
  */
 
-/** Tracing on, every span, exported to `endpoint` within a fraction of a second. */
-export function tracingEnv(endpoint: string): NodeJS.ProcessEnv {
+/**
+ * Tracing on, every span, exported to `endpoint` within a fraction of a second, with
+ * `protocol` as `OTEL_EXPORTER_OTLP_PROTOCOL` (unset: the default, http/protobuf).
+ */
+export function tracingEnv(endpoint: string, protocol?: string): NodeJS.ProcessEnv {
   return {
     OTEL_TRACES_EXPORTER: "otlp",
     OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
-    OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+    OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
     OTEL_TRACES_SAMPLER: "parentbased_always_on",
     OTEL_BSP_SCHEDULE_DELAY: "100",
     OTEL_EXPORTER_OTLP_TIMEOUT: "1000",

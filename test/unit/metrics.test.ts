@@ -8,9 +8,9 @@ import {
   PROMETHEUS_CONTENT_TYPE,
   renderMetrics,
 } from "../../src/telemetry/exposition.js";
-import { metrics } from "../../src/telemetry/metrics.js";
+import { enableDefaultMetrics, metrics } from "../../src/telemetry/metrics.js";
 import { secondsSinceAccepted, stageBatch } from "../../src/telemetry/record.js";
-import { parseSamples, sampleKey } from "../support/metrics.js";
+import { familyProblems, parseSamples, sampleKey } from "../support/metrics.js";
 
 const TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
 
@@ -54,6 +54,37 @@ describe("content negotiation", () => {
           sampleKey("switchboard_stage_entries_total", { stage: "route", outcome: "rejected" }),
         ),
       ).toBe(2);
+    }
+  });
+});
+
+describe("metric names", () => {
+  it("give each family one declaration in either format, a counter's family being its name without _total", async () => {
+    enableDefaultMetrics();
+    for (const openMetrics of [false, true]) {
+      const { body } = await renderMetrics(openMetrics);
+      expect(familyProblems(body), openMetrics ? "OpenMetrics" : "text 0.0.4").toEqual([]);
+      expect(body).toContain("# TYPE switchboard_dead_letters_depth gauge\n");
+    }
+  });
+
+  it("follow Prometheus's conventions: _total on counters only, base units, snake_case", async () => {
+    const { body } = await renderMetrics(false);
+    const types = [...body.matchAll(/^# TYPE (switchboard_\w+) (\w+)$/gm)];
+    expect(types.length).toBeGreaterThan(20);
+    for (const [, name = "", type] of types) {
+      expect(name.endsWith("_total"), name).toBe(type === "counter");
+      expect(name, name).toMatch(/^[a-z][a-z0-9_]*$/);
+      expect(name, name).not.toMatch(
+        /_(ms|milliseconds|sec|secs|minutes|hours|kb|mb|kilobytes|megabytes)(_|$)/,
+      );
+      if (/duration|latency|_age(_|$)|_time(_|$)/.test(name))
+        expect(name, name).toMatch(/_seconds$/);
+    }
+    for (const [, labels = ""] of body.matchAll(/^switchboard_\w+\{([^}]*)\}/gm)) {
+      for (const [, label] of labels.matchAll(/(\w+)="/g)) {
+        expect(label, label).toMatch(/^[a-z][a-z0-9_]*$/);
+      }
     }
   });
 });

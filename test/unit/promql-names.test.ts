@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { exposedNames, metricNames, toPromQL } from "../support/stack.js";
+import { exposedNames, metricNames, selectorsOf, toPromQL } from "../support/stack.js";
 
 /** The helpers that tie dashboards and alert rules to real scrapes (test/support/stack.ts). */
 describe("metricNames", () => {
@@ -70,10 +70,32 @@ describe("exposedNames", () => {
   });
 });
 
+describe("selectorsOf", () => {
+  it("gives each selector of a metric with its matchers, not labels or functions", () => {
+    expect(
+      selectorsOf(
+        'sum by (tool) (rate(a_total{job=~"$job", result="error", x!~"}"}[5m])) / sum by (tool) (rate(a_total[5m])) > bool up',
+      ),
+    ).toEqual([
+      { name: "a_total", matchers: ['job=~"$job"', 'result="error"', 'x!~"}"'] },
+      { name: "a_total", matchers: [] },
+      { name: "up", matchers: [] },
+    ]);
+  });
+});
+
 describe("toPromQL", () => {
   it("replaces Grafana's interval variables", () => {
     expect(toPromQL("rate(x[$__rate_interval]) + rate(y[$__interval])", "30s")).toBe(
       "rate(x[30s]) + rate(y[30s])",
     );
+  });
+
+  it("replaces dashboard variables by the values given, and by .* otherwise", () => {
+    expect(
+      toPromQL('rate(x{job=~"$job", instance=~"${instance}"}[$__rate_interval])', "1m", {
+        job: "(a|b)",
+      }),
+    ).toBe('rate(x{job=~"(a|b)", instance=~".*"}[1m])');
   });
 });

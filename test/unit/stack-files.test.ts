@@ -5,6 +5,7 @@ import { loadPipeline, STAGE_NAMES } from "../../src/config/pipeline.js";
 import { Keys } from "../../src/redis/keys.js";
 import { ROOT } from "../support/cli.js";
 import {
+  dashboardQueries,
   dashboards,
   metricNames,
   panelsOf,
@@ -12,6 +13,8 @@ import {
   readYaml,
   rules,
   RULES_TEST_FILE,
+  selectorsOf,
+  variableQuery,
   type DatasourceRef,
 } from "../support/stack.js";
 
@@ -369,7 +372,6 @@ describe("grafana/provisioning/datasources", () => {
 
 describe("grafana/dashboards", () => {
   const all = dashboards();
-  const uids = new Map(datasources.map((d) => [d.uid, d.type]));
 
   it("holds the pipeline and the Redis dashboards, with unique uids", () => {
     expect(all.map((d) => d.dashboard.title).sort()).toEqual([
@@ -379,21 +381,79 @@ describe("grafana/dashboards", () => {
     expect(new Set(all.map((d) => d.dashboard.uid)).size).toBe(all.length);
   });
 
-  it("uses only provisioned datasources, by uid and type", () => {
+  it("names every datasource by a datasource variable of its type, a type that is provisioned", () => {
+    const provisioned = new Set(datasources.map((d) => d.type));
     for (const { file, dashboard } of all) {
+      const variables = new Map(dashboard.templating.list.map((v) => [v.name, v]));
       for (const panel of panelsOf(dashboard)) {
+        if (panel.type === "row") continue;
+        expect(panel.targets?.length, `${file} / ${panel.title}`).toBeGreaterThan(0);
         const refs: DatasourceRef[] = [
-          ...(panel.datasource ? [panel.datasource] : []),
-          ...(panel.targets ?? []).flatMap((t) => (t.datasource ? [t.datasource] : [])),
+          panel.datasource ?? {},
+          ...(panel.targets ?? []).map((t) => t.datasource ?? panel.datasource ?? {}),
         ];
         for (const ref of refs) {
-          expect(uids.get(ref.uid ?? ""), `${file} / ${panel.title}: ${ref.uid}`).toBe(ref.type);
+          const where = `${file} / ${panel.title}: datasource ${JSON.stringify(ref)}`;
+          const name = /^\$\{(\w+)\}$/.exec(ref.uid ?? "")?.[1];
+          expect(name, `${where} is not a variable`).toBeDefined();
+          expect(variables.get(name!)?.type, `${where}: no datasource variable`).toBe("datasource");
+          expect(variables.get(name!)?.query, where).toBe(ref.type);
         }
-        if (panel.type !== "row") {
-          expect(panel.targets?.length, `${file} / ${panel.title}`).toBeGreaterThan(0);
+      }
+      for (const variable of dashboard.templating.list.filter((v) => v.type === "datasource")) {
+        expect(provisioned, `${file}: variable ${variable.name}`).toContain(variable.query);
+      }
+    }
+  });
+
+  it("has job and instance variables: label values of a metric it shows, several or All", () => {
+    for (const { file, dashboard } of all) {
+      const variables = new Map(dashboard.templating.list.map((v) => [v.name, v]));
+      expect(variables.get("datasource"), file).toMatchObject({
+        type: "datasource",
+        query: "prometheus",
+      });
+      const shown = new Set(dashboardQueries(dashboard).flatMap(({ expr }) => metricNames(expr)));
+      const metric = (name: string, query: RegExp) => {
+        const variable = variables.get(name);
+        expect(variable, `${file}: variable ${name}`).toMatchObject({
+          type: "query",
+          datasource: { type: "prometheus", uid: "${datasource}" },
+          multi: true,
+          includeAll: true,
+        });
+        const selected = query.exec(variableQuery(variable!))?.[1];
+        expect(selected, `${file}: ${name} asks ${variableQuery(variable!)}`).toBeDefined();
+        expect(shown, `${file}: ${name} reads a metric no panel shows`).toContain(selected);
+        return selected;
+      };
+      const job = metric("job", /^label_values\((\w+), job\)$/);
+      const instance = metric("instance", /^label_values\((\w+)\{job=~"\$job"\}, instance\)$/);
+      expect(instance, file).toBe(job);
+    }
+  });
+
+  it("filters every query by the job and instance chosen, the cluster-wide gauges by job only", () => {
+    // Every front end reads the cluster-wide gauges from Redis, and workers export none: an
+    // instance filter would only empty their panels.
+    const clusterWide =
+      /^switchboard_(group_\w+|dead_letters_depth|retry_jobs|breakers|agents|inbox_backlog)$/;
+    let checked = 0;
+    for (const { dashboard } of all) {
+      for (const { where, expr } of dashboardQueries(dashboard)) {
+        const selectors = selectorsOf(expr);
+        expect(selectors.length, `${where}: ${expr}`).toBeGreaterThan(0);
+        for (const { name, matchers } of selectors) {
+          checked += 1;
+          const wanted = [
+            'job=~"$job"',
+            ...(clusterWide.test(name) ? [] : ['instance=~"$instance"']),
+          ];
+          expect(matchers, `${where}: ${name} in ${expr}`).toEqual(expect.arrayContaining(wanted));
         }
       }
     }
+    expect(checked).toBeGreaterThan(50);
   });
 
   it("lays panels out on the 24-column grid with unique ids, and links only to dashboards that exist", () => {
@@ -438,7 +498,7 @@ describe("grafana/dashboards", () => {
         "switchboard_stage_batch_duration_seconds_bucket",
         "switchboard_errors_total",
         "switchboard_dead_letters_total",
-        "switchboard_dead_letters",
+        "switchboard_dead_letters_depth",
         "switchboard_retries_total",
         "switchboard_webhook_requests_total",
         "switchboard_breakers",

@@ -35,6 +35,7 @@ import {
   withTraceparent,
 } from "../../src/telemetry/spans.js";
 import { tracingConfig } from "../../src/telemetry/tracing.js";
+import { otlpProtocol, propagatorNames } from "../../src/telemetry/tracing-config.js";
 
 const TRACE = "0af7651916cd43dd8448eb211c80319c";
 const SPAN = "b7ad6b7169203331";
@@ -52,8 +53,10 @@ describe("tracingConfig", () => {
     expect(tracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318/" })).toEqual({
       enabled: true,
       endpoint: "http://collector:4318/v1/traces",
+      protocol: "http/protobuf",
       sampler: "parentbased_always_on",
       parentBased: true,
+      propagators: ["tracecontext", "baggage"],
       warnings: [],
     });
     expect(
@@ -89,8 +92,86 @@ describe("tracingConfig", () => {
       warnings: [expect.stringContaining("console not supported")],
     });
     expect(
-      tracingConfig({ OTEL_TRACES_EXPORTER: "otlp", OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf" }),
-    ).toMatchObject({ enabled: true, warnings: [expect.stringContaining("http/json")] });
+      tracingConfig({ OTEL_TRACES_EXPORTER: "otlp", OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" }),
+    ).toEqual({
+      ...tracingConfig({ OTEL_TRACES_EXPORTER: "otlp" }),
+      protocol: "http/protobuf",
+      warnings: [
+        "OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not supported (supported: http/protobuf, http/json); " +
+          "spans are sent as http/protobuf (an OpenTelemetry Collector takes it on port 4318)",
+      ],
+    });
+  });
+});
+
+describe("otlpProtocol", () => {
+  it("is http/protobuf unless asked for http/json, the traces variable winning", () => {
+    expect(otlpProtocol({})).toBe("http/protobuf");
+    expect(otlpProtocol({ OTEL_EXPORTER_OTLP_PROTOCOL: " " })).toBe("http/protobuf");
+    expect(otlpProtocol({ OTEL_EXPORTER_OTLP_PROTOCOL: "http/json" })).toBe("http/json");
+    expect(otlpProtocol({ OTEL_EXPORTER_OTLP_PROTOCOL: "HTTP/JSON" })).toBe("http/json");
+    expect(
+      otlpProtocol({
+        OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+        OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "http/protobuf",
+      }),
+    ).toBe("http/protobuf");
+    const warnings: string[] = [];
+    expect(otlpProtocol({ OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "grpc" }, warnings)).toBe(
+      "http/protobuf",
+    );
+    expect(warnings).toEqual([
+      expect.stringMatching(
+        /^OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=grpc is not supported \(supported: http\/protobuf, http\/json\)/,
+      ),
+    ]);
+  });
+});
+
+describe("propagatorNames", () => {
+  const parsed = (value: string | undefined) => {
+    const warnings: string[] = [];
+    return { names: propagatorNames({ OTEL_PROPAGATORS: value }, warnings), warnings };
+  };
+
+  it("is tracecontext and baggage when unset, as the specification says", () => {
+    expect(parsed(undefined)).toEqual({ names: ["tracecontext", "baggage"], warnings: [] });
+    expect(parsed("")).toEqual({ names: ["tracecontext", "baggage"], warnings: [] });
+  });
+
+  it("takes the ones named, in order, once each, whatever the case and spaces", () => {
+    expect(parsed("baggage, TraceContext,baggage")).toEqual({
+      names: ["baggage", "tracecontext"],
+      warnings: [],
+    });
+    expect(parsed("tracecontext")).toEqual({ names: ["tracecontext"], warnings: [] });
+  });
+
+  it("propagates nothing for none", () => {
+    expect(parsed("none")).toEqual({ names: [], warnings: [] });
+    expect(parsed("none,tracecontext")).toEqual({
+      names: [],
+      warnings: ["OTEL_PROPAGATORS: none given: nothing is propagated"],
+    });
+  });
+
+  it("leaves out what this build does not have, naming what it supports", () => {
+    expect(parsed("tracecontext,b3,jaeger")).toEqual({
+      names: ["tracecontext"],
+      warnings: [
+        "OTEL_PROPAGATORS: b3, jaeger not supported (supported: tracecontext, baggage, none); ignored",
+      ],
+    });
+    expect(parsed("b3multi").names).toEqual([]);
+  });
+
+  it("is part of the configuration, its warnings too", () => {
+    expect(
+      tracingConfig({ OTEL_TRACES_EXPORTER: "otlp", OTEL_PROPAGATORS: "xray,baggage" }),
+    ).toMatchObject({
+      propagators: ["baggage"],
+      warnings: [expect.stringContaining("xray not supported")],
+    });
   });
 });
 
