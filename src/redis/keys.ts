@@ -3,7 +3,8 @@
  *
  * Keys share a hash tag (the part in braces) exactly when one Lua script must touch them
  * together, so the layout works unchanged on a Redis Cluster:
- * - `{p0}`: a partition's stage streams and its dead letters (forward + ack is one script);
+ * - `{p0}`: a partition's stage streams, its dead letters and their index by message id
+ *   (forward + ack is one script);
  * - `{a:NAME}`: an agent: its record, inbox, unacknowledged count, delivery markers,
  *   reply pointers and topics (fetch and ack are scripts over these);
  * - `{dir}`: the directory: agents by last contact, capability and topic indexes;
@@ -118,6 +119,14 @@ export class Keys {
   /** Marks a dead letter as replayed (holds the new entry id), so a replay happens once. */
   deadLetterReplayed(deadLetterId: string): string {
     return `${this.prefix}:{p${this.partition}}:dlr:${deadLetterId}`;
+  }
+
+  /**
+   * The dead letters of one message (set of dead-letter ids), so that a message id finds
+   * them without a scan. Written with each dead letter, in its partition's slot.
+   */
+  deadLettersOf(messageId: string): string {
+    return `${this.prefix}:{p${this.partition}}:dlm:${messageId}`;
   }
 
   /** The error history: a capped stream of every error, for `switchboard errors`. */
