@@ -12,7 +12,7 @@
  * - `{s:NAME}`: a sender's idempotency keys;
  * - `{m:ID}`: one message record;
  * - `{t:ID}`: a thread's sequence counter and index;
- * - `{b:HASH}`: a webhook endpoint's circuit breaker (by the SHA-256 of its origin);
+ * - `{b:HASH}`: a webhook endpoint's circuit breaker (by the SHA-256 of its normalized URL);
  * - `{q}`: every BullMQ retry queue (BullMQ's own keys, under {@link Keys.queuePrefix}).
  */
 export class Keys {
@@ -144,12 +144,12 @@ export class Keys {
     return `${this.prefix}:{p${this.partition}}:alert:${kind}`;
   }
 
-  /** A webhook endpoint's circuit breaker (hash), by the SHA-256 of the endpoint's origin. */
+  /** A webhook endpoint's circuit breaker (hash), by the SHA-256 of its normalized URL. */
   breaker(endpointHash: string): string {
     return `${this.prefix}:{b:${endpointHash}}:breaker`;
   }
 
-  /** Hash of the endpoints that have a breaker: SHA-256 of the origin → the origin, for status. */
+  /** Hash of the endpoints that have a breaker: SHA-256 of the URL → origin and path, for status. */
   breakers(): string {
     return `${this.prefix}:{dir}:breakers`;
   }

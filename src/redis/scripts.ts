@@ -268,7 +268,8 @@ return { unacked, '' }
    *
    * KEYS[1]     the breaker (hash)
    * ARGV[1]     'acquire', 'success' or 'failure'; ARGV[2] now, ms; ARGV[3] threshold;
-   * ARGV[4]     cool-down, ms; ARGV[5] the probe's lease, ms; ARGV[6] the endpoint (origin)
+   * ARGV[4]     cool-down, ms; ARGV[5] the probe's lease, ms; ARGV[6] the endpoint as shown
+   *             (origin and path)
    * returns     { state, until }: acquire → 'closed' or 'probe' (go ahead), 'open' or
    *             'half_open' (wait until `until`); success/failure → the state now
    */

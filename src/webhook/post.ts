@@ -1,4 +1,5 @@
 import type { ErrorInfo } from "../protocol/errors.js";
+import { endpointOf } from "./endpoint.js";
 import { signWebhook, SIGNATURE_HEADER, TIMESTAMP_HEADER } from "./signature.js";
 
 export interface WebhookRequest {
@@ -58,7 +59,7 @@ export async function postWebhook(request: WebhookRequest): Promise<WebhookResul
   await response.body?.cancel(); // the answer's body is not read; free the connection
   const { status } = response;
   if (status >= 200 && status < 300) return { ok: true, status };
-  const where = `webhook ${request.url} answered ${status}`;
+  const where = `webhook ${endpointOf(request.url).label} answered ${status}`; // no query string
   if (status === 408 || status === 429) {
     return {
       ok: false,
@@ -87,12 +88,13 @@ export async function postWebhook(request: WebhookRequest): Promise<WebhookResul
 
 function failureOf(error: unknown, request: WebhookRequest): WebhookResult {
   const name = (error as Error).name;
+  const webhook = `webhook ${endpointOf(request.url).label}`; // never the query string
   if (name === "TimeoutError" || name === "AbortError") {
     return {
       ok: false,
       error: {
         code: "WEBHOOK_TIMEOUT",
-        message: `webhook ${request.url} did not answer within ${request.timeoutMs} ms (webhooks.timeoutMs)`,
+        message: `${webhook} did not answer within ${request.timeoutMs} ms (webhooks.timeoutMs)`,
       },
     };
   }
@@ -101,7 +103,7 @@ function failureOf(error: unknown, request: WebhookRequest): WebhookResult {
     ok: false,
     error: {
       code: "WEBHOOK_UNREACHABLE",
-      message: `webhook ${request.url} unreachable: ${cause?.code ?? cause?.message ?? (error as Error).message}`,
+      message: `${webhook} unreachable: ${cause?.code ?? cause?.message ?? (error as Error).message}`,
     },
   };
 }

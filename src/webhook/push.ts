@@ -21,6 +21,7 @@ import { policyOf } from "../retry/policy.js";
 import { jobOptions, WEBHOOK_QUEUE, type Queues } from "../retry/queues.js";
 import { resolvesToPrivate } from "./address.js";
 import { Breakers } from "./breaker.js";
+import { endpointOf } from "./endpoint.js";
 import { postWebhook, type WebhookResult as PostResult } from "./post.js";
 
 /** What the delivery marker holds for a message pushed to a webhook (else an inbox entry id). */
@@ -54,7 +55,8 @@ export interface PusherOptions extends EntryJobsOptions {
 /**
  * Pushes messages to webhooks: works the webhook queue of a process that runs deliver.
  * Each try reads the recipient's current webhook (fixed endpoints are used at once),
- * asks the endpoint's circuit breaker, POSTs the signed envelope and records the result;
+ * asks the endpoint's circuit breaker (one per webhook URL, see `endpointOf`), POSTs the
+ * signed envelope and records the result;
  * failures are retried by the `delivery` policy and dead-lettered when it is spent.
  */
 export class Pusher {
@@ -115,16 +117,16 @@ export class Pusher {
       // The agent turned to pull delivery: deliver puts it in the inbox.
       return { kind: "forward", outputs: [{ to: "deliver", fields: originalFields(entry) }] };
     }
-    const endpoint = new URL(url).origin;
+    const endpoint = endpointOf(url);
     if (!pipeline.webhooks.allowPrivateNetworks) {
       const address = await resolvesToPrivate(new URL(url));
       if (address !== undefined) {
         return retry(
           {
             code: "WEBHOOK_FORBIDDEN",
-            message: `webhook ${url} resolves to the private address ${address}, which webhooks.allowPrivateNetworks: false forbids; register a public URL`,
+            message: `webhook ${endpoint.label} resolves to the private address ${address}, which webhooks.allowPrivateNetworks: false forbids; register a public URL`,
           },
-          endpoint,
+          endpoint.label,
         );
       }
     }
@@ -138,7 +140,7 @@ export class Pusher {
       const until = due + Math.floor(Math.random() * 250);
       await this.#o.committer.append(entry, {
         kind: "forward",
-        outputs: retryingStatus(entry, "deliver", breakerError(endpoint, until), {
+        outputs: retryingStatus(entry, "deliver", breakerError(endpoint.label, until), {
           attempt: job.tried + attemptsMade + 1,
           max_attempts: policyOf(pipeline, "delivery").attempts,
           next_at: new Date(until).toISOString(),
@@ -163,7 +165,7 @@ export class Pusher {
     metrics.webhookRequests.inc({ result: resultLabel(result) });
     const endpointFailed = !result.ok && result.error.code !== "WEBHOOK_REJECTED";
     await this.#breakers.record(endpoint, !endpointFailed);
-    if (!result.ok) return retry(result.error, endpoint, result.retryAfterMs);
+    if (!result.ok) return retry(result.error, endpoint.label, result.retryAfterMs);
     await redis.set(
       keys.delivered(recipient, messageId),
       PUSHED,
