@@ -32,11 +32,21 @@ export interface RunStagesOptions {
   probes?: () => Promise<FrontEnd>;
 }
 
+/**
+ * The share of `--shutdown-timeout-ms` a front end may spend draining (requests under way
+ * finishing); the rest is for the worker's in-flight batches.
+ */
+export const DRAIN_SHARE = 0.5;
+
 /** What serves agents (MCP over HTTP or stdio), started on the process's one service. */
 export interface FrontEnd {
   /** Resolves when the front end ends by itself (a stdio client closed stdin). */
   ended?: Promise<string>;
-  stop(): Promise<void>;
+  /**
+   * Stops taking new work, lets what is under way finish for up to `drainMs` (long polls
+   * return what they have), then closes.
+   */
+  stop(drainMs: number): Promise<void>;
 }
 
 export interface RunOptions extends RunStagesOptions {
@@ -130,11 +140,15 @@ class Parts {
     this.#frontEnd = await frontEnd(this.#service);
   }
 
-  /** Front end first (no new work), then the worker (in-flight batches commit), then the service. */
+  /**
+   * Front end first (no new work; requests under way finish within its share of the
+   * bound), then the worker (in-flight batches commit), then the service.
+   */
   async stop(): Promise<void> {
+    const drainMs = Math.floor(this.#options.shutdownTimeoutMs * DRAIN_SHARE);
     try {
-      await this.#probes?.stop();
-      await this.#frontEnd?.stop();
+      await this.#probes?.stop(drainMs);
+      await this.#frontEnd?.stop(drainMs);
     } finally {
       try {
         await this.#worker?.stop();

@@ -3,7 +3,6 @@ import { ORIGINAL_PREFIX } from "../pipeline/commit.js";
 import {
   categoryOf,
   ERROR_CATEGORIES,
-  SwitchboardError,
   type ErrorCategory,
   type ErrorInfo,
 } from "../protocol/errors.js";
@@ -58,20 +57,6 @@ export interface DeadLetterFilter {
   olderThanMs?: number | undefined;
   /** Dead-lettered at most this long ago. */
   newerThanMs?: number | undefined;
-}
-
-const DEAD_LETTER_ID = /^\d{1,20}-\d{1,20}$/;
-
-/** Refuses ids that are not stream ids, naming the first and the field. */
-export function checkIds(ids: readonly string[], field = "ids"): void {
-  const bad = ids.find((id) => !DEAD_LETTER_ID.test(id));
-  if (bad !== undefined) {
-    throw new SwitchboardError(
-      "INVALID_INPUT",
-      `'${bad}' is not a dead-letter id (ids look like 1732430000000-0); list them with \`switchboard dlq list\` or dlq_list`,
-      { field },
-    );
-  }
 }
 
 /** Whether the filter selects by time at most, so every entry read matches. */

@@ -4,7 +4,10 @@ export type ReplayOutcome = "replayed" | "already_replayed" | "not_found" | "unr
 export type PurgeOutcome = "purged" | "not_found";
 
 export interface ReplayResult {
+  /** The dead letter (or, with `not_found`, a message id given that has none). */
   id: string;
+  /** The message id it was named by, when a message id was given rather than its id. */
+  message_id?: string;
   result: ReplayOutcome;
   /** The entry it became in its stage's stream (replayed, already replayed). */
   entry_id?: string;
@@ -16,6 +19,8 @@ export interface ReplayResult {
 
 export interface PurgeResult {
   id: string;
+  /** The message id it was named by, when a message id was given rather than its id. */
+  message_id?: string;
   result: PurgeOutcome;
 }
 
@@ -56,4 +61,17 @@ export function toReplayResult(id: string, reply: string[]): ReplayResult {
     default:
       return { id, result };
   }
+}
+
+/** The dead letters each message id given named, in the order of the results. */
+export function namedByMessage(
+  results: readonly { id: string; message_id?: string | undefined }[],
+): Map<string, string[]> {
+  const byMessage = new Map<string, string[]>();
+  for (const r of results) {
+    // A message id with no dead letters comes back as a result of its own id.
+    if (r.message_id === undefined || r.message_id === r.id) continue;
+    byMessage.set(r.message_id, [...(byMessage.get(r.message_id) ?? []), r.id]);
+  }
+  return byMessage;
 }

@@ -10,7 +10,6 @@ import { parseStreamId } from "../redis/stream-ids.js";
 import {
   attemptsOf,
   byTimeOnly,
-  checkIds,
   errorOf,
   matches,
   originalOf,
@@ -30,6 +29,8 @@ import {
   type ReplayResult,
   type Tally,
 } from "./results.js";
+import { messageIdsOf, purgeLetters } from "./purge.js";
+import { checkIds, named, resolveIds, targetsOf, type Resolved } from "./resolve.js";
 
 /** Entries read per XREVRANGE while scanning. */
 const SCAN_PAGE = 500;
@@ -156,12 +157,25 @@ export class DeadLetters {
     };
   }
 
-  /** Replays each dead letter once: see {@link ReplayResult}. */
+  /**
+   * What each id names: a dead-letter id itself, a message id its dead letters (through
+   * the index by message id, never a scan).
+   */
+  resolve(ids: readonly string[], field = "ids"): Promise<Resolved[]> {
+    return resolveIds(this.redis, this.keys, this.stream, ids, field);
+  }
+
+  /**
+   * Replays each dead letter once: see {@link ReplayResult}. Takes dead-letter ids and
+   * message ids; a message id replays each of its dead letters (and reports those replayed
+   * before as `already_replayed`), its results naming it as `message_id`.
+   */
   async replay(ids: readonly string[], now = Date.now()): Promise<ReplayResult[]> {
-    checkIds(ids);
-    const results: ReplayResult[] = [];
-    for (let i = 0; i < ids.length; i += ACT_BATCH) {
-      const batch = ids.slice(i, i + ACT_BATCH);
+    const targets = await targetsOf(this, ids, true);
+    const live = targets.filter((t) => !t.none).map((t) => t.id);
+    const done = new Map<string, ReplayResult>();
+    for (let i = 0; i < live.length; i += ACT_BATCH) {
+      const batch = live.slice(i, i + ACT_BATCH);
       const replies = await this.redis.sbDlqReplay(
         1 + this.#stages.length + batch.length,
         this.stream,
@@ -173,23 +187,32 @@ export class DeadLetters {
         ...STAGE_NAMES,
         ...batch,
       );
-      replies.forEach((reply, j) => results.push(toReplayResult(batch[j]!, reply)));
+      replies.forEach((reply, j) => done.set(batch[j]!, toReplayResult(batch[j]!, reply)));
     }
-    return results;
+    return targets.map((t) =>
+      named(t, t.none ? { id: t.id, result: "not_found" } : done.get(t.id)!),
+    );
   }
 
-  /** Deletes dead letters for good. */
+  /** Deletes dead letters for good; takes dead-letter ids and message ids, as `replay`. */
   async purge(ids: readonly string[]): Promise<PurgeResult[]> {
-    checkIds(ids);
-    if (ids.length === 0) return [];
-    const batch = this.redis.pipeline();
-    for (const id of ids) batch.xdel(this.stream, id);
-    const replies = (await batch.exec()) ?? [];
-    return ids.map((id, i) => {
-      const [error, deleted] = replies[i] ?? [new Error("no reply")];
-      if (error) throw error;
-      return { id, result: deleted === 1 ? "purged" : "not_found" };
-    });
+    const targets = await targetsOf(this, ids, false);
+    const direct = targets.filter((t) => !t.none && t.message_id === undefined).map((t) => t.id);
+    const messageIds = await messageIdsOf(this.redis, this.stream, direct);
+    const purged = await purgeLetters(
+      this.redis,
+      this.keys,
+      this.stream,
+      targets
+        .filter((t) => !t.none)
+        .map((t) => ({ id: t.id, message_id: t.message_id ?? messageIds.get(t.id) })),
+    );
+    return targets.map((t) =>
+      named(
+        t,
+        t.none ? { id: t.id, result: "not_found" } : { id: t.id, result: purged.get(t.id)! },
+      ),
+    );
   }
 
   /** Replays every dead letter matching the filter; `progress` hears the tally per batch. */
@@ -198,7 +221,12 @@ export class DeadLetters {
     progress?: (tally: Tally<ReplayOutcome>) => void,
     now = Date.now(),
   ): Promise<Tally<ReplayOutcome>> {
-    return this.#forAll(filter, noReplays(), (ids) => this.replay(ids, now), progress, now);
+    const act = (page: DeadLetterSummary[]) =>
+      this.replay(
+        page.map((d) => d.id),
+        now,
+      );
+    return this.#forAll(filter, noReplays(), act, progress, now);
   }
 
   /** Purges every dead letter matching the filter; `progress` hears the tally per batch. */
@@ -207,19 +235,23 @@ export class DeadLetters {
     progress?: (tally: Tally<PurgeOutcome>) => void,
     now = Date.now(),
   ): Promise<Tally<PurgeOutcome>> {
-    return this.#forAll(filter, noPurges(), (ids) => this.purge(ids), progress, now);
+    const act = async (page: DeadLetterSummary[]) =>
+      [...(await purgeLetters(this.redis, this.keys, this.stream, page)).values()].map(
+        (result) => ({ result }),
+      );
+    return this.#forAll(filter, noPurges(), act, progress, now);
   }
 
   async #forAll<R extends string>(
     filter: DeadLetterFilter,
     tally: Tally<R>,
-    act: (ids: string[]) => Promise<{ result: R }[]>,
+    act: (page: DeadLetterSummary[]) => Promise<{ result: R }[]>,
     progress: ((tally: Tally<R>) => void) | undefined,
     now: number,
   ): Promise<Tally<R>> {
     for await (const page of this.select(filter, { now })) {
       for (let i = 0; i < page.length; i += ACT_BATCH) {
-        addUp(tally, await act(page.slice(i, i + ACT_BATCH).map((s) => s.id)));
+        addUp(tally, await act(page.slice(i, i + ACT_BATCH)));
         progress?.({ ...tally });
       }
     }

@@ -12,7 +12,7 @@ export interface ErrorEvent {
   stage: string;
   /** The agent it concerns: the recipient of a failed delivery, else the sender. */
   agent?: string | undefined;
-  /** A webhook endpoint's origin. */
+  /** A webhook endpoint: origin and path (never the query string, see `endpointOf`). */
   endpoint?: string | undefined;
   messageId?: string | undefined;
 }

@@ -49,6 +49,8 @@ export interface StatusEvent {
   inbox_id?: string;
   /** How it was delivered: into the inbox, or POSTed to the agent's webhook. */
   via?: "inbox" | "webhook";
+  /** Routed to no one, and why: Switchboard's own message to a topic nobody subscribes to. */
+  note?: string;
   retry?: RetryState;
 }
 
@@ -201,6 +203,7 @@ function summaryOf(status: string, event: StatusEvent): string {
   }
   const words = status.replace("_", " ");
   if (error !== undefined) return `${words}: ${error.code}: ${error.message}`;
+  if (event.note !== undefined) return `${words} ${event.note}`;
   return event.via === undefined ? words : `${words} (${event.via})`;
 }
 

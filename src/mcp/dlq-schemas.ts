@@ -31,6 +31,10 @@ export const ReplayShape = {
     .array(
       z.looseObject({
         id: z.string(),
+        message_id: z
+          .string()
+          .optional()
+          .describe("The message id given that named this dead letter (one per recipient)."),
         result: z.enum(["replayed", "already_replayed", "not_found", "unreplayable"]),
         entry_id: z.string().optional().describe("The entry it became in its stage's stream."),
         replayed_at: z.string().optional(),
@@ -45,7 +49,13 @@ export const PurgeShape = {
   purged: count("Deleted for good."),
   not_found: count("No such dead letter."),
   results: z
-    .array(z.looseObject({ id: z.string(), result: z.enum(["purged", "not_found"]) }))
+    .array(
+      z.looseObject({
+        id: z.string(),
+        message_id: z.string().optional().describe("The message id given that named it."),
+        result: z.enum(["purged", "not_found"]),
+      }),
+    )
     .optional()
     .describe("Per id, when `ids` were given."),
 };

@@ -13,6 +13,7 @@ import type { Switchboard } from "../service/switchboard.js";
 import type { Logger } from "../telemetry/log.js";
 import { observeHttp } from "../telemetry/record.js";
 import { authInfoOf, Identity } from "./identity.js";
+import { Drain } from "./drain.js";
 import { buildMcpServer } from "./server.js";
 import { LegacySessions } from "./sessions.js";
 import { listenForInboxUpdates } from "./updates.js";
@@ -34,10 +35,21 @@ export interface HttpOptions {
   probes?: ProbeHandler;
 }
 
+/**
+ * How long `close()` lets requests under way finish, by default.
+ * @defaultValue 5000 ms
+ */
+export const DEFAULT_DRAIN_MS = 5000;
+
 export interface HttpFrontEnd {
   /** Where MCP is served, e.g. `http://127.0.0.1:8787/mcp`. */
   url: string;
-  close(): Promise<void>;
+  /**
+   * Drains, then closes: new requests get 503 (`/readyz` too), long polls and awaited
+   * replies return what they have, requests under way may finish for up to `drainMs`
+   * (default {@link DEFAULT_DRAIN_MS}); then every connection is closed.
+   */
+  close(drainMs?: number): Promise<void>;
 }
 
 type Guard = (req: IncomingMessage, res: ServerResponse) => boolean;
@@ -81,9 +93,11 @@ export async function startHttpFrontEnd(options: HttpOptions): Promise<HttpFront
     { onerror },
   );
   const guards = requestGuards(options);
+  const drain = new Drain();
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? "/", "http://localhost").pathname;
     observeHttp(req, res, path);
+    if (drain.refuses(req, res, path, MCP_PATH)) return;
     if (options.probes?.(req, res, path) === true) return;
     if (path === HEALTH_PATH) {
       res.writeHead(200, { "content-type": "text/plain" }).end("ok");
@@ -96,7 +110,14 @@ export async function startHttpFrontEnd(options: HttpOptions): Promise<HttpFront
   const url = `${await listen(server, options.port, options.host)}${MCP_PATH}`;
   return {
     url,
-    close: async () => {
+    close: async (drainMs = DEFAULT_DRAIN_MS) => {
+      drain.begin();
+      service.stopWaiting();
+      if (!(await drain.settled(drainMs))) {
+        log.warn("requests still under way after the drain; closing their connections", {
+          drainMs,
+        });
+      }
       stopUpdates();
       await modern.close();
       await sessions.close();

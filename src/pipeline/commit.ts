@@ -30,6 +30,14 @@ export interface Failure {
 /** The trace id of a W3C `traceparent` (`00-<trace id>-<span id>-<flags>`). */
 const TRACE_ID = /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/;
 
+/** The value of a field in a flat field/value list, as text. */
+function valueOf(fields: FieldList, name: string): string | undefined {
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    if (fields[i]?.toString() === name) return fields[i + 1]!.toString();
+  }
+  return undefined;
+}
+
 /** When a stream entry was added, from its id (`<ms>-<seq>`). */
 const entryTime = (id: string): number => Number(id.slice(0, id.indexOf("-")));
 
@@ -53,31 +61,14 @@ export class Committer {
   /** Commits every outcome but an unscheduled `retry`; returns how many entries it acknowledged. */
   async commit(entries: readonly StreamEntry[], outcomes: readonly Outcome[]): Promise<number> {
     const envelopes = await this.envelopesOfDeadLetters(entries, outcomes);
-    const streams = [this.#keys.stream(this.#stage.stream)];
-    const streamIndex = new Map<string, number>();
-    const args: (string | Buffer | number)[] = [this.#stage.group, 0];
-    let count = 0;
-    entries.forEach((entry, i) => {
+    const committed = entries.flatMap((entry, i) => {
       const outcome = outcomes[i];
       if (outcome === undefined || (outcome.kind === "retry" && outcome.scheduled === undefined))
-        return;
-      const outputs = this.outputsOf(entry, outcome, envelopes);
-      args.push(entry.id, outputs.length);
-      for (const output of outputs) {
-        const key = this.streamOf(output.to);
-        let index = streamIndex.get(key);
-        if (index === undefined) {
-          streams.push(key);
-          index = streams.length; // KEYS are 1-based
-          streamIndex.set(key, index);
-        }
-        args.push(index, output.fields.length / 2, ...output.fields);
-      }
-      count += 1;
+        return [];
+      return [{ id: entry.id, outputs: this.outputsOf(entry, outcome, envelopes) }];
     });
-    if (count === 0) return 0;
-    args[1] = count;
-    return this.#redis.sbCommit(streams.length, ...streams, ...args);
+    if (committed.length === 0) return 0;
+    return this.#commitScript(committed);
   }
 
   /** Moves entries to the dead letters (and tells persist), acknowledging them. */
@@ -102,9 +93,45 @@ export class Committer {
     const envelopes = await this.envelopesOfDeadLetters([entry], [outcome]);
     const outputs = this.outputsOf(entry, outcome, envelopes);
     if (outputs.length === 0) return;
-    const batch = this.#redis.multi();
-    for (const output of outputs) batch.xadd(this.streamOf(output.to), "*", ...output.fields);
-    await batch.exec();
+    await this.#commitScript([{ id: "", outputs }]);
+  }
+
+  /**
+   * One `sbCommit` call: acknowledges each entry (none for id '') and appends its outputs;
+   * each dead letter's id also goes into the set of its message's dead letters.
+   */
+  #commitScript(committed: readonly { id: string; outputs: readonly Output[] }[]): Promise<number> {
+    const keys = [this.#keys.stream(this.#stage.stream)];
+    const keyIndex = new Map<string, number>();
+    const indexOf = (key: string): number => {
+      let index = keyIndex.get(key);
+      if (index === undefined) {
+        keys.push(key);
+        index = keys.length; // KEYS are 1-based
+        keyIndex.set(key, index);
+      }
+      return index;
+    };
+    const args: (string | Buffer | number)[] = [
+      this.#stage.group,
+      this.#pipeline.history.retentionMs,
+      committed.length,
+    ];
+    for (const { id, outputs } of committed) {
+      args.push(id, outputs.length);
+      for (const output of outputs) {
+        const messageId =
+          output.to === "dead" ? valueOf(output.fields, Field.messageId) : undefined;
+        const set = messageId === undefined ? 0 : indexOf(this.#keys.deadLettersOf(messageId));
+        args.push(
+          indexOf(this.streamOf(output.to)),
+          set,
+          output.fields.length / 2,
+          ...output.fields,
+        );
+      }
+    }
+    return this.#redis.sbCommit(keys.length, ...keys, ...args);
   }
 
   /** The stored envelopes of messages about to be dead-lettered, so the dead letter holds it. */

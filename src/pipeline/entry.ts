@@ -54,6 +54,8 @@ export const Field = {
    * every output), so each hop is a child of the one before, in whatever process.
    */
   traceparent: "tp",
+  /** A routed message that reached no one without failing: why (Switchboard's own, to a topic). */
+  note: "note",
   /** How a recipient got a message: `inbox` or `webhook` (delivered statuses). */
   via: "via",
 } as const;

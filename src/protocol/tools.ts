@@ -9,6 +9,7 @@ import {
 } from "./envelope.js";
 import { checkTarget, MessageFieldsShape } from "./compose.js";
 import { ERROR_CATEGORIES, ERROR_CODES, type ErrorCode } from "./errors.js";
+import { UUID_V7_PATTERN } from "./ids.js";
 
 /**
  * Input schemas of the tools, shared by the MCP front end and the CLI. The descriptions
@@ -36,6 +37,14 @@ export const DEAD_LETTER_STAGES = ["validate", "route", "deliver", "persist"] as
 const DeadLetterIdSchema = z
   .string()
   .regex(/^\d{1,20}-\d{1,20}$/, "a dead-letter id such as `1732430000000-0` (from dlq_list)");
+
+/** A dead letter by its own id, or every dead letter of a message by the message's id. */
+const DeadLetterNameSchema = z
+  .string()
+  .regex(
+    new RegExp(`^(\\d{1,20}-\\d{1,20}|${UUID_V7_PATTERN.source.slice(1, -1)})$`),
+    "a dead-letter id such as `1732430000000-0` (from dlq_list) or a message id (a lowercase UUIDv7)",
+  );
 
 /** What selects dead letters: every part given must match. */
 const DeadLetterFilterShape = {
@@ -66,11 +75,13 @@ function deadLetterSelection(verb: string) {
   return z
     .strictObject({
       ids: z
-        .array(DeadLetterIdSchema)
+        .array(DeadLetterNameSchema)
         .min(1, "give at least one id")
         .max(MAX_DLQ_IDS)
         .optional()
-        .describe(`Dead letters to ${verb}, by id (from dlq_list).`),
+        .describe(
+          `Dead letters to ${verb}, by id (from dlq_list), or by message id: every dead letter of that message (one per recipient that gave up).`,
+        ),
       all: z
         .boolean()
         .optional()

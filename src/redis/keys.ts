@@ -3,7 +3,8 @@
  *
  * Keys share a hash tag (the part in braces) exactly when one Lua script must touch them
  * together, so the layout works unchanged on a Redis Cluster:
- * - `{p0}`: a partition's stage streams and its dead letters (forward + ack is one script);
+ * - `{p0}`: a partition's stage streams, its dead letters and their index by message id
+ *   (forward + ack is one script);
  * - `{a:NAME}`: an agent: its record, inbox, unacknowledged count, delivery markers,
  *   reply pointers and topics (fetch and ack are scripts over these);
  * - `{dir}`: the directory: agents by last contact, capability and topic indexes;
@@ -11,7 +12,7 @@
  * - `{s:NAME}`: a sender's idempotency keys;
  * - `{m:ID}`: one message record;
  * - `{t:ID}`: a thread's sequence counter and index;
- * - `{b:HASH}`: a webhook endpoint's circuit breaker (by the SHA-256 of its origin);
+ * - `{b:HASH}`: a webhook endpoint's circuit breaker (by the SHA-256 of its normalized URL);
  * - `{q}`: every BullMQ retry queue (BullMQ's own keys, under {@link Keys.queuePrefix}).
  */
 export class Keys {
@@ -125,6 +126,14 @@ export class Keys {
     return `${this.prefix}:{p${this.partition}}:dlr:${deadLetterId}`;
   }
 
+  /**
+   * The dead letters of one message (set of dead-letter ids), so that a message id finds
+   * them without a scan. Written with each dead letter, in its partition's slot.
+   */
+  deadLettersOf(messageId: string): string {
+    return `${this.prefix}:{p${this.partition}}:dlm:${messageId}`;
+  }
+
   /** The error history: a capped stream of every error, for `switchboard errors`. */
   errors(): string {
     return this.stream("errors");
@@ -140,12 +149,12 @@ export class Keys {
     return `${this.prefix}:{p${this.partition}}:alert:${kind}`;
   }
 
-  /** A webhook endpoint's circuit breaker (hash), by the SHA-256 of the endpoint's origin. */
+  /** A webhook endpoint's circuit breaker (hash), by the SHA-256 of its normalized URL. */
   breaker(endpointHash: string): string {
     return `${this.prefix}:{b:${endpointHash}}:breaker`;
   }
 
-  /** Hash of the endpoints that have a breaker: SHA-256 of the origin → the origin, for status. */
+  /** Hash of the endpoints that have a breaker: SHA-256 of the URL → origin and path, for status. */
   breakers(): string {
     return `${this.prefix}:{dir}:breakers`;
   }

@@ -24,35 +24,47 @@ const SCRIPTS = {
   /**
    * Acknowledges entries of a stage stream and appends each one's outputs, atomically.
    * An entry that is no longer pending (another consumer took it over and finished it)
-   * gets no outputs: a hop is forwarded once, never twice.
+   * gets no outputs: a hop is forwarded once, never twice. An entry id of '' acknowledges
+   * nothing and appends its outputs (a retry job's entry, in no stream any more). An
+   * output may name a set that gets the new entry's id (a dead letter, indexed by its
+   * message id), kept for ARGV[2] ms from the last addition.
    *
-   * KEYS[1]     the stream read from; KEYS[2..] streams written to (same hash slot)
-   * ARGV[1]     consumer group
-   * ARGV[2]     number of entries N; then per entry:
-   *               entry id, number of outputs M; then per output:
-   *                 index into KEYS, number of field/value pairs F, then 2F values
+   * KEYS[1]     the stream read from; KEYS[2..] streams and sets written to (same hash slot)
+   * ARGV[1]     consumer group; ARGV[2] how long index sets live, ms
+   * ARGV[3]     number of entries N; then per entry:
+   *               entry id (or ''), number of outputs M; then per output:
+   *                 index into KEYS of the stream, index into KEYS of a set (0: none),
+   *                 number of field/value pairs F, then 2F values
    * returns     the number of entries acknowledged (and forwarded) by this call
    */
   sbCommit: `
-local group = ARGV[1]
-local n = tonumber(ARGV[2])
-local i = 3
+local group, index_ttl = ARGV[1], ARGV[2]
+local n = tonumber(ARGV[3])
+local i = 4
 local acked = 0
 for _ = 1, n do
   local id = ARGV[i]
   local outputs = tonumber(ARGV[i + 1])
   i = i + 2
-  local mine = redis.call('XACK', KEYS[1], group, id)
+  local mine = 1
+  if id ~= '' then
+    mine = redis.call('XACK', KEYS[1], group, id)
+    acked = acked + mine
+  end
   for _ = 1, outputs do
     local key = KEYS[tonumber(ARGV[i])]
-    local npairs = tonumber(ARGV[i + 1])
-    i = i + 2
+    local set = tonumber(ARGV[i + 1])
+    local npairs = tonumber(ARGV[i + 2])
+    i = i + 3
     if mine == 1 then
-      redis.call('XADD', key, '*', unpack(ARGV, i, i + 2 * npairs - 1))
+      local added = redis.call('XADD', key, '*', unpack(ARGV, i, i + 2 * npairs - 1))
+      if set > 0 then
+        redis.call('SADD', KEYS[set], added)
+        redis.call('PEXPIRE', KEYS[set], index_ttl)
+      end
     end
     i = i + 2 * npairs
   end
-  acked = acked + mine
 end
 return acked
 `,
@@ -261,7 +273,8 @@ return { unacked, '' }
    *
    * KEYS[1]     the breaker (hash)
    * ARGV[1]     'acquire', 'success' or 'failure'; ARGV[2] now, ms; ARGV[3] threshold;
-   * ARGV[4]     cool-down, ms; ARGV[5] the probe's lease, ms; ARGV[6] the endpoint (origin)
+   * ARGV[4]     cool-down, ms; ARGV[5] the probe's lease, ms; ARGV[6] the endpoint as shown
+   *             (origin and path)
    * returns     { state, until }: acquire → 'closed' or 'probe' (go ahead), 'open' or
    *             'half_open' (wait until `until`); success/failure → the state now
    */

@@ -54,6 +54,8 @@ export class Switchboard {
   readonly deadLetters: DeadLetters;
   readonly #o: ServiceOptions;
   readonly #ingress: Ingress;
+  /** Aborted when a front end stops: waits end at once (see {@link stopWaiting}). */
+  readonly #stopping = new AbortController();
   #sweeper: NodeJS.Timeout | undefined;
   #sweeps = 0;
 
@@ -161,7 +163,7 @@ export class Switchboard {
       agent,
       envelope.id,
       input.await_reply_seconds * 1000,
-      signal,
+      this.#waitSignal(signal),
     );
     return { ...result, reply: reply ?? null, reply_timed_out: reply === undefined };
   }
@@ -171,7 +173,27 @@ export class Switchboard {
     input: ToolInput<"fetch_inbox">,
     signal?: AbortSignal,
   ): Promise<InboxMessage[]> {
-    return this.inbox.fetch(agent, { limit: input.limit, waitSeconds: input.wait_seconds, signal });
+    return this.inbox.fetch(agent, {
+      limit: input.limit,
+      waitSeconds: input.wait_seconds,
+      signal: this.#waitSignal(signal),
+    });
+  }
+
+  /**
+   * Ends the waits in progress, and any that start later: a `fetch_inbox` long poll or a
+   * `send_message` awaiting its reply returns what it has at once. For a front end that
+   * is shutting down, so those calls are answered rather than cut off.
+   */
+  stopWaiting(): void {
+    this.#stopping.abort();
+  }
+
+  /** The caller's signal (a cancelled call), joined with the service's stop. */
+  #waitSignal(signal: AbortSignal | undefined): AbortSignal {
+    return signal === undefined
+      ? this.#stopping.signal
+      : AbortSignal.any([signal, this.#stopping.signal]);
   }
 
   ack(agent: string, messageIds: readonly string[]): Promise<AckResult> {

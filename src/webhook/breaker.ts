@@ -1,7 +1,7 @@
-import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { Pipeline } from "../config/pipeline.js";
 import type { Keys } from "../redis/keys.js";
+import type { Endpoint } from "./endpoint.js";
 
 export type BreakerState = "closed" | "open" | "half_open";
 
@@ -10,7 +10,10 @@ export type Permit =
   { go: true; probe: boolean } | { go: false; state: BreakerState; until: number };
 
 export interface BreakerView {
+  /** The endpoint as shown: origin and path, never the query string (see {@link endpointOf}). */
   endpoint: string;
+  /** The hash of the endpoint's normalized URL that keys its breaker. */
+  id: string;
   state: BreakerState;
   failures: number;
   /** Open: when the probe may go; half-open: when the probe's lease ends. Epoch ms. */
@@ -19,7 +22,7 @@ export interface BreakerView {
 }
 
 /**
- * Circuit breakers per webhook endpoint (its origin: scheme, host, port), shared by every
+ * Circuit breakers per webhook endpoint (its URL, see {@link endpointOf}), shared by every
  * worker process through Redis, so one failing endpoint is spared by all of them at once.
  */
 export class Breakers {
@@ -33,35 +36,44 @@ export class Breakers {
     this.#config = pipeline.webhooks;
   }
 
-  async acquire(endpoint: string, now = Date.now()): Promise<Permit> {
+  async acquire(endpoint: Endpoint, now = Date.now()): Promise<Permit> {
     const [state, until] = await this.#call("acquire", endpoint, now);
     if (state === "closed" || state === "probe") return { go: true, probe: state === "probe" };
     return { go: false, state: state as BreakerState, until: Number(until) };
   }
 
   /** Records a call's result; returns the state it left the breaker in. */
-  async record(endpoint: string, ok: boolean, now = Date.now()): Promise<BreakerState> {
+  async record(endpoint: Endpoint, ok: boolean, now = Date.now()): Promise<BreakerState> {
     // Sent together, in the order the results came: a failure that waited for its own
     // round trip would reach the breaker after later successes and bunch with others.
     const [[state]] = await Promise.all([
       this.#call(ok ? "success" : "failure", endpoint, now),
-      ok ? undefined : this.#redis.hset(this.#keys.breakers(), hashOf(endpoint), endpoint),
+      ok ? undefined : this.#redis.hset(this.#keys.breakers(), endpoint.hash, endpoint.label),
     ]);
     return state as BreakerState;
   }
 
-  /** Every endpoint that has failed lately, with its breaker. */
+  /**
+   * Every endpoint that has failed lately, with its breaker. Endpoints whose breaker has
+   * expired (a day without calls) are forgotten on the way.
+   */
   async list(): Promise<BreakerView[]> {
-    const endpoints = await this.#redis.hgetall(this.#keys.breakers());
+    const endpoints = Object.entries(await this.#redis.hgetall(this.#keys.breakers()));
     const batch = this.#redis.pipeline();
-    for (const hash of Object.keys(endpoints)) batch.hgetall(this.#keys.breaker(hash));
+    for (const [id] of endpoints) batch.hgetall(this.#keys.breaker(id));
     const replies = (await batch.exec()) ?? [];
-    return Object.entries(endpoints)
-      .map(([, endpoint], i): BreakerView | undefined => {
+    const expired = endpoints.flatMap(([id], i) => {
+      const [error, hash] = replies[i] ?? [new Error("no reply")];
+      return error === null && Object.keys(hash as object).length === 0 ? [id] : [];
+    });
+    if (expired.length > 0) await this.#redis.hdel(this.#keys.breakers(), ...expired);
+    return endpoints
+      .map(([id, endpoint], i): BreakerView | undefined => {
         const hash = replies[i]?.[1] as Record<string, string> | undefined;
         if (hash === undefined || hash.state === undefined) return undefined;
         return {
           endpoint,
+          id,
           state: hash.state as BreakerState,
           failures: Number(hash.failures ?? 0),
           until: hash.state === "closed" ? null : Number(hash.until),
@@ -72,20 +84,17 @@ export class Breakers {
       .sort((a, b) => a.endpoint.localeCompare(b.endpoint));
   }
 
-  #call(op: string, endpoint: string, now: number): Promise<[string, number]> {
+  #call(op: string, endpoint: Endpoint, now: number): Promise<[string, number]> {
     const { breaker, timeoutMs } = this.#config;
     return this.#redis.sbBreaker(
       1,
-      this.#keys.breaker(hashOf(endpoint)),
+      this.#keys.breaker(endpoint.hash),
       op,
       now,
       breaker.failureThreshold,
       breaker.cooldownMs,
       2 * timeoutMs,
-      endpoint,
+      endpoint.label,
     );
   }
 }
-
-const hashOf = (endpoint: string): string =>
-  createHash("sha256").update(endpoint).digest("hex").slice(0, 32);

@@ -1,6 +1,7 @@
 import { fetch, type Response } from "undici";
 import type { ErrorInfo } from "../protocol/errors.js";
 import { FORBIDDEN_ADDRESS, webhookDispatcher } from "./connect.js";
+import { endpointOf } from "./endpoint.js";
 import { signWebhook, SIGNATURE_HEADER, TIMESTAMP_HEADER } from "./signature.js";
 
 export interface WebhookRequest {
@@ -63,7 +64,7 @@ export async function postWebhook(request: WebhookRequest): Promise<WebhookResul
   await response.body?.cancel(); // the answer's body is not read; free the connection
   const { status } = response;
   if (status >= 200 && status < 300) return { ok: true, status };
-  const where = `webhook ${request.url} answered ${status}`;
+  const where = `webhook ${endpointOf(request.url).label} answered ${status}`; // no query string
   if (status === 408 || status === 429) {
     return {
       ok: false,
@@ -92,12 +93,13 @@ export async function postWebhook(request: WebhookRequest): Promise<WebhookResul
 
 function failureOf(error: unknown, request: WebhookRequest): WebhookResult {
   const name = (error as Error).name;
+  const webhook = `webhook ${endpointOf(request.url).label}`; // never the query string
   if (name === "TimeoutError" || name === "AbortError") {
     return {
       ok: false,
       error: {
         code: "WEBHOOK_TIMEOUT",
-        message: `webhook ${request.url} did not answer within ${request.timeoutMs} ms (webhooks.timeoutMs)`,
+        message: `${webhook} did not answer within ${request.timeoutMs} ms (webhooks.timeoutMs)`,
       },
     };
   }
@@ -107,7 +109,7 @@ function failureOf(error: unknown, request: WebhookRequest): WebhookResult {
       ok: false,
       error: {
         code: "WEBHOOK_FORBIDDEN",
-        message: `webhook ${request.url} refused before connecting: ${cause.message ?? ""}, which webhooks.allowPrivateNetworks: false forbids; register a public URL`,
+        message: `${webhook} refused before connecting: ${cause.message ?? ""}, which webhooks.allowPrivateNetworks: false forbids; register a public URL`,
       },
     };
   }
@@ -115,7 +117,7 @@ function failureOf(error: unknown, request: WebhookRequest): WebhookResult {
     ok: false,
     error: {
       code: "WEBHOOK_UNREACHABLE",
-      message: `webhook ${request.url} unreachable: ${cause?.code ?? cause?.message ?? (error as Error).message}`,
+      message: `${webhook} unreachable: ${cause?.code ?? cause?.message ?? (error as Error).message}`,
     },
   };
 }

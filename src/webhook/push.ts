@@ -20,6 +20,7 @@ import {
 import { policyOf } from "../retry/policy.js";
 import { jobOptions, WEBHOOK_QUEUE, type Queues } from "../retry/queues.js";
 import { Breakers } from "./breaker.js";
+import { endpointOf } from "./endpoint.js";
 import { postWebhook, type WebhookResult as PostResult } from "./post.js";
 
 /** What the delivery marker holds for a message pushed to a webhook (else an inbox entry id). */
@@ -53,7 +54,8 @@ export interface PusherOptions extends EntryJobsOptions {
 /**
  * Pushes messages to webhooks: works the webhook queue of a process that runs deliver.
  * Each try reads the recipient's current webhook (fixed endpoints are used at once),
- * asks the endpoint's circuit breaker, POSTs the signed envelope and records the result;
+ * asks the endpoint's circuit breaker (one per webhook URL, see `endpointOf`), POSTs the
+ * signed envelope and records the result;
  * failures are retried by the `delivery` policy and dead-lettered when it is spent.
  */
 export class Pusher {
@@ -114,7 +116,7 @@ export class Pusher {
       // The agent turned to pull delivery: deliver puts it in the inbox.
       return { kind: "forward", outputs: [{ to: "deliver", fields: originalFields(entry) }] };
     }
-    const endpoint = new URL(url).origin;
+    const endpoint = endpointOf(url);
     const permit = await this.#breakers.acquire(endpoint);
     if (!permit.go) {
       metrics.webhookRequests.inc({ result: "breaker_open" });
@@ -125,7 +127,7 @@ export class Pusher {
       const until = due + Math.floor(Math.random() * 250);
       await this.#o.committer.append(entry, {
         kind: "forward",
-        outputs: retryingStatus(entry, "deliver", breakerError(endpoint, until), {
+        outputs: retryingStatus(entry, "deliver", breakerError(endpoint.label, until), {
           attempt: job.tried + attemptsMade + 1,
           max_attempts: policyOf(pipeline, "delivery").attempts,
           next_at: new Date(until).toISOString(),
@@ -152,7 +154,7 @@ export class Pusher {
     // A refusal by the receiver, or by us before connecting, says nothing of its health.
     const endpointFailed = !result.ok && !NOT_ENDPOINT_FAILURES.has(result.error.code);
     await this.#breakers.record(endpoint, !endpointFailed);
-    if (!result.ok) return retry(result.error, endpoint, result.retryAfterMs);
+    if (!result.ok) return retry(result.error, endpoint.label, result.retryAfterMs);
     await redis.set(
       keys.delivered(recipient, messageId),
       PUSHED,

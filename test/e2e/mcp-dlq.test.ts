@@ -3,9 +3,11 @@ import { composeEnvelope } from "../../src/protocol/compose.js";
 import { Keys } from "../../src/redis/keys.js";
 import { run } from "../support/cli.js";
 import { seedDeadLetters } from "../support/dlq.js";
+import { eventually } from "../support/harness.js";
 import {
   call,
   callRaw,
+  connectModern,
   joinAs,
   textOf,
   ToolError,
@@ -13,6 +15,7 @@ import {
   type Fetched,
   type McpClient,
 } from "../support/mcp.js";
+import { WebhookServer } from "../support/webhook-server.js";
 
 /** The admin tools over MCP: refused to ordinary agents, working for admins. */
 const fixture = useServe();
@@ -108,6 +111,52 @@ describe("the dlq_* admin tools", () => {
 
     expect(await cli("agents", "admin", "ops", "--revoke")).toBe("ops is no longer admin\n");
     expect(await refusal(ops.client, "dlq_list")).toMatch(/^FORBIDDEN: /);
+  });
+
+  it("let an admin replay by message id: each of its dead letters, once", async () => {
+    let refusing = true;
+    const server = await WebhookServer.start(() => ({ status: refusing ? 400 : 204 }));
+    try {
+      const { url } = fixture.serve;
+      const ops = await joinAs(url, "ops2", "modern");
+      await cli("agents", "admin", "ops2");
+      for (const name of ["wh1", "wh2"]) {
+        await call(await connectModern(url), "register_agent", {
+          name,
+          webhook_url: server.url.replace("/hook", `/${name}`),
+        });
+      }
+      const { message_id } = await call<{ message_id: string }>(ops.client, "send_message", {
+        to: ["wh1", "wh2"],
+        body: "refused, then taken",
+      });
+      const dead = await eventually(async () => {
+        const listed = await call<Listed>(ops.client, "dlq_list", { stage: "deliver" });
+        return listed.dead_letters.length === 2 && listed.dead_letters.map((d) => d.id);
+      }, 20_000);
+      refusing = false;
+      const ordered = [...dead].reverse(); // dlq_list is newest first; a message's are oldest first
+
+      const replay = await callRaw(ops.client, "dlq_replay", { ids: [message_id] });
+      expect(replay.structuredContent).toMatchObject({
+        replayed: 2,
+        results: ordered.map((id) => ({ id, message_id, result: "replayed" })),
+      });
+      expect(textOf(replay)).toMatch(
+        new RegExp(
+          `^replayed 2 of 2 dead letters \\(message ${message_id}: ${ordered.join(", ")}\\);`,
+        ),
+      );
+      await eventually(() => Promise.resolve(server.deliveries(message_id) === 2), 20_000);
+      expect(await call(ops.client, "dlq_replay", { ids: [message_id] })).toMatchObject({
+        replayed: 0,
+        already_replayed: 2,
+        results: ordered.map((id) => ({ id, message_id, result: "already_replayed" })),
+      });
+      expect(server.deliveries(message_id)).toBe(2);
+    } finally {
+      await server.close();
+    }
   });
 
   it("purge what a filter selects, and refuse a selection that is not one", async () => {

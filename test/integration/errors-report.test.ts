@@ -1,12 +1,16 @@
 import type { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { loadPipeline, parsePipeline } from "../../src/config/pipeline.js";
 import { formatReport } from "../../src/cli/commands/errors.js";
+import { ALERT_TYPE, ALERTS_TOPIC } from "../../src/errors/escalate.js";
 import { readErrorReport } from "../../src/errors/report.js";
+import { readMessageRecord } from "../../src/history/record.js";
 import { Keys } from "../../src/redis/keys.js";
 import { cliEnv, run } from "../support/cli.js";
 import { seedDeadLetters, seedErrors, type SeededError } from "../support/dlq.js";
+import { eventually, fastPipeline, Harness } from "../support/harness.js";
 import { connect, deleteByPrefix, testPrefix } from "../support/redis.js";
+import { WebhookServer } from "../support/webhook-server.js";
 
 /** `switchboard errors` over an error history written in the documented format. */
 
@@ -148,4 +152,48 @@ describe("switchboard errors", () => {
       "switchboard: option '--window <list>' argument '5m,soon' is invalid. 'soon' is not a duration; expected a list such as 5m,1h,24h.\n",
     );
   }, 120_000);
+});
+
+describe("Switchboard's own alerts", () => {
+  let h: Harness | undefined;
+  let server: WebhookServer | undefined;
+  afterEach(async () => {
+    await h?.close();
+    await server?.close();
+  });
+
+  it("one dead letter is one error: its alert, with no subscriber, is routed to no one", async () => {
+    server = await WebhookServer.start(() => ({ status: 400 })); // dead-lettered at once
+    h = new Harness(fastPipeline());
+    await h.agents("alice");
+    await h.registry.register({ name: "hook", webhook_url: server.url });
+    await h.worker();
+    const id = await h.send({ from: "alice", to: ["hook"], body: "refused" });
+    // The alert about the dead letter goes to topic switchboard.alerts, which nobody
+    // subscribes to; wait until persist has recorded where it stands.
+    const harness = h;
+    const alert = await eventually(async () => {
+      const validate = await harness.redis.xrange(harness.stream("validate"), "-", "+");
+      const alertId = validate
+        .map(([, fields]) => fields[fields.indexOf("mid") + 1]!)
+        .find((mid) => mid !== id);
+      if (alertId === undefined) return undefined;
+      const record = await readMessageRecord(harness.redis, harness.keys, alertId);
+      const status = record?.envelope?.type === ALERT_TYPE && record.status;
+      return status !== undefined && status !== false && status.status !== "accepted" && status;
+    });
+    expect(alert).toMatchObject({
+      status: "routed",
+      summary: `routed to no one: no other agent subscribes to topic '${ALERTS_TOPIC}'`,
+    });
+
+    const report = await run(["errors", "--json"], cliEnv(h.keys.prefix));
+    expect(report.code, report.stderr).toBe(0);
+    const { windows, by_code } = JSON.parse(report.stdout) as {
+      windows: { label: string; total: number }[];
+      by_code: { name: string }[];
+    };
+    expect(windows[0]).toMatchObject({ label: "5m", total: 1 });
+    expect(by_code.map((c) => c.name)).toEqual(["WEBHOOK_REJECTED"]);
+  }, 60_000);
 });

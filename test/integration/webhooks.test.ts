@@ -8,6 +8,7 @@ import { Breakers } from "../../src/webhook/breaker.js";
 import { isPublicAddress } from "../../src/webhook/address.js";
 import { postWebhook } from "../../src/webhook/post.js";
 import { verifyWebhook } from "../../src/webhook/signature.js";
+import { cliEnv, run as runCli } from "../support/cli.js";
 import { eventually, fastPipeline, Harness } from "../support/harness.js";
 import { OwnRedis } from "../support/own-redis.js";
 import { WebhookServer, type Answer } from "../support/webhook-server.js";
@@ -51,8 +52,8 @@ async function deadLetters(): Promise<Record<string, string>[]> {
   );
 }
 
-async function recipientStatus(id: string) {
-  return (await readMessageRecord(h.redis, h.keys, id))?.recipients.hook;
+async function recipientStatus(id: string, agent = "hook") {
+  return (await readMessageRecord(h.redis, h.keys, id))?.recipients[agent];
 }
 
 describe("webhook push delivery", () => {
@@ -209,6 +210,44 @@ describe("webhook push delivery", () => {
   });
 });
 
+describe("circuit breakers per endpoint", () => {
+  it("a broken endpoint's open breaker does not hold back a healthy neighbour on the same host", async () => {
+    const pipeline = retrying(20, 100, {
+      webhooks: { timeoutMs: 1000, breaker: { failureThreshold: 5, cooldownMs: 60_000 } },
+    });
+    server = await WebhookServer.start((request, n) => ({
+      status: request.path.startsWith("/broken") || n < 3 ? 503 : 204,
+    }));
+    h = new Harness(pipeline);
+    await h.agents("alice");
+    const origin = new URL(server.url).origin;
+    // A query string may hold a secret: it keys the breaker, and is never shown.
+    await h.registry.register({ name: "broken", webhook_url: `${origin}/broken?token=s3cret` });
+    await h.registry.register({ name: "flaky", webhook_url: `${origin}/flaky` });
+    await h.worker();
+    const breakers = new Breakers(h.redis, h.keys, h.pipeline);
+    const stateOf = async (path: string) =>
+      (await breakers.list()).find((b) => b.endpoint.startsWith(`${origin}${path}`))?.state;
+
+    for (let i = 0; i < 5; i++) await h.send({ from: "alice", to: ["broken"], body: i });
+    await eventually(async () => (await stateOf("/broken")) === "open");
+    // Its neighbour fails three times (under the threshold of its own breaker), then recovers.
+    const id = await h.send({ from: "alice", to: ["flaky"], body: "still welcome" });
+    await eventually(async () => (await recipientStatus(id, "flaky"))?.status === "delivered");
+    expect(server.for(id).map((r) => r.status)).toEqual([503, 503, 503, 204]);
+    expect(await stateOf("/broken")).toBe("open");
+    expect(await stateOf("/flaky")).toBe("closed");
+
+    const listed = await breakers.list();
+    expect(listed.map((b) => b.endpoint)).toEqual([`${origin}/broken?…`, `${origin}/flaky`]);
+    const status = await runCli(["status", "--json"], cliEnv(h.keys.prefix));
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toContain(`"endpoint": "${origin}/broken?…"`);
+    const history = JSON.stringify(await h.redis.xrange(h.keys.errors(), "-", "+"));
+    for (const shown of [status.stdout, history]) expect(shown).not.toContain("s3cret");
+  }, 60_000);
+});
+
 describe("a retry backlog across a Redis crash", () => {
   it("loses nothing when Redis is killed and restarted on its AOF in the middle of a retry backlog", async () => {
     const redis = (ownRedis = await OwnRedis.start());
@@ -231,7 +270,7 @@ describe("a retry backlog across a Redis crash", () => {
     // Delivered once each: one request per message was answered 2xx, and persist knows.
     expect(ids.filter((id) => server.deliveries(id) !== 1)).toEqual([]);
     await eventually(async () => {
-      const statuses = await Promise.all(ids.map(recipientStatus));
+      const statuses = await Promise.all(ids.map((id) => recipientStatus(id)));
       return statuses.every((s) => s?.status === "delivered");
     });
   }, 120_000);

@@ -4,6 +4,8 @@ import type { AddressInfo } from "node:net";
 export interface Received {
   /** When it arrived, ms. */
   at: number;
+  /** The request's path and query, e.g. `/hook?token=…`. */
+  path: string;
   headers: IncomingHttpHeaders;
   body: string;
   messageId: string;
@@ -35,6 +37,7 @@ export class WebhookServer {
       req.on("end", () => {
         const request: Received = {
           at: Date.now(),
+          path: req.url ?? "/",
           headers: req.headers,
           body: Buffer.concat(chunks).toString("utf8"),
           messageId: String(req.headers["x-switchboard-message-id"]),

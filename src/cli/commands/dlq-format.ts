@@ -1,5 +1,5 @@
 import type { DeadLetterSummary } from "../../dlq/entry.js";
-import type { ReplayResult, Tally } from "../../dlq/results.js";
+import { namedByMessage, type ReplayResult, type Tally } from "../../dlq/results.js";
 import type { DeadLetter, DeadLetterPage } from "../../dlq/store.js";
 import { formatCount, formatDuration, formatTable, truncate } from "../table.js";
 
@@ -84,6 +84,25 @@ export function formatDeadLetter(d: DeadLetter, now: number): string {
       : `envelope:\n${JSON.stringify(d.envelope, null, 2)}`,
   );
   return out.join("\n");
+}
+
+/** `message M: 2 dead letters, A and B (replayed already: C)`: what `dlq show M` shows. */
+export function formatResolution(
+  messageId: string,
+  found: readonly DeadLetterSummary[],
+  replayed: readonly string[],
+): string {
+  const again = replayed.length === 0 ? "" : ` (replayed already: ${replayed.join(", ")})`;
+  return `message ${messageId}: ${deadLetters(found.length)}${found.length === 0 ? "" : `, ${found.map((d) => d.id).join(", ")}`}${again}`;
+}
+
+/** `message M: dead letters A, B`, once per message id given that named some; else nothing. */
+export function formatNamedBy(
+  results: readonly { id: string; message_id?: string | undefined }[],
+): string[] {
+  return [...namedByMessage(results)].map(
+    ([message, ids]) => `message ${message}: dead letters ${ids.join(", ")}`,
+  );
 }
 
 /** One line per dead letter that was replayed or had been. */

@@ -1,6 +1,7 @@
 import { createInterface } from "node:readline/promises";
 import { Option, type Command } from "commander";
 import { addUp, noPurges, type PurgeResult, type ReplayResult } from "../../dlq/results.js";
+import { isMessageId } from "../../dlq/resolve.js";
 import { DeadLetters, DEFAULT_LIST_LIMIT } from "../../dlq/store.js";
 import { SwitchboardError } from "../../protocol/errors.js";
 import { usageError } from "../errors.js";
@@ -11,7 +12,9 @@ import {
   deadLetters,
   formatDeadLetter,
   formatList,
+  formatNamedBy,
   formatReplayed,
+  formatResolution,
   formatTally,
 } from "./dlq-format.js";
 import {
@@ -36,6 +39,7 @@ export function registerDlq(program: Command): void {
   withExamples(dlq, [
     "switchboard dlq list --agent bob --newer-than 1h",
     "switchboard dlq show 1732430000000-0",
+    "switchboard dlq show 019ab5a4-7c1e-7d2a-9a1b-3c4d5e6f7a8b   # a message id: each of its dead letters",
     "switchboard dlq replay 1732430000000-0",
     "switchboard dlq replay --all --code WEBHOOK_TIMEOUT --older-than 10m",
     "switchboard dlq purge --all --stage validate --yes",
@@ -57,7 +61,9 @@ export function registerDlq(program: Command): void {
 
   const show = dlq
     .command("show <id>")
-    .description("show one dead letter in full: the error, every attempt, the message")
+    .description(
+      "show a dead letter in full: the error, every attempt, the message; a message id shows each of its dead letters",
+    )
     .option("--json", "print one JSON object")
     .action(showDeadLetter);
   withExamples(show, ["switchboard dlq show 1732430000000-0"]);
@@ -66,7 +72,7 @@ export function registerDlq(program: Command): void {
     dlq
       .command("replay [ids...]")
       .description(
-        "put dead letters back into the stage they died in, once each; ids, or --all with filters",
+        "put dead letters back into the stage they died in, once each; dead-letter or message ids, or --all with filters",
       ),
   )
     .option("--all", "every dead letter matching the filters")
@@ -74,13 +80,16 @@ export function registerDlq(program: Command): void {
     .action(replayDeadLetters);
   withExamples(replay, [
     "switchboard dlq replay 1732430000000-0 1732430000012-0",
+    "switchboard dlq replay 019ab5a4-7c1e-7d2a-9a1b-3c4d5e6f7a8b   # every dead letter of a message",
     "switchboard dlq replay --all --agent bob",
   ]);
 
   const purge = withFilters(
     dlq
       .command("purge [ids...]")
-      .description("delete dead letters for good; ids, or --all with filters"),
+      .description(
+        "delete dead letters for good; dead-letter or message ids, or --all with filters",
+      ),
   )
     .option("--all", "every dead letter matching the filters")
     .option("--yes", "do not ask (required when stdin is not a terminal)")
@@ -119,10 +128,29 @@ async function showDeadLetter(
   options: { json?: boolean },
   command: Command,
 ): Promise<void> {
-  const found = await withStore(command, (store) => store.get(id));
-  if (found === undefined) throw notFound([id]);
-  if (options.json === true) printJson(found);
-  else print(formatDeadLetter(found, Date.now()));
+  const { named, found } = await withStore(command, async (store) => {
+    const [resolved] = await store.resolve([id], "id");
+    const letters = await Promise.all(resolved!.dead_letters.map((d) => store.get(d)));
+    return { named: resolved!, found: letters.filter((d) => d !== undefined) };
+  });
+  if (named.kind === "dead_letter") {
+    if (found[0] === undefined) throw notFound([id]);
+    if (options.json === true) printJson(found[0]);
+    else print(formatDeadLetter(found[0], Date.now()));
+    return;
+  }
+  if (found.length === 0 && named.replayed.length === 0) throw notFound([id]);
+  if (options.json === true) {
+    printJson({ message_id: id, dead_letters: found, replayed: named.replayed });
+    return;
+  }
+  const now = Date.now();
+  print(
+    [
+      formatResolution(id, found, named.replayed),
+      ...found.map((d) => formatDeadLetter(d, now)),
+    ].join("\n\n"),
+  );
 }
 
 async function replayDeadLetters(
@@ -135,7 +163,9 @@ async function replayDeadLetters(
     if (filter === undefined) {
       const results = await store.replay(ids);
       if (options.json === true) printJson({ results });
-      else if (results.some((r) => r.result.endsWith("replayed"))) print(formatReplayed(results));
+      else if (results.some((r) => r.result.endsWith("replayed"))) {
+        print([...formatNamedBy(results), formatReplayed(results)].join("\n"));
+      }
       failOnMissing(results);
       return;
     }
@@ -169,19 +199,27 @@ async function purgeDeadLetters(
   const filter = selection(ids, options);
   await withStore(command, async (store) => {
     const now = Date.now();
-    const selected = filter === undefined ? ids.length : await store.count(filter, now);
-    if (selected === 0) {
+    const selected =
+      filter === undefined
+        ? (await store.resolve(ids)).reduce((n, r) => n + r.dead_letters.length, 0)
+        : await store.count(filter, now);
+    if (selected === 0 && filter !== undefined) {
       print("no dead letters match; nothing purged");
       return;
     }
-    if (options.yes !== true && !(await confirm(`purge ${deadLetters(selected)} for good?`))) {
+    const ask = selected > 0 && options.yes !== true;
+    if (ask && !(await confirm(`purge ${deadLetters(selected)} for good?`))) {
       print("nothing purged");
       return;
     }
     if (filter === undefined) {
       const results = await store.purge(ids);
       if (options.json === true) printJson({ results });
-      else print(formatTally("purged", addUp(noPurges(), results)));
+      else {
+        print(
+          [...formatNamedBy(results), formatTally("purged", addUp(noPurges(), results))].join("\n"),
+        );
+      }
       failOnMissing(results);
       return;
     }
@@ -192,10 +230,15 @@ async function purgeDeadLetters(
 }
 
 function notFound(ids: readonly string[]): SwitchboardError {
-  const list = ids.join(", ");
+  const letters = ids.filter((id) => !isMessageId(id));
+  const messages = ids.filter(isMessageId);
+  const parts = [
+    ...(letters.length === 0 ? [] : [`no dead letter ${letters.join(", ")}`]),
+    ...(messages.length === 0 ? [] : [`no dead letters of message ${messages.join(", ")}`]),
+  ];
   return new SwitchboardError(
     "NOT_FOUND",
-    `no dead letter ${list} (replayed or purged already, trimmed, or mistyped); list ids with \`switchboard dlq list\``,
+    `${parts.join("; ")} (replayed or purged already, trimmed, or mistyped); list ids with \`switchboard dlq list\``,
   );
 }
 

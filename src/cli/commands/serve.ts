@@ -96,7 +96,7 @@ async function startHttp(
       host: options.host,
     });
   }
-  return { stop: () => http.close() };
+  return { stop: (drainMs) => http.close(drainMs) };
 }
 
 /** A TCP port for commander: 0 to 65535. */

@@ -1,5 +1,5 @@
 import { addUp, noPurges } from "../../dlq/results.js";
-import { filterOf, missingText, requireAdmin } from "../admin.js";
+import { filterOf, missingText, namedText, requireAdmin } from "../admin.js";
 import { PurgeShape } from "../dlq-schemas.js";
 import { defineAgentTool } from "../tool.js";
 
@@ -24,7 +24,7 @@ export const dlqPurgeTool = defineAgentTool(
     const tally = addUp(noPurges(), results);
     return {
       data: { ...tally, results },
-      text: `purged ${tally.purged} of ${results.length} dead letters${missingText(results)}`,
+      text: `purged ${tally.purged} of ${results.length} dead letters${namedText(results)}${missingText(results)}`,
     };
   },
 );

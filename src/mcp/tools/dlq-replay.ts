@@ -1,5 +1,5 @@
 import { addUp, noReplays } from "../../dlq/results.js";
-import { filterOf, missingText, requireAdmin } from "../admin.js";
+import { filterOf, missingText, namedText, requireAdmin } from "../admin.js";
 import { ReplayShape } from "../dlq-schemas.js";
 import { defineAgentTool } from "../tool.js";
 
@@ -9,8 +9,8 @@ export const dlqReplayTool = defineAgentTool(
     title: "Replay dead letters (admin)",
     description:
       "Admin agents only. Puts dead letters back into the stage they gave up in, once each: " +
-      "replaying one twice reports the first replay. Name them (`ids`, from dlq_list) or give " +
-      "`all: true` with filter fields. Fix the cause first (see `switchboard errors`).",
+      "replaying one twice reports the first replay. Name them (`ids`, from dlq_list, or a " +
+      "message id for each of its dead letters) or give `all: true` with filter fields. Fix the cause first (see `switchboard errors`).",
     output: ReplayShape,
     annotations: { idempotentHint: true, destructiveHint: false, openWorldHint: false },
   },
@@ -28,7 +28,7 @@ export const dlqReplayTool = defineAgentTool(
     const tally = addUp(noReplays(), results);
     return {
       data: { ...tally, results },
-      text: `replayed ${tally.replayed} of ${results.length} dead letters${missingText(results)}`,
+      text: `replayed ${tally.replayed} of ${results.length} dead letters${namedText(results)}${missingText(results)}`,
     };
   },
 );

@@ -142,7 +142,8 @@ function planRouted(context: StageContext, entry: StreamEntry): Write {
   const recipients = JSON.parse(required(entry, Field.recipients)) as string[];
   const key = keys.message(messageId);
   const ttl = definition.history.retentionMs;
-  const at = event(context);
+  const note = text(entry, Field.note);
+  const at = event(context, note === undefined ? {} : { note });
   const fields: string[] = [
     RecordField.seq,
     String(seq),

@@ -1,3 +1,4 @@
+import { SYSTEM_AGENT } from "../../protocol/agent.js";
 import { TargetSchema } from "../../protocol/envelope.js";
 import { SwitchboardError, toErrorInfo } from "../../protocol/errors.js";
 import { carry, Field, text, type Output, type StreamEntry } from "../../pipeline/entry.js";
@@ -9,7 +10,8 @@ import { resolve, type Routable } from "./resolve.js";
  * route: resolves who receives a message (named agents, broadcast, a capability with
  * mode any or all, a topic, plus the routing rules of the pipeline file) and fans it out:
  * one deliver entry per recipient, and one entry telling persist who was chosen. A
- * message that reaches nobody is undeliverable, with the reason. It works from the
+ * message that reaches nobody is undeliverable, with the reason (but for Switchboard's
+ * own messages to a topic: routed to no one, see {@link mayReachNobody}). It works from the
  * routing header validate wrote; the body stays in the message record.
  */
 export const routeStage: StageFactory = (context) => {
@@ -41,7 +43,7 @@ async function routeOne(
     directory,
     context.pipeline.routing.rules,
   );
-  if (recipients.length === 0) {
+  if (recipients.length === 0 && !mayReachNobody(header)) {
     return {
       kind: "reject",
       status: "undeliverable",
@@ -57,6 +59,7 @@ async function routeOne(
         Field.recipients,
         JSON.stringify(recipients),
         ...carry(entry, [Field.messageId, Field.threadId, Field.seq]),
+        ...(recipients.length === 0 ? [Field.note, `to no one: ${reason!}`] : []),
       ],
     },
     ...unknown.map((agent): Output => ({
@@ -85,6 +88,15 @@ async function routeOne(
     })),
   ];
   return { kind: "forward", outputs };
+}
+
+/**
+ * Switchboard's own messages to a topic (alerts on `switchboard.alerts`, agent status
+ * changes) are published for whoever cares: with no subscriber they are routed to no one,
+ * which is not a failure (no error, no notice), rather than undeliverable.
+ */
+function mayReachNobody(header: Routable): boolean {
+  return header.from === SYSTEM_AGENT && header.to.kind === "topic";
 }
 
 /** The routing header validate wrote. */

@@ -1,0 +1,155 @@
+import type { Redis } from "ioredis";
+import { SwitchboardError } from "../protocol/errors.js";
+import { UUID_V7_PATTERN } from "../protocol/ids.js";
+import type { Keys } from "../redis/keys.js";
+import { compareStreamIds } from "../redis/stream-ids.js";
+
+/**
+ * Dead letters named by id: a dead-letter id (a stream id, what `dlq list` shows) names
+ * itself; a message id (a UUIDv7, what senders and `get_message` know) names every dead
+ * letter of that message, one per recipient that gave up, found through the index the
+ * committer writes with each dead letter (`Keys.deadLettersOf`), never by a scan.
+ */
+
+const DEAD_LETTER_ID = /^\d{1,20}-\d{1,20}$/;
+
+export const isDeadLetterId = (id: string): boolean => DEAD_LETTER_ID.test(id);
+export const isMessageId = (id: string): boolean => UUID_V7_PATTERN.test(id);
+
+/** What one id given to show, replay or purge names. */
+export interface Resolved {
+  /** The id as given. */
+  given: string;
+  /** `message`: `given` is a message id, resolved through the index of its dead letters. */
+  kind: "dead_letter" | "message";
+  /** The dead letters it names that are in the store (a dead-letter id: itself, unchecked). */
+  dead_letters: string[];
+  /** A message's dead letters replayed already: gone from the store, their replay marker kept. */
+  replayed: string[];
+}
+
+/** Refuses ids that are not dead-letter ids, naming the first and the field. */
+export function checkIds(ids: readonly string[], field = "ids"): void {
+  const bad = ids.find((id) => !isDeadLetterId(id));
+  if (bad !== undefined) {
+    throw new SwitchboardError(
+      "INVALID_INPUT",
+      `'${bad}' is not a dead-letter id (ids look like 1732430000000-0); list them with \`switchboard dlq list\` or dlq_list`,
+      { field },
+    );
+  }
+}
+
+/** Refuses ids that are neither dead-letter ids nor message ids, naming the first. */
+export function checkNames(ids: readonly string[], field = "ids"): void {
+  const bad = ids.find((id) => !isDeadLetterId(id) && !isMessageId(id));
+  if (bad !== undefined) {
+    throw new SwitchboardError(
+      "INVALID_INPUT",
+      `'${bad}' is not a dead-letter id (such as 1732430000000-0, from \`switchboard dlq list\` or dlq_list) or a message id (a lowercase UUIDv7, as send_message and get_message show it)`,
+      { field },
+    );
+  }
+}
+
+/**
+ * Resolves each id: a dead-letter id as given; a message id to its dead letters, oldest
+ * first. Index entries whose dead letter is gone for good (purged, trimmed, or replayed
+ * so long ago that its marker expired) are dropped on the way.
+ */
+export async function resolveIds(
+  redis: Redis,
+  keys: Keys,
+  stream: string,
+  ids: readonly string[],
+  field = "ids",
+): Promise<Resolved[]> {
+  checkNames(ids, field);
+  const messages = [...new Set(ids.filter(isMessageId))];
+  const found = new Map<string, { dead_letters: string[]; replayed: string[] }>();
+  if (messages.length > 0) {
+    const members = await Promise.all(messages.map((m) => redis.smembers(keys.deadLettersOf(m))));
+    const states = await statesOf(redis, keys, stream, members.flat());
+    const stale = redis.pipeline();
+    messages.forEach((message, i) => {
+      const own = [...members[i]!].sort(compareStreamIds);
+      const gone = own.filter((id) => states.get(id) === "gone");
+      if (gone.length > 0) stale.srem(keys.deadLettersOf(message), ...gone);
+      found.set(message, {
+        dead_letters: own.filter((id) => states.get(id) === "stored"),
+        replayed: own.filter((id) => states.get(id) === "replayed"),
+      });
+    });
+    if (stale.length > 0) await stale.exec();
+  }
+  return ids.map((given): Resolved => {
+    const of = found.get(given);
+    return of === undefined
+      ? { given, kind: "dead_letter", dead_letters: [given], replayed: [] }
+      : { given, kind: "message", ...of };
+  });
+}
+
+type State = "stored" | "replayed" | "gone";
+
+/** Whether each dead letter is in the store, was replayed (marker kept), or is gone. */
+async function statesOf(
+  redis: Redis,
+  keys: Keys,
+  stream: string,
+  ids: readonly string[],
+): Promise<Map<string, State>> {
+  if (ids.length === 0) return new Map();
+  const batch = redis.pipeline();
+  for (const id of ids) batch.xrange(stream, id, id).exists(keys.deadLetterReplayed(id));
+  const replies = (await batch.exec()) ?? [];
+  return new Map(
+    ids.map((id, i): [string, State] => {
+      const [[readError, entries], [markError, marked]] = [replies[2 * i]!, replies[2 * i + 1]!];
+      if (readError) throw readError;
+      if (markError) throw markError;
+      if ((entries as unknown[]).length > 0) return [id, "stored"];
+      return [id, marked === 1 ? "replayed" : "gone"];
+    }),
+  );
+}
+
+/** A dead letter an id given names; `none` stands for a message id with no dead letters. */
+export interface Target {
+  id: string;
+  /** The message id that named it, if one did. */
+  message_id?: string | undefined;
+  none: boolean;
+}
+
+/**
+ * The dead letters the ids name, each once, in the order given: a message id stands for
+ * its dead letters (`withReplayed`: those replayed already too), or for nothing (`none`).
+ */
+export async function targetsOf(
+  store: { resolve(ids: readonly string[]): Promise<Resolved[]> },
+  ids: readonly string[],
+  withReplayed: boolean,
+): Promise<Target[]> {
+  const seen = new Set<string>();
+  const targets: Target[] = [];
+  for (const r of await store.resolve(ids)) {
+    const message_id = r.kind === "message" ? r.given : undefined;
+    const letters = withReplayed ? [...r.dead_letters, ...r.replayed] : r.dead_letters;
+    if (letters.length === 0) targets.push({ id: r.given, message_id, none: true });
+    for (const id of letters) {
+      if (seen.has(id)) continue;
+      seen.add(id);
+      targets.push({ id, message_id, none: false });
+    }
+  }
+  return targets;
+}
+
+/** A result, naming the message id it was found by. */
+export function named<R extends { id: string }>(
+  target: Target,
+  result: R,
+): R & { message_id?: string } {
+  return target.message_id === undefined ? result : { ...result, message_id: target.message_id };
+}
