@@ -13,6 +13,7 @@ import {
   type McpClient,
   type Fetched,
 } from "../support/mcp.js";
+import { INITIALIZE } from "../support/raw-http.js";
 
 /** MCP over HTTP: both protocol eras and the v1 client, against a real `serve` process. */
 const fixture = useServe();
@@ -170,16 +171,6 @@ describe("MCP over HTTP", () => {
 
   it("answers 403 to a foreign Origin, 404 off /mcp, and ok on /healthz", async () => {
     const { url } = fixture.serve;
-    const initialize = {
-      jsonrpc: "2.0",
-      id: 1,
-      method: "initialize",
-      params: {
-        protocolVersion: "2025-11-25",
-        capabilities: {},
-        clientInfo: { name: "x", version: "1" },
-      },
-    };
     const post = (origin: string) =>
       fetch(url, {
         method: "POST",
@@ -188,7 +179,7 @@ describe("MCP over HTTP", () => {
           accept: "application/json, text/event-stream",
           origin,
         },
-        body: JSON.stringify(initialize),
+        body: JSON.stringify(INITIALIZE),
       });
     const foreign = await post("https://evil.example");
     expect(foreign.status).toBe(403);
