@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
 import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
@@ -180,6 +181,53 @@ const HttpUrlSchema = z.url({
   error: "expected an http:// or https:// URL, such as https://alerts.example.com/switchboard",
 });
 
+/**
+ * Bounds of the HTTP servers: `serve`'s MCP front end, and `worker --metrics-port` (which
+ * uses the connection fields only). What each guards against: docs/operations.md, "Limits".
+ */
+const HttpSchema = z.strictObject({
+  /** A POST to /mcp with a longer body is answered 413; it is counted as it arrives, never held. */
+  maxBodyBytes: positiveInt("bytes").default(1_048_576),
+  /** Connections beyond this many are closed as they arrive. */
+  maxConnections: positiveInt("connections").default(1024),
+  /** A request whose headers have not all arrived after this long is answered 408 and cut. */
+  headersTimeoutMs: positiveInt("milliseconds").default(10_000),
+  /** … whose body has not all arrived (headers included); a response may take longer. */
+  requestTimeoutMs: positiveInt("milliseconds").default(30_000),
+  /** A kept-alive connection with no request for this long is closed. */
+  keepAliveTimeoutMs: positiveInt("milliseconds").default(5000),
+  /**
+   * Peers whose `X-Forwarded-For` is believed (reverse proxies, by IP address); without
+   * them the client address of the per-address limits is the socket's peer, so behind a
+   * proxy every client shares the proxy's.
+   */
+  trustedProxies: z
+    .array(z.string().refine((ip) => isIP(ip) !== 0, "expected an IP address such as 10.0.0.5"))
+    .default([]),
+  /** 2025-11-25 sessions (`Mcp-Session-Id`), each holding a server in this process. */
+  sessions: z
+    .strictObject({
+      /** Sessions of agents (a valid bearer token, or register_agent called in the session). */
+      max: positiveInt("sessions").default(10_000),
+      /** An agent's session not heard from for this long is closed. */
+      idleMs: positiveInt("milliseconds").default(1_800_000),
+      /** Sessions not (yet) an agent: a budget of their own, so they never crowd agents out. */
+      anonymous: z
+        .strictObject({
+          /** In all, on this process. */
+          max: positiveInt("sessions").default(256),
+          /** From one client address. */
+          perAddress: positiveInt("sessions").default(16),
+          /** Not heard from for this long: closed. */
+          idleMs: positiveInt("milliseconds").default(60_000),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+});
+
+export type HttpLimits = z.infer<typeof HttpSchema>;
+
 const PipelineFileSchema = z.strictObject({
   version: z.literal(1, { error: "expected `version: 1`" }),
   defaults: DefaultsSchema.prefault({}),
@@ -302,6 +350,7 @@ const PipelineFileSchema = z.strictObject({
         .prefault({}),
     })
     .prefault({}),
+  http: HttpSchema.prefault({}),
 });
 
 export interface StageDefinition {
@@ -338,6 +387,7 @@ export interface Pipeline {
     strategies: Readonly<Record<ErrorCategory, Strategy>>;
   };
   webhooks: PipelineFile["webhooks"];
+  http: HttpLimits;
 }
 
 function configError(source: string, message: string, field?: string): SwitchboardError {
@@ -388,6 +438,25 @@ function checkInvariants(pipeline: Pipeline): void {
   }
 }
 
+/** The `http` block: Node refuses a headers timeout past the request timeout; a body limit must fit a message. */
+function checkHttpInvariants(pipeline: Pipeline): void {
+  const { http, limits } = pipeline;
+  if (http.headersTimeoutMs > http.requestTimeoutMs) {
+    throw configError(
+      pipeline.source,
+      `field \`http.headersTimeoutMs\` (${http.headersTimeoutMs}) exceeds \`http.requestTimeoutMs\` (${http.requestTimeoutMs}); the whole request includes its headers, so lower it or raise requestTimeoutMs`,
+      "http.headersTimeoutMs",
+    );
+  }
+  if (http.maxBodyBytes <= limits.maxBodyBytes) {
+    throw configError(
+      pipeline.source,
+      `field \`http.maxBodyBytes\` (${http.maxBodyBytes}) must exceed \`limits.maxBodyBytes\` (${limits.maxBodyBytes}): a message body at its limit comes wrapped in a JSON-RPC request`,
+      "http.maxBodyBytes",
+    );
+  }
+}
+
 /** Validates a parsed pipeline document; `source` names it in errors. */
 export function parsePipeline(document: unknown, source: string): Pipeline {
   const result = PipelineFileSchema.safeParse(document);
@@ -426,8 +495,10 @@ export function parsePipeline(document: unknown, source: string): Pipeline {
     retries: { ...DEFAULT_RETRIES, ...file.retries },
     errors: { ...file.errors, strategies: { ...DEFAULT_STRATEGIES, ...file.errors.strategies } },
     webhooks: file.webhooks,
+    http: file.http,
   };
   checkInvariants(pipeline);
+  checkHttpInvariants(pipeline);
   return Object.freeze(pipeline);
 }
 

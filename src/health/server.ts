@@ -1,6 +1,5 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { observeHttp } from "../telemetry/record.js";
+import { createSafeServer, listen, type ConnectionLimits } from "../http/safe-server.js";
+import type { Logger } from "../telemetry/log.js";
 import type { ProbeHandler } from "./probes.js";
 
 export interface ProbeServer {
@@ -14,14 +13,17 @@ export async function startProbeServer(options: {
   host: string;
   port: number;
   probes: ProbeHandler;
+  limits: ConnectionLimits;
+  log: Logger;
 }): Promise<ProbeServer> {
-  const server = createServer(function answer(req, res) {
-    const path = new URL(req.url ?? "/", "http://localhost").pathname;
-    observeHttp(req, res, path);
-    if (!options.probes(req, res, path)) {
-      res.writeHead(404, { "content-type": "text/plain" }).end("not found; try /metrics");
-    }
-  });
+  const server = createSafeServer(
+    function answer(req, res, path) {
+      if (!options.probes(req, res, path)) {
+        res.writeHead(404, { "content-type": "text/plain" }).end("not found; try /metrics");
+      }
+    },
+    { limits: options.limits, log: options.log },
+  );
   const url = await listen(server, options.port, options.host);
   return {
     url,
@@ -30,17 +32,4 @@ export async function startProbeServer(options: {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
-}
-
-/** Listens on `host:port` (0: any free port); resolves to `http://host:port` once it does. */
-export async function listen(server: Server, port: number, host: string): Promise<string> {
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const { address, port: bound } = server.address() as AddressInfo;
-  return `http://${address.includes(":") ? `[${address}]` : address}:${bound}`;
 }

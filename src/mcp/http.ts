@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { hostHeaderValidation, originValidation, toNodeHandler } from "@modelcontextprotocol/node";
 import {
   createMcpHandler,
@@ -6,12 +6,14 @@ import {
   localhostAllowedHostnames,
   localhostAllowedOrigins,
 } from "@modelcontextprotocol/server";
+import type { HttpLimits } from "../config/pipeline.js";
 import type { ProbeHandler } from "../health/probes.js";
-import { listen } from "../health/server.js";
+import { clientAddress } from "../http/client-address.js";
+import { createSafeServer, listen } from "../http/safe-server.js";
 import { SwitchboardError } from "../protocol/errors.js";
 import type { Switchboard } from "../service/switchboard.js";
 import type { Logger } from "../telemetry/log.js";
-import { observeHttp } from "../telemetry/record.js";
+import { readMcpInput } from "./http-input.js";
 import { authInfoOf, Identity } from "./identity.js";
 import { Drain } from "./drain.js";
 import { buildMcpServer } from "./server.js";
@@ -28,9 +30,8 @@ export interface HttpOptions {
   port: number;
   /** Origins allowed besides localhost: hostnames (`app.example.com`) or origins (`https://…`). */
   allowedOrigins?: readonly string[];
-  /** A 2025-11-25 session not heard from for this long is closed (default 30 min). */
-  sessionIdleMs?: number;
-  maxSessions?: number;
+  /** Body, connection and session bounds: the pipeline file's `http` block. */
+  limits: HttpLimits;
   /** `/metrics`, `/healthz` and `/readyz` (src/health); without it, `/healthz` alone. */
   probes?: ProbeHandler;
 }
@@ -58,55 +59,69 @@ type Guard = (req: IncomingMessage, res: ServerResponse) => boolean;
  * Streamable HTTP at `/mcp`, both eras: 2026-07-28 requests statelessly (a server per
  * request, the caller by `Authorization: Bearer`), 2025-11-25 clients in sessions of this
  * process. Foreign `Origin`s get 403; on a loopback address so do foreign `Host`s (DNS
- * rebinding). New mail for an agent becomes `resources/updated` for its inbox URI.
+ * rebinding). A POST's body is read and parsed once, within `limits.maxBodyBytes`, and
+ * handed on parsed. New mail for an agent becomes `resources/updated` for its inbox URI.
  */
 export async function startHttpFrontEnd(options: HttpOptions): Promise<HttpFrontEnd> {
-  const { service, log } = options;
+  const { service, log, limits } = options;
   const onerror = (error: Error): void => log.debug("mcp request error", { error: error.message });
+  const maxRequestBodySize = limits.maxBodyBytes;
   const modern = createMcpHandler(
     () => buildMcpServer(service, new Identity(service, { remembers: false }), { log }),
-    { legacy: "reject", onerror },
+    { legacy: "reject", onerror, maxRequestBodySize },
   );
+  const tokens = new Identity(service, { remembers: false });
   const sessions = new LegacySessions({
-    build: (subscriptions) =>
-      buildMcpServer(service, new Identity(service, { remembers: true }), { log, subscriptions }),
-    idleMs: options.sessionIdleMs ?? 30 * 60_000,
-    maxSessions: options.maxSessions ?? 10_000,
+    build: (subscriptions) => {
+      const identity = new Identity(service, { remembers: true });
+      return { identity, server: buildMcpServer(service, identity, { log, subscriptions }) };
+    },
+    agentOf: (token) => tokens.agentOf(token),
+    limits: limits.sessions,
     log,
   });
   const stopUpdates = listenForInboxUpdates(service.mail, (_agent, uri) => {
     modern.notify.resourceUpdated(uri);
     sessions.notify(uri);
   });
-  const mcp = toNodeHandler(
-    {
-      fetch: async (request) => {
-        const authInfo = authInfoOf(request);
-        // Parsed once here, and handed on, rather than cloned and parsed at every step.
-        const parsedBody: unknown =
-          request.method === "POST" ? await request.json().catch(() => undefined) : undefined;
-        return (await isLegacyRequest(request, parsedBody))
-          ? sessions.fetch(request, authInfo, parsedBody)
-          : modern.fetch(request, { authInfo, parsedBody });
-      },
-    },
-    { onerror },
-  );
+  const trustedProxies: ReadonlySet<string> = new Set(limits.trustedProxies);
   const guards = requestGuards(options);
   const drain = new Drain();
-  const server = createServer((req, res) => {
-    const path = new URL(req.url ?? "/", "http://localhost").pathname;
-    observeHttp(req, res, path);
-    if (drain.refuses(req, res, path, MCP_PATH)) return;
-    if (options.probes?.(req, res, path) === true) return;
-    if (path === HEALTH_PATH) {
-      res.writeHead(200, { "content-type": "text/plain" }).end("ok");
-    } else if (path !== MCP_PATH) {
-      res.writeHead(404, { "content-type": "text/plain" }).end(`not found; MCP is at ${MCP_PATH}`);
-    } else if (guards.every((guard) => guard(req, res))) {
-      void mcp(req, res);
-    }
-  });
+  async function serveMcp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!guards.every((guard) => guard(req, res))) return;
+    const input = await readMcpInput(req, res, limits.maxBodyBytes);
+    if (input === undefined) return;
+    const { parsed: parsedBody } = input;
+    const address = clientAddress(
+      req.socket.remoteAddress,
+      req.headers["x-forwarded-for"],
+      trustedProxies,
+    );
+    const route = async (request: Request): Promise<Response> => {
+      const authInfo = authInfoOf(request);
+      // With the parsed body in hand, the predicate reads (and clones) nothing.
+      return (await isLegacyRequest(request, parsedBody))
+        ? sessions.fetch(request, { authInfo, parsedBody, address })
+        : modern.fetch(request, { authInfo, parsedBody });
+    };
+    await toNodeHandler({ fetch: route }, { onerror, maxRequestBodySize })(req, res, parsedBody);
+  }
+  const server = createSafeServer(
+    function answer(req, res, path) {
+      if (drain.refuses(req, res, path, MCP_PATH)) return undefined;
+      if (options.probes?.(req, res, path) === true) return undefined;
+      if (path === MCP_PATH) return serveMcp(req, res);
+      if (path === HEALTH_PATH) {
+        res.writeHead(200, { "content-type": "text/plain" }).end("ok");
+      } else {
+        res
+          .writeHead(404, { "content-type": "text/plain" })
+          .end(`not found; MCP is at ${MCP_PATH}`);
+      }
+      return undefined;
+    },
+    { limits, log },
+  );
   const url = `${await listen(server, options.port, options.host)}${MCP_PATH}`;
   return {
     url,

@@ -46,10 +46,15 @@ describe("layering", () => {
     expect(importsOf("stages").filter((i) => forbidden.test(i.module))).toEqual([]);
   });
 
-  it("keeps health/ and telemetry/ out of the CLI and MCP: every process shares them", () => {
+  it("keeps health/, http/ and telemetry/ out of the CLI and MCP: every process shares them", () => {
     const forbidden = /cli\/|mcp\/|@modelcontextprotocol/;
-    const imports = [...importsOf("health"), ...importsOf("telemetry")];
+    const imports = [...importsOf("health"), ...importsOf("http"), ...importsOf("telemetry")];
     expect(imports.filter((i) => forbidden.test(i.module))).toEqual([]);
+  });
+
+  it("keeps http/ to Node, telemetry and error codes: it serves bytes, not the bus", () => {
+    const allowed = /^(node:.*|\.\.\/telemetry\/.*|\.\.\/protocol\/errors\.js|\.\/.*)$/;
+    expect(importsOf("http").filter((i) => !allowed.test(i.module))).toEqual([]);
   });
 
   it("keeps telemetry/ free of Redis: recording a metric is never I/O", () => {

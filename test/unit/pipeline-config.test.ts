@@ -53,12 +53,38 @@ describe("pipeline definition", () => {
       "dedupe:\n  deliveryWindowMs: 1000\n",
       /field `dedupe.deliveryWindowMs` \(1000 ms\) is shorter than the redelivery horizon/,
     ],
+    [
+      "http:\n  sessions:\n    anonymous:\n      perAddress: 0\n",
+      /field `http.sessions.anonymous.perAddress`: expected a positive number of sessions/,
+    ],
+    ["http:\n  maxConections: 5\n", /field `http`: .*maxConections/],
+    [
+      "http:\n  headersTimeoutMs: 60000\n",
+      /field `http.headersTimeoutMs` \(60000\) exceeds `http.requestTimeoutMs` \(30000\)/,
+    ],
+    [
+      "http:\n  maxBodyBytes: 1000\n",
+      /field `http.maxBodyBytes` \(1000\) must exceed `limits.maxBodyBytes` \(65536\)/,
+    ],
+    [
+      "http:\n  trustedProxies: [proxy.local]\n",
+      /field `http.trustedProxies\[0\]`: expected an IP address such as 10.0.0.5/,
+    ],
   ])("names the file and field of a mistake: %j", (body, message) => {
     const file = writeTemp(`version: 1\n${body}`);
     expect(() => loadPipeline(file)).toThrowError(
       expect.objectContaining({ code: "CONFIG", message: expect.stringMatching(message) }),
     );
     expect(() => loadPipeline(file)).toThrowError(new RegExp(`^${file.replaceAll("/", "\\/")}: `));
+  });
+
+  it("ships the http bounds the schema defaults to", () => {
+    expect(loadPipeline().http).toEqual(parsePipeline({ version: 1 }, "x").http);
+    expect(parsePipeline({ version: 1 }, "x").http.sessions.anonymous).toEqual({
+      max: 256,
+      perAddress: 16,
+      idleMs: 60_000,
+    });
   });
 
   it("says when the file is not YAML or cannot be read", () => {

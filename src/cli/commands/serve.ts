@@ -49,7 +49,8 @@ export function registerServe(program: Command): void {
         "http://HOST:PORT/mcp. Requests from foreign browser origins get 403. Agents present\n" +
         "the token register_agent gave them as `Authorization: Bearer`. The same port answers\n" +
         "GET /healthz (`ok`), /readyz (200 or 503, JSON) and /metrics (Prometheus); see\n" +
-        "docs/operations.md.\n" +
+        "docs/operations.md. Bodies, connections and sessions are bounded by the pipeline\n" +
+        "file's `http` block (docs/operations.md, Limits).\n" +
         "Any number of serve processes may share one Redis behind a load balancer.\n" +
         "Finds or starts Redis (REDIS_URL, then 127.0.0.1:6379, then a spawned redis-server)\n" +
         "and logs where it is. SIGINT or SIGTERM stops gracefully (exit 0, or 1 when the\n" +
@@ -88,6 +89,7 @@ async function startHttp(
     host: options.host,
     port: options.port,
     allowedOrigins: options.allowedOrigins,
+    limits: runtime.pipeline.http,
     probes: serveProbes(runtime, log),
   });
   log.info("mcp front end listening", { url: http.url });

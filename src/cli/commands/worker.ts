@@ -88,7 +88,13 @@ async function startProbes(
   port: number,
 ): Promise<FrontEnd> {
   const probes = workerProbes(runtime, stages, runtime.log);
-  const server = await startProbeServer({ host, port, probes });
+  const server = await startProbeServer({
+    host,
+    port,
+    probes,
+    limits: runtime.pipeline.http,
+    log: runtime.log,
+  });
   runtime.log.info("metrics listening", { url: `${server.url}/metrics` });
   return { stop: () => server.close() };
 }

@@ -1,0 +1,78 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { isJsonContentType } from "@modelcontextprotocol/server";
+import { readBody } from "../http/body.js";
+
+/** The methods Streamable HTTP uses: POST a message, GET the event stream, DELETE the session. */
+const MCP_METHODS: ReadonlySet<string> = new Set(["POST", "GET", "DELETE"]);
+
+/** JSON-RPC's code for a body that is not JSON. */
+const PARSE_ERROR = -32700;
+/** The SDK's code for a request refused before it reached a method. */
+const REFUSED = -32000;
+
+function answerJsonRpcError(
+  res: ServerResponse,
+  status: number,
+  code: number,
+  message: string,
+  headers: Record<string, string> = {},
+): undefined {
+  const body = JSON.stringify({ jsonrpc: "2.0", error: { code, message }, id: null });
+  res.writeHead(status, { ...headers, "content-type": "application/json" }).end(body);
+  return undefined;
+}
+
+/**
+ * What a request to /mcp carries, read here once: the parsed JSON of a POST (`parsed`),
+ * nothing for GET and DELETE. Anything else is answered here and gives undefined: 405 for
+ * another method, 415 for a POST that is not `application/json`, 413 for a body over
+ * `maxBytes` (counted as it arrives; the connection is then closed), 400 with JSON-RPC's
+ * parse error (-32700) for an empty body, bytes that are not UTF-8 or text that is not JSON.
+ * A body that stops arriving leaves nothing to answer: the response is dropped.
+ */
+export async function readMcpInput(
+  req: IncomingMessage,
+  res: ServerResponse,
+  maxBytes: number,
+): Promise<{ parsed: unknown } | undefined> {
+  const method = req.method ?? "";
+  if (!MCP_METHODS.has(method)) {
+    return answerJsonRpcError(res, 405, REFUSED, `Method Not Allowed: ${method}`, {
+      allow: [...MCP_METHODS].join(", "),
+    });
+  }
+  if (method !== "POST") return { parsed: undefined };
+  if (!isJsonContentType(req.headers["content-type"])) {
+    return answerJsonRpcError(
+      res,
+      415,
+      REFUSED,
+      "Unsupported Media Type: Content-Type must be application/json",
+    );
+  }
+  const read = await readBody(req, maxBytes).catch(() => undefined);
+  if (read === undefined) {
+    // The client went away, or was cut for taking too long (answered 408 already).
+    res.destroy();
+    return undefined;
+  }
+  if (read.tooLarge) {
+    const message = `Payload Too Large: the request body is over the limit of ${maxBytes} bytes (http.maxBodyBytes in the pipeline file)`;
+    return answerJsonRpcError(res, 413, REFUSED, message, { connection: "close" });
+  }
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(read.bytes);
+  } catch {
+    return answerJsonRpcError(res, 400, PARSE_ERROR, "Parse error: the request body is not UTF-8");
+  }
+  if (text.trim() === "") {
+    return answerJsonRpcError(res, 400, PARSE_ERROR, "Parse error: the request body is empty");
+  }
+  try {
+    return { parsed: JSON.parse(text) as unknown };
+  } catch (error) {
+    const reason = (error as Error).message;
+    return answerJsonRpcError(res, 400, PARSE_ERROR, `Parse error: not valid JSON (${reason})`);
+  }
+}
