@@ -2,6 +2,7 @@ import { InvalidArgumentError, Option, type Command } from "commander";
 import { STAGE_NAMES } from "../../config/pipeline.js";
 import { serveProbes } from "../../health/probes.js";
 import type { Switchboard } from "../../service/switchboard.js";
+import { listenError } from "../errors.js";
 import { runUntilStopped, shutdownTimeoutOption, type FrontEnd } from "../lifecycle.js";
 import { globalOptions, splitList, withExamples } from "../options.js";
 import { openRuntime, type Runtime } from "../runtime.js";
@@ -25,22 +26,26 @@ export function registerServe(program: Command): void {
     .addOption(
       new Option("--port <port>", "TCP port of the MCP endpoint (0: any free one)")
         .argParser(portNumber)
-        .default(DEFAULT_PORT),
+        .default(DEFAULT_PORT)
+        .env("SWITCHBOARD_PORT"),
     )
     .addOption(
       new Option(
         "--host <address>",
         "address to listen on; loopback by default, anything else exposes the endpoint",
-      ).default(DEFAULT_HOST),
+      )
+        .default(DEFAULT_HOST)
+        .env("SWITCHBOARD_HOST"),
     )
-    .option("--no-workers", "serve MCP only; run the stages elsewhere (switchboard worker)")
+    .addOption(noWorkersOption("serve MCP only; run the stages elsewhere (switchboard worker)"))
     .addOption(
       new Option(
         "--allowed-origins <list>",
         "comma-separated browser origins (or hostnames) allowed besides localhost",
       )
         .argParser(splitList)
-        .default([]),
+        .default([])
+        .env("SWITCHBOARD_ALLOWED_ORIGINS"),
     )
     .addOption(shutdownTimeoutOption())
     .addHelpText(
@@ -89,6 +94,13 @@ async function startHttp(
     port: options.port,
     allowedOrigins: options.allowedOrigins,
     probes: serveProbes(runtime, log),
+  }).catch((error: unknown) => {
+    throw listenError(error, {
+      host: options.host,
+      port: options.port,
+      portOption: "--port (SWITCHBOARD_PORT)",
+      hostOption: "--host (SWITCHBOARD_HOST)",
+    });
   });
   log.info("mcp front end listening", { url: http.url });
   if (!isLoopback(options.host)) {
@@ -97,6 +109,11 @@ async function startHttp(
     });
   }
   return { stop: () => http.close() };
+}
+
+/** `--no-workers`; SWITCHBOARD_NO_WORKERS set (to anything) does the same. */
+export function noWorkersOption(description: string): Option {
+  return new Option("--no-workers", description).env("SWITCHBOARD_NO_WORKERS");
 }
 
 /** A TCP port for commander: 0 to 65535. */

@@ -1,10 +1,11 @@
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { STAGE_NAMES } from "../../config/pipeline.js";
 import type { Switchboard } from "../../service/switchboard.js";
 import type { Logger } from "../../telemetry/log.js";
 import { runUntilStopped, shutdownTimeoutOption, type FrontEnd } from "../lifecycle.js";
 import { globalOptions, splitList, withExamples } from "../options.js";
 import { openRuntime } from "../runtime.js";
+import { noWorkersOption } from "./serve.js";
 
 interface StdioOptions {
   agent: string;
@@ -18,13 +19,22 @@ export function registerStdio(program: Command): void {
   const command = program
     .command("stdio")
     .description("serve MCP over stdin/stdout as one agent, for clients that spawn their servers")
-    .requiredOption("--agent <name>", "the agent this process acts as")
-    .option(
-      "--capabilities <list>",
-      "comma-separated capabilities to register (default: keep the registered ones)",
-      splitList,
+    .addOption(
+      new Option("--agent <name>", "the agent this process acts as")
+        .env("SWITCHBOARD_AGENT")
+        .makeOptionMandatory(),
     )
-    .option("--no-workers", "do not run the stages in this process (a serve or worker runs them)")
+    .addOption(
+      new Option(
+        "--capabilities <list>",
+        "comma-separated capabilities to register (default: keep the registered ones)",
+      )
+        .argParser(splitList)
+        .env("SWITCHBOARD_CAPABILITIES"),
+    )
+    .addOption(
+      noWorkersOption("do not run the stages in this process (a serve or worker runs them)"),
+    )
     .addOption(shutdownTimeoutOption())
     .addHelpText(
       "after",
