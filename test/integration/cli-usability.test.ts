@@ -5,7 +5,14 @@ import { INBOX_GROUP } from "../../src/agents/registry.js";
 import { Keys } from "../../src/redis/keys.js";
 import { cliEnv, killAll, run as runCli, start as startCli } from "../support/cli.js";
 import { eventually } from "../support/harness.js";
-import { callRaw, closeClients, joinAs, startServe, textOf } from "../support/mcp.js";
+import {
+  callRaw,
+  closeClients,
+  connectLegacy,
+  joinAs,
+  startServe,
+  textOf,
+} from "../support/mcp.js";
 import { useCliFixture } from "../support/cli-fixture.js";
 
 /**
@@ -161,7 +168,8 @@ describe("error wording", () => {
     const waited = await callRaw(agent.client, "fetch_inbox", { wait_seconds: 120 });
     expect(waited.isError).toBe(true);
     expect(textOf(waited)).toMatch(/wait at most 60 seconds/);
-    const takenOverMcp = await callRaw(agent.client, "register_agent", { name: "rev" });
+    const stranger = await connectLegacy(serve.url);
+    const takenOverMcp = await callRaw(stranger, "register_agent", { name: "rev" });
     expect(textOf(takenOverMcp)).toMatch(/present its token \(Authorization: Bearer/);
     await serve.stop();
   }, 60_000);
