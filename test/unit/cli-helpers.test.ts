@@ -4,6 +4,7 @@ import { loadPipeline } from "../../src/config/pipeline.js";
 import { SwitchboardError } from "../../src/protocol/errors.js";
 import { parseBody } from "../../src/cli/commands/send.js";
 import { requestFromLine } from "../../src/cli/commands/send-file.js";
+import { checkNoWorkersVariable } from "../../src/cli/commands/serve.js";
 import { parseStages, withConcurrency } from "../../src/cli/commands/worker.js";
 import { describeTarget } from "../../src/cli/commands/thread.js";
 import {
@@ -68,6 +69,14 @@ describe("cli parsing", () => {
         /^--body starts like JSON but is not: .*position \d+.*--text/,
       );
     }
+  });
+
+  it("takes SWITCHBOARD_NO_WORKERS only when it says yes", () => {
+    expect(() => checkNoWorkersVariable({})).not.toThrow();
+    expect(() => checkNoWorkersVariable({ SWITCHBOARD_NO_WORKERS: "1" })).not.toThrow();
+    expect(() => checkNoWorkersVariable({ SWITCHBOARD_NO_WORKERS: "false" })).toThrow(
+      /SWITCHBOARD_NO_WORKERS="false" is not 1/,
+    );
   });
 
   it("refuses numbers over an option's maximum, naming it, rather than cutting them down", () => {

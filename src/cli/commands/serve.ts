@@ -2,7 +2,7 @@ import { InvalidArgumentError, Option, type Command } from "commander";
 import { STAGE_NAMES } from "../../config/pipeline.js";
 import { serveProbes } from "../../health/probes.js";
 import type { Switchboard } from "../../service/switchboard.js";
-import { listenError } from "../errors.js";
+import { listenError, usageError } from "../errors.js";
 import { runUntilStopped, shutdownTimeoutOption, type FrontEnd } from "../lifecycle.js";
 import { globalOptions, splitList, withExamples } from "../options.js";
 import { openRuntime, type Runtime } from "../runtime.js";
@@ -70,6 +70,7 @@ export function registerServe(program: Command): void {
 }
 
 async function serve(options: ServeOptions, command: Command): Promise<void> {
+  checkNoWorkersVariable();
   const runtime = await openRuntime(globalOptions(command), { longRunning: true });
   await runUntilStopped(runtime, {
     stages: options.workers ? STAGE_NAMES : [],
@@ -111,9 +112,27 @@ async function startHttp(
   return { stop: () => http.close() };
 }
 
-/** `--no-workers`; SWITCHBOARD_NO_WORKERS set (to anything) does the same. */
+const NO_WORKERS_VARIABLE = "SWITCHBOARD_NO_WORKERS";
+
+/** `--no-workers`; SWITCHBOARD_NO_WORKERS=1 does the same. */
 export function noWorkersOption(description: string): Option {
-  return new Option("--no-workers", description).env("SWITCHBOARD_NO_WORKERS");
+  return new Option("--no-workers", `${description}; the variable takes 1`).env(
+    NO_WORKERS_VARIABLE,
+  );
+}
+
+/**
+ * Commander takes a boolean option's variable as set whatever its value, so
+ * SWITCHBOARD_NO_WORKERS=false would turn the workers off: only 1, true or yes are taken.
+ */
+export function checkNoWorkersVariable(env: NodeJS.ProcessEnv = process.env): void {
+  const value = env[NO_WORKERS_VARIABLE];
+  if (value !== undefined && !/^(1|true|yes)$/i.test(value.trim())) {
+    throw usageError(
+      `${NO_WORKERS_VARIABLE}=${JSON.stringify(value)} is not 1: set it to 1 to run no workers, or unset it to run them`,
+      NO_WORKERS_VARIABLE,
+    );
+  }
 }
 
 /** A TCP port for commander: 0 to 65535. */

@@ -5,7 +5,7 @@ import type { Logger } from "../../telemetry/log.js";
 import { runUntilStopped, shutdownTimeoutOption, type FrontEnd } from "../lifecycle.js";
 import { globalOptions, splitList, withExamples } from "../options.js";
 import { openRuntime } from "../runtime.js";
-import { noWorkersOption } from "./serve.js";
+import { checkNoWorkersVariable, noWorkersOption } from "./serve.js";
 
 interface StdioOptions {
   agent: string;
@@ -52,6 +52,7 @@ export function registerStdio(program: Command): void {
 }
 
 async function stdio(options: StdioOptions, command: Command): Promise<void> {
+  checkNoWorkersVariable();
   const runtime = await openRuntime(globalOptions(command), { longRunning: true });
   await runUntilStopped(runtime, {
     stages: options.workers ? STAGE_NAMES : [],
