@@ -89,12 +89,10 @@ export class Registry {
     );
     if (result === -1) throw unknownToken();
     if (result === 0) {
-      throw new SwitchboardError(
-        "NAME_TAKEN",
-        `agent name '${r.name}' is registered already; present its token (Authorization: Bearer … or SWITCHBOARD_TOKEN) to act as it, ` +
-          `have an operator give it a new one (\`switchboard agents token ${r.name} --rotate\`), or choose another name`,
-        { field: "name" },
-      );
+      throw new SwitchboardError("NAME_TAKEN", `agent name '${r.name}' is registered already`, {
+        field: "name",
+        hint: "presentToken",
+      });
     }
     const stale = (previous?.capabilities ?? []).map((c) => parseCapability(c).name);
     const batch = this.redis.multi();

@@ -19,7 +19,8 @@ export function shutdownTimeoutOption(): Option {
     "how long a graceful stop may take before the process exits with code 1",
   )
     .argParser(positiveInteger)
-    .default(DEFAULT_SHUTDOWN_TIMEOUT_MS);
+    .default(DEFAULT_SHUTDOWN_TIMEOUT_MS)
+    .env("SWITCHBOARD_SHUTDOWN_TIMEOUT_MS");
 }
 
 export interface RunStagesOptions {
@@ -28,7 +29,7 @@ export interface RunStagesOptions {
   /** The pipeline to run, possibly adjusted from the runtime's (such as `--concurrency`). */
   pipeline: Pipeline;
   shutdownTimeoutMs: number;
-  /** Started once the stages run and stopped first: `worker --metrics-port`'s probe server. */
+  /** Started before the stages and stopped first: `worker --metrics-port`'s probe server. */
   probes?: () => Promise<FrontEnd>;
 }
 
@@ -117,9 +118,19 @@ class Parts {
     return this.#frontEnd?.ended ?? new Promise<string>(() => undefined);
   }
 
+  /**
+   * Ports first: the probe server and the front end bind before any stage starts, so a port
+   * in use stops the process before it has taken work (and says which option to change).
+   */
   async start(): Promise<void> {
     const { url, redis, keys, log } = this.#runtime;
     const { stages, pipeline, frontEnd } = this.#options;
+    this.#probes = await this.#options.probes?.();
+    if (frontEnd !== undefined) {
+      this.#service = new Switchboard({ url, redis, keys, pipeline, log });
+      this.#service.startSweeper();
+      this.#frontEnd = await frontEnd(this.#service);
+    }
     if (stages.length > 0) {
       const worker = new Worker({
         url,
@@ -133,11 +144,6 @@ class Parts {
       await worker.start();
       this.#worker = worker;
     }
-    this.#probes = await this.#options.probes?.();
-    if (frontEnd === undefined) return;
-    this.#service = new Switchboard({ url, redis, keys, pipeline, log });
-    this.#service.startSweeper();
-    this.#frontEnd = await frontEnd(this.#service);
   }
 
   /**

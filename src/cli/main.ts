@@ -27,8 +27,9 @@ export function createProgram(): Command {
   addGlobalOptions(program);
   program.addHelpText(
     "after",
-    "\nEach global option overrides its environment variable. Run `switchboard <command> --help`\n" +
-      "for a command's options and examples.",
+    "\nEach option overrides its environment variable (shown as env:). A number over an\n" +
+      "option's maximum (shown as 0-60 and the like) is refused, naming the maximum, never cut\n" +
+      "down to it. Run `switchboard <command> --help` for a command's options and examples.",
   );
   withExamples(program, [
     "switchboard serve",

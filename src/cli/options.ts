@@ -13,24 +13,35 @@ const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
 
 export function addGlobalOptions(program: Command): Command {
   return program
-    .option("--redis-url <url>", "Redis to use (overrides REDIS_URL)")
-    .option("--prefix <prefix>", "prefix of every Redis key (overrides SWITCHBOARD_PREFIX)")
-    .option("--pipeline <file>", "pipeline file (overrides SWITCHBOARD_PIPELINE)")
+    .addOption(new Option("--redis-url <url>", "Redis to use").env("REDIS_URL"))
     .addOption(
-      new Option("--log-level <level>", "log level (overrides SWITCHBOARD_LOG_LEVEL)").choices(
-        LOG_LEVELS,
-      ),
+      new Option("--prefix <prefix>", "prefix of every Redis key").env("SWITCHBOARD_PREFIX"),
+    )
+    .addOption(new Option("--pipeline <file>", "pipeline file").env("SWITCHBOARD_PIPELINE"))
+    .addOption(
+      new Option(
+        "--log-level <level>",
+        "log level (default: info for serve, worker and stdio; warn for the others)",
+      )
+        .choices(LOG_LEVELS)
+        .env("SWITCHBOARD_LOG_LEVEL"),
     );
 }
 
-/** The global options as given to a command (they may come before or after its name). */
+/**
+ * The global options given on the command line (they may come before or after a command's
+ * name). Values from the environment are left out: the settings read those themselves, and
+ * an error about a value names the option only when the option gave it.
+ */
 export function globalOptions(command: Command): GlobalOptions {
   const all = command.optsWithGlobals<GlobalOptions>();
+  const given = <K extends keyof GlobalOptions>(key: K): GlobalOptions[K] =>
+    command.getOptionValueSourceWithGlobals(key) === "cli" ? all[key] : undefined;
   return {
-    redisUrl: all.redisUrl,
-    prefix: all.prefix,
-    pipeline: all.pipeline,
-    logLevel: all.logLevel,
+    redisUrl: given("redisUrl"),
+    prefix: given("prefix"),
+    pipeline: given("pipeline"),
+    logLevel: given("logLevel"),
   };
 }
 
@@ -50,6 +61,26 @@ export function nonNegativeInteger(value: string): number {
     throw new InvalidArgumentError("expected a whole number, 0 or more.");
   }
   return number;
+}
+
+/**
+ * A whole number from `min` to `max`, for commander. One rule for every bounded option:
+ * a value over the maximum is an error naming the maximum, never quietly cut down to it
+ * (as the MCP tools refuse it too).
+ */
+export function integerBetween(min: number, max: number): (value: string) => number {
+  return function boundedInteger(value: string): number {
+    const number = Number(value);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(number) || number < min) {
+      throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}.`);
+    }
+    if (number > max) {
+      throw new InvalidArgumentError(
+        `${number} is over the maximum of ${max}; give ${min} to ${max}.`,
+      );
+    }
+    return number;
+  };
 }
 
 const DURATION = /^(\d+)(ms|s|m|h|d)$/;

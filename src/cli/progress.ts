@@ -1,4 +1,4 @@
-import { formatCount } from "./table.js";
+import { formatCount, plural } from "./table.js";
 
 const REDRAW_INTERVAL_MS = 100;
 const BAR_WIDTH = 24;
@@ -21,8 +21,8 @@ export class ProgressBar {
   #shown = false;
   #state: ProgressState = { items: 0, done: 0 };
 
-  /** `total` is what `done` counts up to, when known (a file's size); `unit` names the items. */
-  constructor(stream: NodeJS.WriteStream, total: number | undefined, unit = "lines") {
+  /** `total` is what `done` counts up to, when known (a file's size); `unit` names one item. */
+  constructor(stream: NodeJS.WriteStream, total: number | undefined, unit = "line") {
     this.#stream = stream;
     this.#total = total !== undefined && total > 0 ? total : undefined;
     this.#unit = unit;
@@ -61,11 +61,7 @@ export class ProgressBar {
       parts.push(`[${"#".repeat(filled)}${"-".repeat(BAR_WIDTH - filled)}]`);
       parts.push(`${Math.floor(fraction * 100)}%`.padStart(4));
     }
-    parts.push(
-      `${formatCount(items)} ${this.#unit}`,
-      `${formatCount(rate)}/s`,
-      `${seconds.toFixed(1)}s`,
-    );
+    parts.push(plural(items, this.#unit), `${formatCount(rate)}/s`, `${seconds.toFixed(1)}s`);
     const columns = this.#stream.columns ?? 80;
     this.#stream.write(`\r${parts.join("  ").slice(0, columns - 1)}\x1b[K`);
     this.#shown = true;

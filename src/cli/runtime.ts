@@ -6,7 +6,7 @@ import { checkEvictionPolicy, connectRedis } from "../redis/connection.js";
 import { Keys } from "../redis/keys.js";
 import { provisionRedis, type ProvisionedRedis } from "../redis/provision.js";
 import { defineScripts } from "../redis/scripts.js";
-import { createLogger, type Logger } from "../telemetry/log.js";
+import { createLogger, type Logger, type LogLevel } from "../telemetry/log.js";
 import type { GlobalOptions } from "./options.js";
 
 /** What a command that talks to Redis works with. */
@@ -74,6 +74,28 @@ function renameToFlag(error: unknown, given: Partial<Record<string, string>>): u
   return new SwitchboardError(error.code, message, { field: flag, cause: error });
 }
 
+/**
+ * Commands that print for people (everything but serve, worker and stdio) log warnings and
+ * errors only, so log lines do not interleave with their output.
+ * @defaultValue `warn`
+ */
+export const ONE_SHOT_LOG_LEVEL: LogLevel = "warn";
+
+/**
+ * The log level: what `--log-level` or SWITCHBOARD_LOG_LEVEL asks for; else `info` for
+ * long-running commands and {@link ONE_SHOT_LOG_LEVEL} for the others.
+ */
+export function logLevelFor(
+  globals: GlobalOptions,
+  settings: Settings,
+  longRunning: boolean,
+  env: NodeJS.ProcessEnv = process.env,
+): LogLevel {
+  const asked = globals.logLevel !== undefined || (env.SWITCHBOARD_LOG_LEVEL ?? "") !== "";
+  if (asked) return settings.SWITCHBOARD_LOG_LEVEL;
+  return longRunning ? "info" : ONE_SHOT_LOG_LEVEL;
+}
+
 /** Reads settings (options over environment), loads the pipeline, finds or starts Redis, connects. */
 export async function openRuntime(
   globals: GlobalOptions,
@@ -81,7 +103,8 @@ export async function openRuntime(
 ): Promise<Runtime> {
   const settings = resolveSettings(globals);
   const pipeline = loadPipeline(settings.SWITCHBOARD_PIPELINE);
-  const log = createLogger(settings.SWITCHBOARD_LOG_LEVEL, { component: "cli" });
+  const level = logLevelFor(globals, settings, options.longRunning === true);
+  const log = createLogger(level, { component: "cli" });
   const note = (message: string, fields?: Record<string, unknown>): void =>
     options.longRunning ? log.info(message, fields) : log.debug(message, fields);
   const provisioned = await provisionRedis({

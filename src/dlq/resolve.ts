@@ -34,8 +34,8 @@ export function checkIds(ids: readonly string[], field = "ids"): void {
   if (bad !== undefined) {
     throw new SwitchboardError(
       "INVALID_INPUT",
-      `'${bad}' is not a dead-letter id (ids look like 1732430000000-0); list them with \`switchboard dlq list\` or dlq_list`,
-      { field },
+      `'${bad}' is not a dead-letter id (ids look like 1732430000000-0)`,
+      { field, hint: "listDeadLetters" },
     );
   }
 }

@@ -21,7 +21,12 @@ export async function readFailureStatus(source: StatusSource): Promise<FailureSt
     Promise.all(
       QUEUE_NAMES.map(async (name) => {
         // A queue object on a connection it does not own: closing it leaves the connection be.
-        const queue = new Queue(name, { connection: redis, prefix: keys.queuePrefix() });
+        // It only reads: without skipMetasUpdate BullMQ would write the queue's meta key.
+        const queue = new Queue(name, {
+          connection: redis,
+          prefix: keys.queuePrefix(),
+          skipMetasUpdate: true,
+        });
         try {
           const counts = await queue.getJobCounts(...JOB_STATES);
           return [name, Object.fromEntries(JOB_STATES.map((s) => [s, counts[s] ?? 0]))] as const;

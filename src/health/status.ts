@@ -2,6 +2,7 @@ import type { ChainableCommander, Redis } from "ioredis";
 import { STAGE_NAMES, type Pipeline, type StageName } from "../config/pipeline.js";
 import { parseGroups } from "../redis/info.js";
 import type { Keys } from "../redis/keys.js";
+import { WORKER_LIVE_MS } from "../pipeline/heartbeat.js";
 
 /**
  * How far behind each stage is, read from Redis in one round trip: what `switchboard
@@ -24,7 +25,13 @@ export interface StageStatus {
   /** Entries not yet handed to the group; null when Redis cannot tell (after trims). */
   lag: number | null;
   pending: number;
+  /**
+   * Consumers in the group, as Redis reports them: Redis 7.0 makes a consumer only on its
+   * first delivery, so this undercounts idle workers; see `workers`.
+   */
   consumers: number;
+  /** Worker processes running this stage, heard from within `WORKER_LIVE_MS`. */
+  workers: number;
   /** Age of the oldest entry handed out but not acknowledged; null when none is pending. */
   oldest_pending_ms: number | null;
 }
@@ -51,7 +58,7 @@ export async function execute(batch: ChainableCommander): Promise<Replies> {
 }
 
 /**
- * Adds the commands of a status read to a pipeline (three per stage, one for the dead
+ * Adds the commands of a status read to a pipeline (four per stage, one for the dead
  * letters); returns what reads the report from the replies.
  */
 export function queueStatus(
@@ -64,7 +71,11 @@ export function queueStatus(
   const streams = STAGE_NAMES.map((name) => keys.stream(pipeline.stages[name].stream));
   STAGE_NAMES.forEach((name, i) => {
     const stream = streams[i]!;
-    batch.xlen(stream).xinfo("GROUPS", stream).xpending(stream, pipeline.stages[name].group);
+    batch
+      .xlen(stream)
+      .xinfo("GROUPS", stream)
+      .xpending(stream, pipeline.stages[name].group)
+      .zcount(keys.workers(name), now - WORKER_LIVE_MS, "+inf");
   });
   const deadStream = keys.stream(pipeline.deadLetters.stream);
   batch.xlen(deadStream);
@@ -72,19 +83,26 @@ export function queueStatus(
     const mine = replies.slice(at);
     const stages = Object.fromEntries(
       STAGE_NAMES.map((name, i) => {
-        const [length, groups, pending] = mine.slice(i * 3, i * 3 + 3);
+        const [length, groups, pending, workers] = mine.slice(i * PER_STAGE, (i + 1) * PER_STAGE);
         const stage = pipeline.stages[name];
-        return [name, stageStatus(streams[i]!, stage.group, length!, groups!, pending!, now)];
+        const status = stageStatus(streams[i]!, stage.group, length!, groups!, pending!, now);
+        return [name, { ...status, workers: Number(reply(workers!)) }];
       }),
     ) as Record<StageName, StageStatus>;
     return {
       prefix: keys.prefix,
       pipeline: pipeline.source,
       stages,
-      dead_letters: { stream: deadStream, length: Number(reply(mine[STAGE_NAMES.length * 3]!)) },
+      dead_letters: {
+        stream: deadStream,
+        length: Number(reply(mine[STAGE_NAMES.length * PER_STAGE]!)),
+      },
     };
   };
 }
+
+/** Commands per stage in a status read. */
+const PER_STAGE = 4;
 
 function stageStatus(
   stream: string,
@@ -93,7 +111,7 @@ function stageStatus(
   groupsReply: Replies[number],
   pendingReply: Replies[number],
   now: number,
-): StageStatus {
+): Omit<StageStatus, "workers"> {
   const base = { stream, group, length: Number(reply(lengthReply)) };
   // A stream that does not exist yet has no groups.
   const [groupsError] = groupsReply;

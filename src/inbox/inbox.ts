@@ -3,6 +3,7 @@ import { INBOX_GROUP } from "../agents/registry.js";
 import type { Pipeline } from "../config/pipeline.js";
 import type { Envelope } from "../protocol/envelope.js";
 import { contentOf, type MessageContent } from "../protocol/message.js";
+import { MAX_FETCH_WAIT_SECONDS } from "../protocol/tools.js";
 import { decodeStored, readStoredEnvelopes } from "../history/record.js";
 import { Field, parseEntries, text, type StreamEntry } from "../pipeline/entry.js";
 import { ensureGroup } from "../pipeline/runner.js";
@@ -15,8 +16,8 @@ import type { MailAnnouncements } from "./mail.js";
 import { reportStatuses, type StatusReport } from "./statuses.js";
 import { inboxTraceparents, traceReceive, traceSettle } from "./tracing.js";
 
-/** The longest a fetch may wait for mail. */
-export const MAX_WAIT_SECONDS = 60;
+/** The longest a fetch may wait for mail (callers refuse more; this guards the rest). */
+export const MAX_WAIT_SECONDS = MAX_FETCH_WAIT_SECONDS;
 /** How often a waiting fetch re-checks Redis, in case an announcement was missed. */
 const RECHECK_MS = 1000;
 

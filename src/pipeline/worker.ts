@@ -6,6 +6,7 @@ import { Queues } from "../retry/queues.js";
 import { Pusher } from "../webhook/push.js";
 import { Committer } from "./commit.js";
 import type { Logger } from "../telemetry/log.js";
+import { WorkerHeartbeat } from "./heartbeat.js";
 import { ensureGroups, processConsumerName, StageRunner } from "./runner.js";
 import type { StageFactory } from "./stage.js";
 
@@ -26,6 +27,7 @@ export class Worker {
   readonly #o: WorkerOptions;
   readonly #queues: Queues;
   readonly #pusher: Pusher | undefined;
+  readonly #heartbeat: WorkerHeartbeat;
 
   constructor(options: WorkerOptions) {
     this.#o = options;
@@ -33,6 +35,13 @@ export class Worker {
     this.#queues = new Queues(url, keys, log);
     this.failures = new Failures(redis, keys, pipeline, log);
     const consumerBase = processConsumerName();
+    this.#heartbeat = new WorkerHeartbeat({
+      redis,
+      keys,
+      stages: options.stages,
+      name: consumerBase,
+      log,
+    });
     if (options.stages.includes("deliver")) {
       const stage = pipeline.stages.deliver;
       this.#pusher = new Pusher({
@@ -69,11 +78,13 @@ export class Worker {
     await ensureGroups(this.#o.redis, this.#o.keys, this.#o.pipeline);
     for (const runner of this.runners) runner.start();
     this.#pusher?.start();
+    await this.#heartbeat.start();
     this.#o.log.info("worker started", { stages: this.#o.stages });
   }
 
   /** Graceful stop of every stage; in-flight batches are committed first. */
   async stop(): Promise<void> {
+    await this.#heartbeat.stop();
     await Promise.all(this.runners.map((runner) => runner.stop()));
     await this.#queues.close();
     await this.failures.history.flush();

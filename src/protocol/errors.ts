@@ -1,3 +1,5 @@
+import { hintFor, type HintKey, type Surface } from "./hints.js";
+
 /**
  * Errors that cross process boundaries (through Redis entries, BullMQ jobs, MCP results)
  * are branched on by their stable string `code`, never by `instanceof`. Each code has a
@@ -101,17 +103,40 @@ export interface ErrorInfo {
   field?: string;
 }
 
+export interface SwitchboardErrorOptions {
+  field?: string;
+  cause?: unknown;
+  /** What to do next, worded by each surface: `message` ends with its MCP wording. */
+  hint?: HintKey;
+}
+
 export class SwitchboardError extends Error {
   readonly code: ErrorCode;
   readonly retryable: boolean;
   readonly field: string | undefined;
+  readonly hint: HintKey | undefined;
+  /** The message without its hint. */
+  readonly detail: string;
 
-  constructor(code: ErrorCode, message: string, options?: { field?: string; cause?: unknown }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+  constructor(code: ErrorCode, message: string, options?: SwitchboardErrorOptions) {
+    const hint = options?.hint;
+    super(
+      hint === undefined ? message : `${message}; ${hintFor(hint, "mcp")}`,
+      options?.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.name = "SwitchboardError";
     this.code = code;
     this.retryable = ERROR_CODES[code].retryable;
     this.field = options?.field;
+    this.hint = hint;
+    this.detail = message;
+  }
+
+  /** The message as a surface words it: its hint in that surface's commands and options. */
+  messageFor(surface: Surface): string {
+    return this.hint === undefined
+      ? this.message
+      : `${this.detail}; ${hintFor(this.hint, surface)}`;
   }
 
   toInfo(): ErrorInfo {

@@ -20,11 +20,21 @@ function messageOf(issue: z.core.$ZodIssue): string {
     : issue.message;
 }
 
-/** One line per problem: `field \`to.agents\`: expected array, received string`. */
-export function describeIssues(error: z.ZodError, maxIssues = 5): string {
+/** A field as an error names it: `field \`to.agents\``. */
+const nameField = (path: string): string => `field \`${path}\``;
+
+/**
+ * One line per problem: `field \`to.agents\`: expected array, received string`. `nameOf`
+ * names a field (by its path) as the reader knows it, such as a command-line option.
+ */
+export function describeIssues(
+  error: z.ZodError,
+  maxIssues = 5,
+  nameOf: (path: string) => string = nameField,
+): string {
   const lines = error.issues
     .slice(0, maxIssues)
-    .map((issue) => `field \`${issuePath(issue.path)}\`: ${messageOf(issue)}`);
+    .map((issue) => `${nameOf(issuePath(issue.path))}: ${messageOf(issue)}`);
   const more = error.issues.length - maxIssues;
   if (more > 0) lines.push(`(and ${more} more)`);
   return lines.join("; ");

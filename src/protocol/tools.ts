@@ -19,6 +19,8 @@ import { UUID_V7_PATTERN } from "./ids.js";
 /** The longest `send_message` waits for a reply: well below the 60 s clients allow a call. */
 export const MAX_AWAIT_REPLY_SECONDS = 45;
 export const MAX_FETCH_LIMIT = 100;
+/** The longest `fetch_inbox` waits for mail; more is refused, not cut down. */
+export const MAX_FETCH_WAIT_SECONDS = 60;
 export const MAX_REPLAY_LIMIT = 200;
 
 export const StreamCursorSchema = z
@@ -151,9 +153,14 @@ export const ToolInputs = {
     wait_seconds: z
       .number()
       .min(0)
-      .max(60)
+      .max(
+        MAX_FETCH_WAIT_SECONDS,
+        `wait at most ${MAX_FETCH_WAIT_SECONDS} seconds; call again to wait longer`,
+      )
       .default(0)
-      .describe("If the inbox is empty, wait up to this many seconds (max 60) for mail to arrive."),
+      .describe(
+        `If the inbox is empty, wait up to this many seconds (max ${MAX_FETCH_WAIT_SECONDS}) for mail to arrive.`,
+      ),
   }),
   ack_messages: z.strictObject({
     message_ids: z

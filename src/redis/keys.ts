@@ -121,6 +121,15 @@ export class Keys {
     return `${this.prefix}:{t:${threadId}}:msgs`;
   }
 
+  /**
+   * Sorted set of the worker processes running a stage, scored by each one's last
+   * heartbeat (ms): live workers are those heard from lately, however Redis reports the
+   * stage's consumers.
+   */
+  workers(stage: string): string {
+    return `${this.prefix}:{p${this.partition}}:workers:${stage}`;
+  }
+
   /** Marks a dead letter as replayed (holds the new entry id), so a replay happens once. */
   deadLetterReplayed(deadLetterId: string): string {
     return `${this.prefix}:{p${this.partition}}:dlr:${deadLetterId}`;

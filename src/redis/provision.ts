@@ -303,7 +303,8 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Pr
   }
 }
 
-function redactUrl(url: string): string {
+/** The URL with its password, if any, replaced by `***`, for messages and logs. */
+export function redactUrl(url: string): string {
   return url.replace(/\/\/([^@/]*):[^@/]*@/, "//$1:***@");
 }
 

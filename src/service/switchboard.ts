@@ -105,11 +105,10 @@ export class Switchboard {
   async agent(name: string): Promise<AgentView> {
     const agent = await this.registry.get(name);
     if (agent === undefined) {
-      throw new SwitchboardError(
-        "NOT_FOUND",
-        `no agent named '${name}'; list_agents shows who is registered`,
-        { field: "name" },
-      );
+      throw new SwitchboardError("NOT_FOUND", `no agent named '${name}'`, {
+        field: "name",
+        hint: "listAgents",
+      });
     }
     return agent;
   }
@@ -120,14 +119,14 @@ export class Switchboard {
     trace?: TraceContext,
     signal?: AbortSignal,
   ): Promise<SendResult> {
-    this.#checkBodySize(input.body);
+    checkBodySize(input.body, this.#o.pipeline.limits.maxBodyBytes);
     if (input.to !== undefined) {
       const unknown = await this.registry.unknown(input.to);
       if (unknown.length > 0) {
         throw new SwitchboardError(
           "NOT_FOUND",
-          `no agent named ${unknown.map((n) => `'${n}'`).join(", ")}; list_agents shows who is registered`,
-          { field: "to" },
+          `no agent named ${unknown.map((n) => `'${n}'`).join(", ")}`,
+          { field: "to", hint: "listAgents" },
         );
       }
     }
@@ -295,22 +294,6 @@ export class Switchboard {
   }
 
   /**
-   * Refuses a body over `limits.maxBodyBytes` before anything is accepted (validate checks
-   * it again, for producers that bypass this class), so the sender hears of it at once.
-   */
-  #checkBodySize(body: unknown): void {
-    const { maxBodyBytes } = this.#o.pipeline.limits;
-    const bytes = Buffer.byteLength(JSON.stringify(body), "utf8");
-    if (bytes > maxBodyBytes) {
-      throw new SwitchboardError(
-        "TOO_LARGE",
-        `body is ${bytes} bytes, over the limit of ${maxBodyBytes}; send a smaller body or a link to the data`,
-        { field: "body" },
-      );
-    }
-  }
-
-  /**
    * Claims the message's idempotency key at once (validate checks the claim again), so a
    * retry is recognised even before the first message went through the pipeline: the same
    * body gets the first message back; another body is refused.
@@ -383,6 +366,21 @@ export class Switchboard {
         signal,
       );
     }
+  }
+}
+
+/**
+ * Refuses a body over `limits.maxBodyBytes` before anything is accepted (validate checks
+ * it again, for producers that bypass the front ends), so the sender hears of it at once.
+ */
+export function checkBodySize(body: unknown, maxBodyBytes: number): void {
+  const bytes = Buffer.byteLength(JSON.stringify(body), "utf8");
+  if (bytes > maxBodyBytes) {
+    throw new SwitchboardError(
+      "TOO_LARGE",
+      `body is ${bytes} bytes, over the limit of ${maxBodyBytes}; send a smaller body or a link to the data`,
+      { field: "body" },
+    );
   }
 }
 

@@ -80,7 +80,7 @@ describe("switchboard worker", () => {
 describe("switchboard send, serve and inbox", () => {
   it("delivers a sent message to the inbox and stops on SIGTERM with code 0", async () => {
     const prefix = newPrefix();
-    await register(prefix, "bob");
+    await register(prefix, "alice", "bob");
     const sent = await run(
       ["send", "--from", "alice", "--to", "bob", "--subject", "hi", "--body", '{"n":1}'],
       prefix,
@@ -117,7 +117,7 @@ describe("switchboard send, serve and inbox", () => {
 describe("switchboard send --file", () => {
   it("sends the good lines, reports the bad ones and exits 1", async () => {
     const prefix = newPrefix();
-    await register(prefix, "bob", "dave");
+    await register(prefix, "loader", "carol", "bob", "dave");
     const file = join(dir, `${prefix}.jsonl`);
     const lines = [
       { to: "bob", body: 1 },
@@ -137,7 +137,7 @@ describe("switchboard send --file", () => {
 
   it("reads stdin with `--file -` and prints a summary line", async () => {
     const prefix = newPrefix();
-    await register(prefix, "b");
+    await register(prefix, "a", "b");
     const input = '{"from":"a","to":"b","body":1}\n\n{"from":"a","to":"b","body":2}\n';
     const result = await run(["send", "--file", "-"], prefix, input);
     expect(result.code).toBe(0);
@@ -150,7 +150,7 @@ describe("switchboard send --file", () => {
 describe("switchboard status", () => {
   it("reports every stage and the dead letters as one JSON object", async () => {
     const prefix = newPrefix();
-    await register(prefix, "b");
+    await register(prefix, "a", "b");
     expect((await run(["send", "--from", "a", "--to", "b", "--body", "x"], prefix)).code).toBe(0);
     const result = await run(["status", "--json"], prefix);
     expect(result.code).toBe(0);
@@ -169,6 +169,7 @@ describe("switchboard status", () => {
       lag: 0,
       pending: 0,
       consumers: 0,
+      workers: 0,
       oldest_pending_ms: null,
     });
     expect(report.dead_letters).toEqual({ stream: new Keys(prefix).stream("dead"), length: 0 });
@@ -194,7 +195,7 @@ describe("switchboard agents and thread", () => {
     expect(taken.stderr).toMatch(/agent name 'rev' is registered already/);
     const listed = await run(["agents", "--capability", "python@3", "--json"], prefix);
     expect((JSON.parse(listed.stdout) as { name: string }[]).map((a) => a.name)).toEqual(["rev"]);
-    const unknown = await run(["send", "--from", "a", "--to", "nobody", "--body", "x"], prefix);
+    const unknown = await run(["send", "--from", "rev", "--to", "nobody", "--body", "x"], prefix);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/no agent named 'nobody'/);
     expect((await run(["agents", "remove", "rev"], prefix)).code).toBe(0);
@@ -234,7 +235,7 @@ describe("switchboard agents and thread", () => {
       [2, "pong"],
     ]);
     const table = await run(["thread", first.thread_id], prefix);
-    expect(table.stdout).toMatch(/^\s*1\s+alice\s+bob:delivered\s+routed\s+ping/m);
+    expect(table.stdout).toMatch(/^\s*1\s+\S+\s+alice\s+bob\s+delivered\s+ping/m);
     serve.kill("SIGTERM");
     expect((await finished(serve)).code).toBe(0);
   });

@@ -25,6 +25,7 @@ beforeAll(async () => {
   redis = defineScripts(await connect());
   const registry = new Registry(redis, keys, loadPipeline());
   for (let i = 0; i < AGENTS; i++) await registry.register({ name: `agent-${i}` });
+  await registry.register({ name: "loader" });
 });
 afterEach(killAll);
 afterAll(async () => {

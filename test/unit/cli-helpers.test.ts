@@ -4,10 +4,19 @@ import { loadPipeline } from "../../src/config/pipeline.js";
 import { SwitchboardError } from "../../src/protocol/errors.js";
 import { parseBody } from "../../src/cli/commands/send.js";
 import { requestFromLine } from "../../src/cli/commands/send-file.js";
+import { checkNoWorkersVariable } from "../../src/cli/commands/serve.js";
 import { parseStages, withConcurrency } from "../../src/cli/commands/worker.js";
-import { describeError, exitCodeFor, formatCommanderMessage } from "../../src/cli/errors.js";
-import { resolveSettings } from "../../src/cli/runtime.js";
-import { formatDuration, formatTable, truncate } from "../../src/cli/table.js";
+import { describeTarget } from "../../src/cli/commands/thread.js";
+import {
+  asOptionError,
+  describeError,
+  exitCodeFor,
+  formatCommanderMessage,
+  listenError,
+} from "../../src/cli/errors.js";
+import { integerBetween } from "../../src/cli/options.js";
+import { logLevelFor, resolveSettings } from "../../src/cli/runtime.js";
+import { formatDuration, formatTable, plural, truncate } from "../../src/cli/table.js";
 
 describe("cli formatting", () => {
   it("aligns table columns, numbers to the right", () => {
@@ -51,6 +60,32 @@ describe("cli parsing", () => {
     expect(parseBody('{"a":1}')).toEqual({ a: 1 });
     expect(parseBody("42")).toBe(42);
     expect(parseBody("hello")).toBe("hello");
+    expect(parseBody("42 apples")).toBe("42 apples");
+  });
+
+  it("refuses a body that starts like JSON and does not parse, naming where it breaks", () => {
+    for (const broken of ['{"review": "please"', "[1, 2", ' {"a":1,}', '"unclosed']) {
+      expect(() => parseBody(broken)).toThrow(
+        /^--body starts like JSON but is not: .*position \d+.*--text/,
+      );
+    }
+  });
+
+  it("takes SWITCHBOARD_NO_WORKERS only when it says yes", () => {
+    expect(() => checkNoWorkersVariable({})).not.toThrow();
+    expect(() => checkNoWorkersVariable({ SWITCHBOARD_NO_WORKERS: "1" })).not.toThrow();
+    expect(() => checkNoWorkersVariable({ SWITCHBOARD_NO_WORKERS: "false" })).toThrow(
+      /SWITCHBOARD_NO_WORKERS="false" is not 1/,
+    );
+  });
+
+  it("refuses numbers over an option's maximum, naming it, rather than cutting them down", () => {
+    const wait = integerBetween(0, 60);
+    expect(wait("0")).toBe(0);
+    expect(wait("60")).toBe(60);
+    expect(() => wait("120")).toThrow(/120 is over the maximum of 60/);
+    expect(() => wait("-1")).toThrow(/from 0 to 60/);
+    expect(() => integerBetween(1, 45)("0")).toThrow(/from 1 to 45/);
   });
 
   it("turns a JSONL line into a send request", () => {
@@ -64,7 +99,70 @@ describe("cli parsing", () => {
   });
 });
 
+describe("cli words", () => {
+  it("counts in singular and plural", () => {
+    expect(plural(1, "message")).toBe("1 message");
+    expect(plural(0, "message")).toBe("0 messages");
+    expect(plural(1200, "dead letter")).toBe("1,200 dead letters");
+    expect(plural(2, "entry", "entries")).toBe("2 entries");
+  });
+
+  it("shows the target of a message that reached no one", () => {
+    expect(describeTarget({ kind: "capability", capability: "code-review", mode: "any" })).toBe(
+      "capability code-review (any)",
+    );
+    expect(describeTarget({ kind: "topic", topic: "builds" })).toBe("topic builds");
+    expect(describeTarget({ kind: "agents", agents: ["bob", "carol"] })).toBe("bob, carol");
+  });
+
+  it("keeps one-shot commands' logs to warnings unless a level is asked for", () => {
+    const settings = resolveSettings({}, {});
+    expect(logLevelFor({}, settings, false, {})).toBe("warn");
+    expect(logLevelFor({}, settings, true, {})).toBe("info");
+    expect(
+      logLevelFor({ logLevel: "debug" }, resolveSettings({ logLevel: "debug" }, {}), false, {}),
+    ).toBe("debug");
+    const env = { SWITCHBOARD_LOG_LEVEL: "info" };
+    expect(logLevelFor({}, resolveSettings({}, env), false, env)).toBe("info");
+  });
+});
+
 describe("cli errors", () => {
+  it("words a hint for each surface: MCP tools for agents, commands for the CLI", () => {
+    const error = new SwitchboardError("NOT_FOUND", "no agent named 'zed'", {
+      field: "to",
+      hint: "listAgents",
+    });
+    expect(error.message).toBe("no agent named 'zed'; list_agents shows who is registered");
+    expect(error.messageFor("mcp")).toBe(error.message);
+    expect(error.messageFor("cli")).toBe(
+      "no agent named 'zed'; `switchboard agents` shows who is registered",
+    );
+    expect(describeError(asOptionError(error, new Map([["to", "--to"]])))).toBe(
+      "no agent named 'zed'; `switchboard agents` shows who is registered (--to)",
+    );
+    const taken = new SwitchboardError("NAME_TAKEN", "agent name 'rev' is registered already", {
+      hint: "presentToken",
+    });
+    expect(taken.message).toMatch(/Authorization: Bearer … or SWITCHBOARD_TOKEN/);
+    expect(describeError(taken)).toMatch(/give its token with --token/);
+    expect(describeError(taken)).not.toMatch(/Authorization|SWITCHBOARD_TOKEN/);
+  });
+
+  it("names the option a listen failed on, without a stack", () => {
+    const inUse = Object.assign(new Error("listen EADDRINUSE"), { code: "EADDRINUSE" });
+    const error = listenError(inUse, {
+      host: "127.0.0.1",
+      port: 8787,
+      portOption: "--port (SWITCHBOARD_PORT)",
+      hostOption: "--host (SWITCHBOARD_HOST)",
+    });
+    expect(describeError(error)).toBe(
+      "port 8787 on 127.0.0.1 is in use (another switchboard?); choose another with --port (SWITCHBOARD_PORT), or 0 for any free port",
+    );
+    expect(exitCodeFor(error)).toBe(2);
+  });
+
   it("names the field unless the message does", () => {
     const bare = new SwitchboardError("TOO_LARGE", "too big", { field: "body" });
     expect(describeError(bare)).toBe("too big (field `body`)");

@@ -4,6 +4,7 @@ import { CredentialsFile } from "../../agents/credentials.js";
 import { SwitchboardError } from "../../protocol/errors.js";
 import { usageError } from "../errors.js";
 import { globalOptions, splitList, withExamples } from "../options.js";
+import { noteUnusedPrefix } from "../presence.js";
 import { withService } from "../service.js";
 import { formatDuration, formatTable, truncate } from "../table.js";
 
@@ -64,6 +65,7 @@ export function registerAgents(program: Command): void {
   const remove = agents
     .command("remove <name>")
     .description("unregister an agent: its token stops working; its inbox stays until retention")
+    .option("--json", "print {name, removed} as JSON")
     .action(removeAgent);
   withExamples(remove, ["switchboard agents remove reviewer"]);
 
@@ -90,6 +92,7 @@ export function registerAgents(program: Command): void {
       "let an agent call the admin tools (dlq_list, dlq_replay, dlq_purge); --revoke takes it back",
     )
     .option("--revoke", "make it an ordinary agent again")
+    .option("--json", "print {name, role} as JSON")
     .action(setAdmin);
   withExamples(admin, [
     "switchboard agents admin ops-bot",
@@ -98,9 +101,10 @@ export function registerAgents(program: Command): void {
 }
 
 async function listAgents(options: ListOptions, command: Command): Promise<void> {
-  const agents = await withService(globalOptions(command), (service) =>
-    service.registry.list({ capability: options.capability, status: options.status }),
-  );
+  const agents = await withService(globalOptions(command), async (service, runtime) => {
+    await noteUnusedPrefix(runtime);
+    return service.registry.list({ capability: options.capability, status: options.status });
+  });
   if (options.json === true) process.stdout.write(`${JSON.stringify(agents, null, 2)}\n`);
   else if (agents.length === 0) process.stdout.write("(no agents registered)\n");
   else process.stdout.write(`${formatAgents(agents, Date.now())}\n`);
@@ -136,17 +140,23 @@ async function registerAgent(
   );
 }
 
-async function removeAgent(name: string, _options: unknown, command: Command): Promise<void> {
+async function removeAgent(
+  name: string,
+  options: { json?: boolean },
+  command: Command,
+): Promise<void> {
   await withService(globalOptions(command), async (service) => {
     await service.agent(name);
     await service.unregister(name);
   });
-  process.stdout.write(`removed ${name}\n`);
+  process.stdout.write(
+    options.json === true ? `${JSON.stringify({ name, removed: true })}\n` : `removed ${name}\n`,
+  );
 }
 
 async function setAdmin(
   name: string,
-  options: { revoke?: boolean },
+  options: { revoke?: boolean; json?: boolean },
   command: Command,
 ): Promise<void> {
   const revoke = options.revoke === true;
@@ -154,12 +164,13 @@ async function setAdmin(
     service.registry.setRole(name, revoke ? undefined : "admin"),
   );
   if (!found) {
-    throw new SwitchboardError(
-      "NOT_FOUND",
-      `no agent named '${name}'; \`switchboard agents\` lists who is registered`,
-    );
+    throw new SwitchboardError("NOT_FOUND", `no agent named '${name}'`, { hint: "listAgents" });
   }
-  process.stdout.write(revoke ? `${name} is no longer admin\n` : `${name} is admin\n`);
+  if (options.json === true) {
+    process.stdout.write(`${JSON.stringify({ name, role: revoke ? null : "admin" })}\n`);
+  } else {
+    process.stdout.write(revoke ? `${name} is no longer admin\n` : `${name} is admin\n`);
+  }
 }
 
 interface TokenOptions {

@@ -1,13 +1,13 @@
 import type { DeadLetterSummary } from "../../dlq/entry.js";
 import { namedByMessage, type ReplayResult, type Tally } from "../../dlq/results.js";
 import type { DeadLetter, DeadLetterPage } from "../../dlq/store.js";
-import { formatCount, formatDuration, formatTable, truncate } from "../table.js";
+import { formatCount, formatDuration, formatTable, plural, truncate } from "../table.js";
 
 /** Text output of `switchboard dlq`: tables, one dead letter in full, results of bulk actions. */
 
 /** `1 dead letter`, `1,200 dead letters`. */
 export function deadLetters(n: number): string {
-  return `${formatCount(n)} dead letter${n === 1 ? "" : "s"}`;
+  return plural(n, "dead letter");
 }
 
 /** `alice → bob`, `→ bob`, `alice`, or `-`. */

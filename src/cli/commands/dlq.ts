@@ -5,8 +5,10 @@ import { isMessageId } from "../../dlq/resolve.js";
 import { DeadLetters, DEFAULT_LIST_LIMIT } from "../../dlq/store.js";
 import { SwitchboardError } from "../../protocol/errors.js";
 import { usageError } from "../errors.js";
-import { globalOptions, positiveInteger, withExamples } from "../options.js";
+import { MAX_DLQ_LIMIT } from "../../protocol/tools.js";
+import { globalOptions, integerBetween, withExamples } from "../options.js";
 import { ProgressBar } from "../progress.js";
+import { noteUnusedPrefix } from "../presence.js";
 import { withRuntime } from "../runtime.js";
 import {
   deadLetters,
@@ -50,8 +52,8 @@ export function registerDlq(program: Command): void {
       .description("list dead letters, newest first (the default)"),
   )
     .addOption(
-      new Option("--limit <n>", "how many at most")
-        .argParser(positiveInteger)
+      new Option("--limit <n>", `how many at most (1-${MAX_DLQ_LIMIT})`)
+        .argParser(integerBetween(1, MAX_DLQ_LIMIT))
         .default(DEFAULT_LIST_LIMIT),
     )
     .option("--after <id>", "the page after this id (the last one shown)")
@@ -101,11 +103,19 @@ export function registerDlq(program: Command): void {
   ]);
 }
 
-/** Opens a runtime, runs `work` on its dead-letter store, and closes it. */
-function withStore<T>(command: Command, work: (store: DeadLetters) => Promise<T>): Promise<T> {
-  return withRuntime(globalOptions(command), (runtime) =>
-    work(new DeadLetters(runtime.redis, runtime.keys, runtime.pipeline)),
-  );
+/**
+ * Opens a runtime, runs `work` on its dead-letter store, and closes it. A read-only use
+ * (list, show) says first when no Switchboard has run under the prefix.
+ */
+function withStore<T>(
+  command: Command,
+  work: (store: DeadLetters) => Promise<T>,
+  readOnly = false,
+): Promise<T> {
+  return withRuntime(globalOptions(command), async (runtime) => {
+    if (readOnly) await noteUnusedPrefix(runtime);
+    return work(new DeadLetters(runtime.redis, runtime.keys, runtime.pipeline));
+  });
 }
 
 const print = (text: string): void => void process.stdout.write(`${text}\n`);
@@ -113,11 +123,14 @@ const printJson = (value: unknown): void => print(JSON.stringify(value, null, 2)
 
 async function listDeadLetters(options: ListOptions, command: Command): Promise<void> {
   const now = Date.now();
-  const [page, depth] = await withStore(command, (store) =>
-    Promise.all([
-      store.list(filterOf(options), { limit: options.limit, after: options.after, now }),
-      store.depth(),
-    ]),
+  const [page, depth] = await withStore(
+    command,
+    (store) =>
+      Promise.all([
+        store.list(filterOf(options), { limit: options.limit, after: options.after, now }),
+        store.depth(),
+      ]),
+    true,
   );
   if (options.json === true) printJson({ ...page, depth });
   else print(formatList(page, depth, now));
@@ -128,11 +141,15 @@ async function showDeadLetter(
   options: { json?: boolean },
   command: Command,
 ): Promise<void> {
-  const { named, found } = await withStore(command, async (store) => {
-    const [resolved] = await store.resolve([id], "id");
-    const letters = await Promise.all(resolved!.dead_letters.map((d) => store.get(d)));
-    return { named: resolved!, found: letters.filter((d) => d !== undefined) };
-  });
+  const { named, found } = await withStore(
+    command,
+    async (store) => {
+      const [resolved] = await store.resolve([id], "id");
+      const letters = await Promise.all(resolved!.dead_letters.map((d) => store.get(d)));
+      return { named: resolved!, found: letters.filter((d) => d !== undefined) };
+    },
+    true,
+  );
   if (named.kind === "dead_letter") {
     if (found[0] === undefined) throw notFound([id]);
     if (options.json === true) printJson(found[0]);
@@ -175,7 +192,7 @@ async function replayDeadLetters(
       print("no dead letters match; nothing replayed");
       return;
     }
-    const progress = new ProgressBar(process.stderr, total, "dead letters");
+    const progress = new ProgressBar(process.stderr, total, "dead letter");
     let tally;
     try {
       tally = await store.replayAll(

@@ -7,6 +7,7 @@ import {
   type ErrorWindow,
 } from "../../errors/report.js";
 import { duration, globalOptions, positiveInteger, splitList, withExamples } from "../options.js";
+import { noteUnusedPrefix } from "../presence.js";
 import { withRuntime } from "../runtime.js";
 import { formatCount, formatDuration, formatTable } from "../table.js";
 
@@ -61,12 +62,13 @@ function windows(value: string): ErrorWindow[] {
 }
 
 async function reportErrors(options: ErrorsOptions, command: Command): Promise<void> {
-  const report = await withRuntime(globalOptions(command), (runtime) =>
-    readErrorReport(runtime.redis, runtime.keys, runtime.pipeline, {
+  const report = await withRuntime(globalOptions(command), async (runtime) => {
+    await noteUnusedPrefix(runtime);
+    return readErrorReport(runtime.redis, runtime.keys, runtime.pipeline, {
       windows: options.window,
       top: options.top,
-    }),
-  );
+    });
+  });
   process.stdout.write(
     options.json === true ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`,
   );

@@ -26,6 +26,7 @@ export function registerPipeline(program: Command): void {
       .command("check")
       .argument("[file]", "the pipeline file; default: the configured one")
       .description("validate a pipeline file and show its stages; needs no Redis")
+      .option("--json", "print {ok, file, stages} as JSON")
       .action(checkPipeline),
     [
       "switchboard pipeline check",
@@ -35,10 +36,20 @@ export function registerPipeline(program: Command): void {
   );
 }
 
-function checkPipeline(file: string | undefined, _options: unknown, command: Command): void {
+function checkPipeline(
+  file: string | undefined,
+  options: { json?: boolean },
+  command: Command,
+): void {
   const path = file ?? resolveSettings(globalOptions(command)).SWITCHBOARD_PIPELINE;
   const pipeline = loadPipeline(path);
-  process.stdout.write(`ok: ${path}\n${describeStages(pipeline)}\n`);
+  if (options.json === true) {
+    process.stdout.write(
+      `${JSON.stringify({ ok: true, file: path, stages: pipeline.stages }, null, 2)}\n`,
+    );
+  } else {
+    process.stdout.write(`ok: ${path}\n${describeStages(pipeline)}\n`);
+  }
 }
 
 /** The stages of a pipeline as a compact table. */

@@ -4,15 +4,17 @@ import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import { Registry } from "../../agents/registry.js";
 import { Ingress } from "../../ingress/ingress.js";
+import { SYSTEM_AGENT } from "../../protocol/agent.js";
 import { composeEnvelope, type SendRequest } from "../../protocol/compose.js";
 import type { Envelope } from "../../protocol/envelope.js";
 import { SwitchboardError } from "../../protocol/errors.js";
+import { checkBodySize } from "../../service/switchboard.js";
 import { describeError, usageError } from "../errors.js";
 import type { GlobalOptions } from "../options.js";
 import { splitList } from "../options.js";
 import { ProgressBar } from "../progress.js";
 import { withRuntime } from "../runtime.js";
-import { formatCount } from "../table.js";
+import { formatCount, plural } from "../table.js";
 
 /** Envelopes appended per round trip. */
 const BATCH_SIZE = 500;
@@ -54,7 +56,7 @@ export async function sendFile(
       new Ingress(runtime.redis, runtime.keys, runtime.pipeline),
       new Registry(runtime.redis, runtime.keys, runtime.pipeline),
       openInput(options.file, size),
-      options.defaultFrom,
+      { defaultFrom: options.defaultFrom, maxBodyBytes: runtime.pipeline.limits.maxBodyBytes },
     ),
   );
   process.stdout.write(
@@ -79,14 +81,21 @@ function openInput(file: string, size: number | undefined): Input {
 }
 
 export function describeSummary(s: SendFileSummary): string {
-  return `sent ${formatCount(s.sent)} messages (${formatCount(s.rejected)} rejected lines) in ${s.seconds.toFixed(2)} s, ${formatCount(s.rate)} msg/s`;
+  return `sent ${plural(s.sent, "message")} (${plural(s.rejected, "rejected line")}) in ${s.seconds.toFixed(2)} s, ${formatCount(s.rate)} msg/s`;
+}
+
+interface LineRules {
+  /** The sender of lines that name none. */
+  defaultFrom: string | undefined;
+  /** `limits.maxBodyBytes`: a larger body is refused at its line, as send_message refuses it. */
+  maxBodyBytes: number;
 }
 
 async function sendLines(
   ingress: Ingress,
   registry: Registry,
   input: Input,
-  defaultFrom: string | undefined,
+  rules: LineRules,
 ): Promise<SendFileSummary> {
   const started = Date.now();
   const progress = new ProgressBar(process.stderr, input.size);
@@ -103,10 +112,9 @@ async function sendLines(
       state.bytes += Buffer.byteLength(text) + 1;
       if (text.trim() !== "") {
         try {
-          batch.push({
-            line: state.lines,
-            envelope: composeEnvelope(requestFromLine(text, defaultFrom)),
-          });
+          const envelope = composeEnvelope(requestFromLine(text, rules.defaultFrom));
+          checkBodySize(envelope.body, rules.maxBodyBytes);
+          batch.push({ line: state.lines, envelope });
         } catch (error) {
           reject(state.lines, error);
         }
@@ -114,7 +122,7 @@ async function sendLines(
       if (batch.length >= BATCH_SIZE) {
         state.sent += await acceptBatch(
           ingress,
-          await withKnownRecipients(registry, batch, reject),
+          await withKnownAgents(registry, batch, reject),
           reject,
         );
         batch = [];
@@ -123,7 +131,7 @@ async function sendLines(
     }
     state.sent += await acceptBatch(
       ingress,
-      await withKnownRecipients(registry, batch, reject),
+      await withKnownAgents(registry, batch, reject),
       reject,
     );
   } finally {
@@ -145,16 +153,32 @@ interface Pending {
   envelope: Envelope;
 }
 
-/** The lines whose named recipients are all registered; the others are rejected, as send_message would. */
-async function withKnownRecipients(
+/**
+ * The lines whose sender and named recipients are all registered; the others are rejected,
+ * as send_message would (and as `switchboard send --from` refuses an unregistered sender).
+ */
+async function withKnownAgents(
   registry: Registry,
   batch: readonly Pending[],
   reject: (line: number, error: unknown) => void,
 ): Promise<Pending[]> {
   const named = (p: Pending) => (p.envelope.to.kind === "agents" ? p.envelope.to.agents : []);
-  const unknown = new Set(await registry.unknown([...new Set(batch.flatMap(named))]));
+  const everyone = new Set(batch.flatMap((p) => [p.envelope.from, ...named(p)]));
+  const unknown = new Set(await registry.unknown([...everyone]));
   if (unknown.size === 0) return [...batch];
   return batch.filter((p) => {
+    const { from } = p.envelope;
+    if (unknown.has(from) || from === SYSTEM_AGENT) {
+      reject(
+        p.line,
+        new SwitchboardError(
+          "NOT_FOUND",
+          `sender '${from}' is not a registered agent; register it first: switchboard agents register ${from}`,
+          { field: "from" },
+        ),
+      );
+      return false;
+    }
     const missing = named(p).filter((agent) => unknown.has(agent));
     if (missing.length === 0) return true;
     const names = missing.map((n) => `'${n}'`).join(", ");
@@ -162,7 +186,7 @@ async function withKnownRecipients(
       p.line,
       new SwitchboardError(
         "NOT_FOUND",
-        `no agent named ${names}; register it first (switchboard agents register)`,
+        `no agent named ${names}; register it first: switchboard agents register NAME`,
         { field: "to" },
       ),
     );

@@ -2,6 +2,7 @@ import { InvalidArgumentError, Option, type Command } from "commander";
 import { STAGE_NAMES } from "../../config/pipeline.js";
 import { serveProbes } from "../../health/probes.js";
 import type { Switchboard } from "../../service/switchboard.js";
+import { listenError, usageError } from "../errors.js";
 import { runUntilStopped, shutdownTimeoutOption, type FrontEnd } from "../lifecycle.js";
 import { globalOptions, splitList, withExamples } from "../options.js";
 import { openRuntime, type Runtime } from "../runtime.js";
@@ -25,22 +26,26 @@ export function registerServe(program: Command): void {
     .addOption(
       new Option("--port <port>", "TCP port of the MCP endpoint (0: any free one)")
         .argParser(portNumber)
-        .default(DEFAULT_PORT),
+        .default(DEFAULT_PORT)
+        .env("SWITCHBOARD_PORT"),
     )
     .addOption(
       new Option(
         "--host <address>",
         "address to listen on; loopback by default, anything else exposes the endpoint",
-      ).default(DEFAULT_HOST),
+      )
+        .default(DEFAULT_HOST)
+        .env("SWITCHBOARD_HOST"),
     )
-    .option("--no-workers", "serve MCP only; run the stages elsewhere (switchboard worker)")
+    .addOption(noWorkersOption("serve MCP only; run the stages elsewhere (switchboard worker)"))
     .addOption(
       new Option(
         "--allowed-origins <list>",
         "comma-separated browser origins (or hostnames) allowed besides localhost",
       )
         .argParser(splitList)
-        .default([]),
+        .default([])
+        .env("SWITCHBOARD_ALLOWED_ORIGINS"),
     )
     .addOption(shutdownTimeoutOption())
     .addHelpText(
@@ -66,6 +71,7 @@ export function registerServe(program: Command): void {
 }
 
 async function serve(options: ServeOptions, command: Command): Promise<void> {
+  checkNoWorkersVariable();
   const runtime = await openRuntime(globalOptions(command), { longRunning: true });
   await runUntilStopped(runtime, {
     stages: options.workers ? STAGE_NAMES : [],
@@ -91,6 +97,13 @@ async function startHttp(
     allowedOrigins: options.allowedOrigins,
     limits: runtime.pipeline.http,
     probes: serveProbes(runtime, log),
+  }).catch((error: unknown) => {
+    throw listenError(error, {
+      host: options.host,
+      port: options.port,
+      portOption: "--port (SWITCHBOARD_PORT)",
+      hostOption: "--host (SWITCHBOARD_HOST)",
+    });
   });
   log.info("mcp front end listening", { url: http.url });
   if (!isLoopback(options.host)) {
@@ -99,6 +112,29 @@ async function startHttp(
     });
   }
   return { stop: (drainMs) => http.close(drainMs) };
+}
+
+const NO_WORKERS_VARIABLE = "SWITCHBOARD_NO_WORKERS";
+
+/** `--no-workers`; SWITCHBOARD_NO_WORKERS=1 does the same. */
+export function noWorkersOption(description: string): Option {
+  return new Option("--no-workers", `${description}; the variable takes 1`).env(
+    NO_WORKERS_VARIABLE,
+  );
+}
+
+/**
+ * Commander takes a boolean option's variable as set whatever its value, so
+ * SWITCHBOARD_NO_WORKERS=false would turn the workers off: only 1, true or yes are taken.
+ */
+export function checkNoWorkersVariable(env: NodeJS.ProcessEnv = process.env): void {
+  const value = env[NO_WORKERS_VARIABLE];
+  if (value !== undefined && !/^(1|true|yes)$/i.test(value.trim())) {
+    throw usageError(
+      `${NO_WORKERS_VARIABLE}=${JSON.stringify(value)} is not 1: set it to 1 to run no workers, or unset it to run them`,
+      NO_WORKERS_VARIABLE,
+    );
+  }
 }
 
 /** A TCP port for commander: 0 to 65535. */

@@ -3,6 +3,7 @@ import { STAGE_NAMES } from "../../config/pipeline.js";
 import { JOB_STATES, readFailureStatus, type FailureStatus } from "../../health/failures.js";
 import { readStatus, type StatusReport } from "../../health/status.js";
 import { globalOptions, withExamples } from "../options.js";
+import { requirePrefixInUse } from "../presence.js";
 import { withRuntime } from "../runtime.js";
 import { formatCount, formatDuration, formatTable } from "../table.js";
 
@@ -11,18 +12,24 @@ export function registerStatus(program: Command): void {
   const command = program
     .command("status")
     .description(
-      "show each stage's backlog, lag, pending entries and consumers, dead letters, retry queues and webhook breakers",
+      "show each stage's backlog, lag, pending entries and live workers, dead letters, retry queues and webhook breakers",
     )
     .option("--json", "print one JSON object")
     .action(showStatus);
+  command.addHelpText(
+    "after",
+    "\nworkers: the worker processes (serve, worker, stdio) running each stage, heard from in\n" +
+      "the last 15 s. Reads only; exits 1 when no Switchboard has run under the prefix (a\n" +
+      "mistyped --prefix or REDIS_URL would otherwise show an empty system).",
+  );
   withExamples(command, ["switchboard status", "switchboard status --prefix team1 --json"]);
 }
 
 async function showStatus(options: { json?: boolean }, command: Command): Promise<void> {
-  const report = await withRuntime(globalOptions(command), async (runtime) => ({
-    ...(await readStatus(runtime)),
-    ...(await readFailureStatus(runtime)),
-  }));
+  const report = await withRuntime(globalOptions(command), async (runtime) => {
+    await requirePrefixInUse(runtime);
+    return { ...(await readStatus(runtime)), ...(await readFailureStatus(runtime)) };
+  });
   process.stdout.write(
     options.json === true ? `${JSON.stringify(report, null, 2)}\n` : `${formatStatus(report)}\n`,
   );
@@ -38,7 +45,7 @@ export function formatStatus(report: StatusReport & FailureStatus): string {
       formatCount(s.length),
       s.lag === null ? "?" : formatCount(s.lag),
       formatCount(s.pending),
-      String(s.consumers),
+      String(s.workers),
       s.oldest_pending_ms === null ? "-" : formatDuration(s.oldest_pending_ms),
     ];
   });
@@ -52,7 +59,7 @@ export function formatStatus(report: StatusReport & FailureStatus): string {
       { header: "length", align: "right" },
       { header: "lag", align: "right" },
       { header: "pending", align: "right" },
-      { header: "consumers", align: "right" },
+      { header: "workers", align: "right" },
       { header: "oldest pending", align: "right" },
     ],
     rows,

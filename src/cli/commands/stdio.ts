@@ -1,4 +1,4 @@
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { STAGE_NAMES } from "../../config/pipeline.js";
 import { CredentialsFile } from "../../agents/credentials.js";
 import type { Caller } from "../../mcp/identity.js";
@@ -10,6 +10,7 @@ import { describeError, EXIT_FAILURE } from "../errors.js";
 import { runUntilStopped, shutdownTimeoutOption, type FrontEnd } from "../lifecycle.js";
 import { globalOptions, splitList, withExamples } from "../options.js";
 import { openRuntime, type Runtime } from "../runtime.js";
+import { checkNoWorkersVariable, noWorkersOption } from "./serve.js";
 
 interface StdioOptions {
   agent: string;
@@ -23,13 +24,22 @@ export function registerStdio(program: Command): void {
   const command = program
     .command("stdio")
     .description("serve MCP over stdin/stdout as one agent, for clients that spawn their servers")
-    .requiredOption("--agent <name>", "the agent this process acts as")
-    .option(
-      "--capabilities <list>",
-      "comma-separated capabilities to register (default: keep the registered ones)",
-      splitList,
+    .addOption(
+      new Option("--agent <name>", "the agent this process acts as")
+        .env("SWITCHBOARD_AGENT")
+        .makeOptionMandatory(),
     )
-    .option("--no-workers", "do not run the stages in this process (a serve or worker runs them)")
+    .addOption(
+      new Option(
+        "--capabilities <list>",
+        "comma-separated capabilities to register (default: keep the registered ones)",
+      )
+        .argParser(splitList)
+        .env("SWITCHBOARD_CAPABILITIES"),
+    )
+    .addOption(
+      noWorkersOption("do not run the stages in this process (a serve or worker runs them)"),
+    )
     .addOption(shutdownTimeoutOption())
     .addHelpText(
       "after",
@@ -49,6 +59,7 @@ export function registerStdio(program: Command): void {
 }
 
 async function stdio(options: StdioOptions, command: Command): Promise<void> {
+  checkNoWorkersVariable();
   const runtime = await openRuntime(globalOptions(command), { longRunning: true });
   let refused = false;
   await runUntilStopped(runtime, {

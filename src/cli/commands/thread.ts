@@ -1,10 +1,12 @@
 import type { Command } from "commander";
 import type { MessageView } from "../../history/history.js";
+import type { Target } from "../../protocol/envelope.js";
 import { ThreadIdSchema } from "../../protocol/envelope.js";
 import { usageError } from "../errors.js";
 import { globalOptions, withExamples } from "../options.js";
+import { noteUnusedPrefix } from "../presence.js";
 import { withService } from "../service.js";
-import { formatTable, truncate } from "../table.js";
+import { formatDuration, formatTable, truncate } from "../table.js";
 
 /** `switchboard thread ID`: a thread in order, with where each message stands. */
 export function registerThread(program: Command): void {
@@ -13,6 +15,13 @@ export function registerThread(program: Command): void {
     .description("show a thread in order: who said what, and where each message stands")
     .option("--json", "print a JSON array of the messages")
     .action(showThread);
+  command.addHelpText(
+    "after",
+    "\n# is a message's place in the thread. `to` names the recipients, or the target (a\n" +
+      "capability, a topic, a broadcast) when none was found; `status` is where the message\n" +
+      "stands for each recipient (read, acked, …), or for the message itself when it reached\n" +
+      "nobody (undeliverable, rejected, …). Reads only.",
+  );
   withExamples(command, ["switchboard thread 01933c1e-…", "switchboard thread 01933c1e-… --json"]);
 }
 
@@ -27,32 +36,68 @@ async function showThread(
       "id",
     );
   }
-  const messages = await withService(globalOptions(command), (service) =>
-    service.history.thread(null, id),
-  );
+  const messages = await withService(globalOptions(command), async (service, runtime) => {
+    await noteUnusedPrefix(runtime);
+    return service.history.thread(null, id);
+  });
   if (options.json === true) process.stdout.write(`${JSON.stringify(messages, null, 2)}\n`);
-  else process.stdout.write(`${formatThread(messages)}\n`);
+  else process.stdout.write(`${formatThread(messages, Date.now())}\n`);
 }
 
-function formatThread(messages: readonly MessageView[]): string {
+export function formatThread(messages: readonly MessageView[], now: number): string {
   return formatTable(
     [
-      { header: "seq", align: "right" },
+      { header: "#", align: "right" },
+      { header: "age", align: "right" },
       { header: "from" },
       { header: "to" },
       { header: "status" },
       { header: "subject" },
       { header: "body" },
     ],
-    messages.map((m) => [
-      String(m.seq ?? "-"),
+    messages.map((m, i) => [
+      String(i + 1),
+      formatDuration(now - Date.parse(m.created_at)),
       m.from,
-      Object.entries(m.recipients)
-        .map(([agent, state]) => `${agent}:${state.status}`)
-        .join(" "),
-      m.status?.status ?? "-",
+      recipientsOf(m),
+      statusOf(m),
       truncate(m.subject ?? "", 32),
       truncate(typeof m.body === "string" ? m.body : JSON.stringify(m.body), 48),
     ]),
   );
+}
+
+/** The recipients found, or the target when there are none (yet). */
+function recipientsOf(m: MessageView): string {
+  const names = Object.keys(m.recipients);
+  return names.length > 0 ? names.join(", ") : describeTarget(m.to);
+}
+
+/** `bob, carol`, `capability code-review (any)`, `topic builds`, `broadcast`. */
+export function describeTarget(to: Target): string {
+  switch (to.kind) {
+    case "agents":
+      return to.agents.join(", ");
+    case "capability":
+      return `capability ${to.capability} (${to.mode})`;
+    case "topic":
+      return `topic ${to.topic}`;
+    case "broadcast":
+      return to.capability === undefined ? "broadcast" : `broadcast to ${to.capability}`;
+  }
+}
+
+/**
+ * Where the message stands: its recipients' status (one word when they agree, else
+ * `bob read, carol delivered`), or the message's own when it reached no one.
+ */
+function statusOf(m: MessageView): string {
+  const entries = Object.entries(m.recipients).map(([agent, state]) => [
+    agent,
+    state.status.replace("_", " "),
+  ]);
+  if (entries.length === 0) return m.status?.status.replace("_", " ") ?? "accepted";
+  const statuses = new Set(entries.map(([, status]) => status));
+  if (statuses.size === 1) return [...statuses][0]!;
+  return entries.map(([agent, status]) => `${agent} ${status}`).join(", ");
 }

@@ -2,9 +2,9 @@ import { Option, type Command } from "commander";
 import { STAGE_NAMES, type Pipeline, type StageName } from "../../config/pipeline.js";
 import { workerProbes } from "../../health/probes.js";
 import { startProbeServer } from "../../health/server.js";
-import { usageError } from "../errors.js";
+import { listenError, usageError } from "../errors.js";
 import { runStagesUntilSignal, shutdownTimeoutOption, type FrontEnd } from "../lifecycle.js";
-import { globalOptions, positiveInteger, splitList, withExamples } from "../options.js";
+import { globalOptions, integerBetween, splitList, withExamples } from "../options.js";
 import { openRuntime, type Runtime } from "../runtime.js";
 import { DEFAULT_HOST, portNumber } from "./serve.js";
 
@@ -16,34 +16,42 @@ interface WorkerCommandOptions {
   metricsHost: string;
 }
 
+/** The pipeline file's own ceiling for `concurrency`. */
+const MAX_CONCURRENCY = 64;
+
 /** `switchboard worker`: any subset of the stages, for scaling stages apart. */
 export function registerWorker(program: Command): void {
   const command = program
     .command("worker")
     .description("run some of the stages in this process (default: all of them)")
     .addOption(
-      new Option(
-        "--stages <list>",
-        `comma-separated stages to run, of ${STAGE_NAMES.join(", ")}`,
-      ).default(STAGE_NAMES.join(",")),
+      new Option("--stages <list>", `comma-separated stages to run, of ${STAGE_NAMES.join(", ")}`)
+        .default(STAGE_NAMES.join(","))
+        .env("SWITCHBOARD_STAGES"),
     )
     .addOption(
       new Option(
         "--concurrency <n>",
-        "consumer loops per chosen stage, overriding the pipeline file",
-      ).argParser(positiveInteger),
+        `consumer loops per chosen stage (1-${MAX_CONCURRENCY}), overriding the pipeline file`,
+      )
+        .argParser(integerBetween(1, MAX_CONCURRENCY))
+        .env("SWITCHBOARD_CONCURRENCY"),
     )
     .addOption(
       new Option(
         "--metrics-port <port>",
         "serve /metrics, /healthz and /readyz on this port (0: any free one)",
-      ).argParser(portNumber),
+      )
+        .argParser(portNumber)
+        .env("SWITCHBOARD_METRICS_PORT"),
     )
     .addOption(
       new Option(
         "--metrics-host <address>",
         "address of the --metrics-port server; 0.0.0.0 lets a Prometheus elsewhere scrape it",
-      ).default(DEFAULT_HOST),
+      )
+        .default(DEFAULT_HOST)
+        .env("SWITCHBOARD_METRICS_HOST"),
     )
     .addOption(shutdownTimeoutOption())
     .addHelpText(
@@ -59,14 +67,8 @@ export function registerWorker(program: Command): void {
   ]);
 }
 
-/** The pipeline file's own ceiling for `concurrency`. */
-const MAX_CONCURRENCY = 64;
-
 async function runWorker(options: WorkerCommandOptions, command: Command): Promise<void> {
   const stages = parseStages(options.stages);
-  if (options.concurrency !== undefined && options.concurrency > MAX_CONCURRENCY) {
-    throw usageError(`--concurrency is at most ${MAX_CONCURRENCY}`, "--concurrency");
-  }
   const runtime = await openRuntime(globalOptions(command), { longRunning: true });
   const { metricsHost, metricsPort } = options;
   await runStagesUntilSignal(runtime, {
@@ -94,6 +96,13 @@ async function startProbes(
     probes,
     limits: runtime.pipeline.http,
     log: runtime.log,
+  }).catch((error: unknown) => {
+    throw listenError(error, {
+      host,
+      port,
+      portOption: "--metrics-port (SWITCHBOARD_METRICS_PORT)",
+      hostOption: "--metrics-host (SWITCHBOARD_METRICS_HOST)",
+    });
   });
   runtime.log.info("metrics listening", { url: `${server.url}/metrics` });
   return { stop: () => server.close() };
