@@ -38,6 +38,19 @@ const PER_INVOCATION: ReadonlyMap<string, string> = new Map<string, string>([
   ["agents register --webhook-url", "where one agent's mail goes"],
   ["agents register --token", "one agent's secret"],
   ["agents admin --revoke", "one change of one agent's role"],
+  ["agents token --rotate", "one change of one agent's token"],
+  ["agents token --save", "where one new token is kept"],
+  // One client's configuration, written once.
+  ...[
+    "--agent",
+    "--capabilities",
+    "--http",
+    "--url",
+    "--token",
+    "--file",
+    "--command",
+    "--print",
+  ].map((flag) => [`install ${flag}`, "what one client's configuration says"] as const),
   // Dead letters chosen for one action.
   ...["list", "replay", "purge"].flatMap((sub) =>
     ["--agent", "--stage", "--code", "--category", "--older-than", "--newer-than"].map(
@@ -103,10 +116,12 @@ describe("switchboard options", () => {
   });
 
   it("shows each variable in --help", () => {
-    const help = program.commands.find((c) => c.name() === "serve")!.helpInformation();
+    // Commander wraps help to the terminal's width, so a line break may fall anywhere.
+    const unwrapped = (command: Command) => command.helpInformation().replace(/\s+/g, " ");
+    const help = unwrapped(program.commands.find((c) => c.name() === "serve")!);
     expect(help).toContain("env: SWITCHBOARD_PORT");
     expect(help).toContain("env: SWITCHBOARD_HOST");
-    expect(program.helpInformation()).toContain("env: SWITCHBOARD_PREFIX");
+    expect(unwrapped(program)).toContain("env: SWITCHBOARD_PREFIX");
   });
 
   it("has --json on every command that prints data", () => {
