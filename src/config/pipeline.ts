@@ -4,6 +4,7 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { describeIssues, firstIssuePath } from "../protocol/issues.js";
 import { ERROR_CATEGORIES, SwitchboardError, type ErrorCategory } from "../protocol/errors.js";
+import { MAX_JSON_DEPTH } from "../protocol/json-value.js";
 
 /** The stages, in the order a message moves through them. */
 export const STAGE_NAMES = ["validate", "route", "deliver", "persist"] as const;
@@ -175,6 +176,13 @@ const DEFAULT_RETRIES: Record<string, RetryPolicy> = {
   transient: { attempts: 6, delayMs: 500, maxDelayMs: 30_000, jitter: 0.2 },
 };
 
+/**
+ * How deep a message body may nest arrays and objects (`limits.maxBodyDepth`); at most
+ * {@link MAX_JSON_DEPTH}, the ceiling every JSON value from outside is held to.
+ * @defaultValue 64
+ */
+export const DEFAULT_MAX_BODY_DEPTH = 64;
+
 const HttpUrlSchema = z.url({
   protocol: /^https?$/,
   error: "expected an http:// or https:// URL, such as https://alerts.example.com/switchboard",
@@ -194,6 +202,10 @@ const PipelineFileSchema = z.strictObject({
       maxEncodedBytes: positiveInt("bytes").default(262_144),
       /** The most bytes an envelope may inflate to. */
       maxDecodedBytes: positiveInt("bytes").default(1_048_576),
+      /** The deepest a body may nest arrays and objects inside one another. */
+      maxBodyDepth: positiveInt("levels")
+        .max(MAX_JSON_DEPTH, `at most ${MAX_JSON_DEPTH} levels`)
+        .default(DEFAULT_MAX_BODY_DEPTH),
     })
     .prefault({}),
   dedupe: z

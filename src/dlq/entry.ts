@@ -7,6 +7,7 @@ import {
   type ErrorCategory,
   type ErrorInfo,
 } from "../protocol/errors.js";
+import { describeStreamId, isStreamId } from "../protocol/stream-id.js";
 import { streamIdTime } from "../redis/stream-ids.js";
 
 /**
@@ -60,15 +61,14 @@ export interface DeadLetterFilter {
   newerThanMs?: number | undefined;
 }
 
-const DEAD_LETTER_ID = /^\d{1,20}-\d{1,20}$/;
-
-/** Refuses ids that are not stream ids, naming the first and the field. */
+/** Refuses ids that are not stream ids (both parts at most 2^64 − 1), naming the first and the field. */
 export function checkIds(ids: readonly string[], field = "ids"): void {
-  const bad = ids.find((id) => !DEAD_LETTER_ID.test(id));
+  const bad = ids.find((id) => !isStreamId(id));
   if (bad !== undefined) {
+    const shown = bad.length > 48 ? `${bad.slice(0, 48)}…` : bad;
     throw new SwitchboardError(
       "INVALID_INPUT",
-      `'${bad}' is not a dead-letter id (ids look like 1732430000000-0); list them with \`switchboard dlq list\` or dlq_list`,
+      `'${shown}' is not ${describeStreamId("a dead-letter id (ids look like 1732430000000-0)")}; list them with \`switchboard dlq list\` or dlq_list`,
       { field },
     );
   }

@@ -9,6 +9,7 @@ import {
 } from "./envelope.js";
 import { checkTarget, MessageFieldsShape } from "./compose.js";
 import { ERROR_CATEGORIES, ERROR_CODES, type ErrorCode } from "./errors.js";
+import { streamIdSchema } from "./stream-id.js";
 
 /**
  * Input schemas of the tools, shared by the MCP front end and the CLI. The descriptions
@@ -20,12 +21,19 @@ export const MAX_AWAIT_REPLY_SECONDS = 45;
 export const MAX_FETCH_LIMIT = 100;
 export const MAX_REPLAY_LIMIT = 200;
 
-export const StreamCursorSchema = z
-  .string()
-  .regex(
-    /^\d+(-\d+)?$/,
-    "a cursor is an inbox id such as `1732430000000-0` (from fetch_inbox or replay), or `0`",
-  );
+export const StreamCursorSchema = streamIdSchema(
+  "a cursor is an inbox id such as `1732430000000-0` (from fetch_inbox or replay), or `0`",
+  { msAlone: true },
+);
+
+/** With `thread_id`, replay's `after` is a sequence number in the thread (`0` for all). */
+const THREAD_CURSOR = /^\d{1,15}$/;
+
+/**
+ * The oldest a dead-letter filter may look back, in seconds: ten years, so that `now` minus
+ * the age is still a time (and a stream id) Redis accepts.
+ */
+export const MAX_AGE_SECONDS = 10 * 365 * 86_400;
 
 export const MAX_DLQ_LIMIT = 200;
 export const MAX_DLQ_IDS = 100;
@@ -33,9 +41,18 @@ export const MAX_DLQ_IDS = 100;
 /** The stages, as config/pipeline.ts names them (protocol/ may not import config/). */
 export const DEAD_LETTER_STAGES = ["validate", "route", "deliver", "persist"] as const;
 
-const DeadLetterIdSchema = z
-  .string()
-  .regex(/^\d{1,20}-\d{1,20}$/, "a dead-letter id such as `1732430000000-0` (from dlq_list)");
+export const DeadLetterIdSchema = streamIdSchema(
+  "a dead-letter id such as `1732430000000-0` (from dlq_list)",
+);
+
+const ageSchema = (what: string) =>
+  z
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_AGE_SECONDS, `at most ${MAX_AGE_SECONDS} seconds (10 years)`)
+    .optional()
+    .describe(`${what} (0-${MAX_AGE_SECONDS}).`);
 
 /** What selects dead letters: every part given must match. */
 const DeadLetterFilterShape = {
@@ -46,18 +63,8 @@ const DeadLetterFilterShape = {
     .optional()
     .describe("Only those whose last error has this code, e.g. `WEBHOOK_TIMEOUT`."),
   category: z.enum(ERROR_CATEGORIES).optional().describe("Only those in this error category."),
-  older_than_seconds: z
-    .number()
-    .int()
-    .min(0)
-    .optional()
-    .describe("Only those dead-lettered at least this many seconds ago."),
-  newer_than_seconds: z
-    .number()
-    .int()
-    .min(0)
-    .optional()
-    .describe("Only those dead-lettered at most this many seconds ago."),
+  older_than_seconds: ageSchema("Only those dead-lettered at least this many seconds ago"),
+  newer_than_seconds: ageSchema("Only those dead-lettered at most this many seconds ago"),
 };
 const FILTER_FIELDS = Object.keys(DeadLetterFilterShape);
 
@@ -97,6 +104,22 @@ function deadLetterSelection(verb: string) {
         });
       }
     });
+}
+
+/** With `thread_id`, `after` is a sequence number (a thread's next_cursor), not an inbox id. */
+function checkReplayCursor(
+  input: { thread_id?: string | undefined; after?: string | undefined },
+  ctx: z.RefinementCtx,
+): void {
+  if (input.thread_id === undefined || input.after === undefined) return;
+  if (!THREAD_CURSOR.test(input.after)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["after"],
+      message:
+        "with `thread_id`, `after` is a sequence number in the thread (0 to 999999999999999, the next_cursor of the page before), not an inbox id",
+    });
+  }
 }
 
 export const ToolInputs = {
@@ -165,21 +188,23 @@ export const ToolInputs = {
     ),
   }),
   unsubscribe_topic: z.strictObject({ topic: TopicSchema.describe("A topic you subscribed to.") }),
-  replay: z.strictObject({
-    thread_id: ThreadIdSchema.optional().describe(
-      "Replay this thread, in order; `after` is then a sequence number (next_cursor of the page before).",
-    ),
-    after: StreamCursorSchema.optional().describe(
-      "Without thread_id: everything your inbox received after this cursor (an inbox_id), `0` for all. Page on with next_cursor; null means the end.",
-    ),
-    limit: z
-      .number()
-      .int()
-      .min(1)
-      .max(MAX_REPLAY_LIMIT)
-      .default(50)
-      .describe(`Messages per page (1-${MAX_REPLAY_LIMIT}).`),
-  }),
+  replay: z
+    .strictObject({
+      thread_id: ThreadIdSchema.optional().describe(
+        "Replay this thread, in order; `after` is then a sequence number (next_cursor of the page before).",
+      ),
+      after: StreamCursorSchema.optional().describe(
+        "Without thread_id: everything your inbox received after this cursor (an inbox_id), `0` for all. Page on with next_cursor; null means the end.",
+      ),
+      limit: z
+        .number()
+        .int()
+        .min(1)
+        .max(MAX_REPLAY_LIMIT)
+        .default(50)
+        .describe(`Messages per page (1-${MAX_REPLAY_LIMIT}).`),
+    })
+    .superRefine(checkReplayCursor),
   dlq_list: z.strictObject({
     ...DeadLetterFilterShape,
     limit: z

@@ -11,6 +11,7 @@ import { composeEnvelope } from "../protocol/compose.js";
 import type { Envelope, TraceContext } from "../protocol/envelope.js";
 import { claimOf, formatClaim, parseClaim } from "../protocol/idempotency.js";
 import { SwitchboardError, toErrorInfo } from "../protocol/errors.js";
+import { checkBodyDepth } from "../protocol/json-value.js";
 import type { ToolInput } from "../protocol/tools.js";
 import type { Keys } from "../redis/keys.js";
 import { trimAcknowledged } from "../redis/trim.js";
@@ -118,7 +119,7 @@ export class Switchboard {
     trace?: TraceContext,
     signal?: AbortSignal,
   ): Promise<SendResult> {
-    this.#checkBodySize(input.body);
+    this.#checkBody(input.body);
     if (input.to !== undefined) {
       const unknown = await this.registry.unknown(input.to);
       if (unknown.length > 0) {
@@ -273,11 +274,13 @@ export class Switchboard {
   }
 
   /**
-   * Refuses a body over `limits.maxBodyBytes` before anything is accepted (validate checks
-   * it again, for producers that bypass this class), so the sender hears of it at once.
+   * Refuses a body nested deeper than `limits.maxBodyDepth` (measured iteratively, before
+   * anything recursive) or over `limits.maxBodyBytes` before anything is accepted (validate
+   * checks both again, for producers that bypass this class), so the sender hears at once.
    */
-  #checkBodySize(body: unknown): void {
-    const { maxBodyBytes } = this.#o.pipeline.limits;
+  #checkBody(body: unknown): void {
+    const { maxBodyBytes, maxBodyDepth } = this.#o.pipeline.limits;
+    checkBodyDepth(body, maxBodyDepth);
     const bytes = Buffer.byteLength(JSON.stringify(body), "utf8");
     if (bytes > maxBodyBytes) {
       throw new SwitchboardError(
