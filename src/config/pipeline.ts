@@ -183,6 +183,25 @@ const DEFAULT_RETRIES: Record<string, RetryPolicy> = {
  */
 export const DEFAULT_MAX_BODY_DEPTH = 64;
 
+/**
+ * How fast each agent may send (`limits.sendRate`): a token bucket refilled at `perSecond`,
+ * holding at most `burst`. Far above what an agent that waits for its replies sends, and
+ * above the MCP benchmark's senders.
+ * @defaultValue `{ perSecond: 200, burst: 400 }`
+ */
+export const DEFAULT_SEND_RATE = Object.freeze({ perSecond: 200, burst: 400 });
+
+const SendRateSchema = z.strictObject({
+  /** Sends per second an agent may keep up: the bucket's refill rate. */
+  perSecond: z
+    .number({ error: "expected sends per second, such as 200 (fractions allowed: 0.5)" })
+    .positive({ error: "expected a positive number of sends per second" })
+    .max(1_000_000)
+    .default(DEFAULT_SEND_RATE.perSecond),
+  /** Sends an agent may make at once after a quiet spell: the bucket's size. */
+  burst: positiveInt("sends").max(1_000_000).default(DEFAULT_SEND_RATE.burst),
+});
+
 const HttpUrlSchema = z.url({
   protocol: /^https?$/,
   error: "expected an http:// or https:// URL, such as https://alerts.example.com/switchboard",
@@ -206,6 +225,8 @@ const PipelineFileSchema = z.strictObject({
       maxBodyDepth: positiveInt("levels")
         .max(MAX_JSON_DEPTH, `at most ${MAX_JSON_DEPTH} levels`)
         .default(DEFAULT_MAX_BODY_DEPTH),
+      /** Each agent's send rate, shared by every front end (RATE_LIMITED beyond it). */
+      sendRate: SendRateSchema.prefault({}),
     })
     .prefault({}),
   dedupe: z

@@ -51,6 +51,8 @@ export const ERROR_CODES = {
   UNAUTHENTICATED: spec("auth", "info", false),
   /** The caller is an agent, but not one allowed to do this (admin tools). */
   FORBIDDEN: spec("auth", "warning", false),
+  /** A sender sends faster than `limits.sendRate`: it waits `retry_after_seconds`, then sends. */
+  RATE_LIMITED: spec("quota", "info", true),
   /** The inbox of a recipient holds its quota of unacknowledged messages. */
   INBOX_FULL: spec("quota", "warning", true),
   /** No agent matched the message's target. */
@@ -99,25 +101,37 @@ export interface ErrorInfo {
   message: string;
   /** The path of the offending field, such as `body` or `stages.route.batchSize`. */
   field?: string;
+  /** Facts a program acts on, such as `retry_after_seconds` of RATE_LIMITED. */
+  data?: ErrorData;
 }
+
+/** Structured facts of an error, for programs: `{ retry_after_seconds: 0.25 }`. */
+export type ErrorData = Readonly<Record<string, string | number | boolean>>;
 
 export class SwitchboardError extends Error {
   readonly code: ErrorCode;
   readonly retryable: boolean;
   readonly field: string | undefined;
+  readonly data: ErrorData | undefined;
 
-  constructor(code: ErrorCode, message: string, options?: { field?: string; cause?: unknown }) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options?: { field?: string; cause?: unknown; data?: ErrorData },
+  ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = "SwitchboardError";
     this.code = code;
     this.retryable = ERROR_CODES[code].retryable;
     this.field = options?.field;
+    this.data = options?.data;
   }
 
   toInfo(): ErrorInfo {
-    return this.field === undefined
-      ? { code: this.code, message: this.message }
-      : { code: this.code, message: this.message, field: this.field };
+    const info: ErrorInfo = { code: this.code, message: this.message };
+    if (this.field !== undefined) info.field = this.field;
+    if (this.data !== undefined) info.data = this.data;
+    return info;
   }
 }
 

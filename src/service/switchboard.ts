@@ -6,6 +6,7 @@ import { History, type MessageView } from "../history/history.js";
 import { Inbox, type AckResult, type Digest, type InboxMessage } from "../inbox/inbox.js";
 import { MailAnnouncements } from "../inbox/mail.js";
 import { Ingress, type Accepted } from "../ingress/ingress.js";
+import { SendRate } from "../ingress/send-rate.js";
 import { SYSTEM_AGENT, type AgentView, type RegisterInput } from "../protocol/agent.js";
 import { composeEnvelope } from "../protocol/compose.js";
 import type { Envelope, TraceContext } from "../protocol/envelope.js";
@@ -55,6 +56,7 @@ export class Switchboard {
   readonly deadLetters: DeadLetters;
   readonly #o: ServiceOptions;
   readonly #ingress: Ingress;
+  readonly #sendRate: SendRate;
   #sweeper: NodeJS.Timeout | undefined;
   #sweeps = 0;
 
@@ -67,6 +69,7 @@ export class Switchboard {
     this.history = new History(redis, keys, pipeline);
     this.deadLetters = new DeadLetters(redis, keys, pipeline);
     this.#ingress = new Ingress(redis, keys, pipeline);
+    this.#sendRate = new SendRate(redis, keys, pipeline);
   }
 
   async register(input: RegisterInput, presentedToken?: string): Promise<Registration> {
@@ -120,15 +123,18 @@ export class Switchboard {
     signal?: AbortSignal,
   ): Promise<SendResult> {
     this.#checkBody(input.body);
-    if (input.to !== undefined) {
-      const unknown = await this.registry.unknown(input.to);
-      if (unknown.length > 0) {
-        throw new SwitchboardError(
-          "NOT_FOUND",
-          `no agent named ${unknown.map((n) => `'${n}'`).join(", ")}; list_agents shows who is registered`,
-          { field: "to" },
-        );
-      }
+    // One send from the agent's bucket, while the named recipients are looked up.
+    const [waitMs, unknown] = await Promise.all([
+      this.#sendRate.take(agent),
+      input.to === undefined ? [] : this.registry.unknown(input.to),
+    ]);
+    if (waitMs > 0) throw this.#sendRate.refusal(agent, waitMs);
+    if (unknown.length > 0) {
+      throw new SwitchboardError(
+        "NOT_FOUND",
+        `no agent named ${unknown.map((n) => `'${n}'`).join(", ")}; list_agents shows who is registered`,
+        { field: "to" },
+      );
     }
     const threadId =
       input.thread_id ??

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { checkIds } from "../../src/dlq/entry.js";
 import { RegisterInputSchema } from "../../src/protocol/agent.js";
 import { SendRequestSchema } from "../../src/protocol/compose.js";
+import { ERROR_CODES, SwitchboardError } from "../../src/protocol/errors.js";
 import { checkBodyDepth, MAX_JSON_DEPTH, nestsDeeperThan } from "../../src/protocol/json-value.js";
 import { isStreamId, MAX_STREAM_ID_PART } from "../../src/protocol/stream-id.js";
 import { ToolInputs } from "../../src/protocol/tools.js";
@@ -146,5 +147,24 @@ describe("agent metadata", () => {
     expect(RegisterInputSchema.safeParse({ name: "a", metadata: { model: "x" } }).success).toBe(
       true,
     );
+  });
+});
+
+describe("RATE_LIMITED", () => {
+  it("is a retryable quota error whose data travels with it", () => {
+    expect(ERROR_CODES.RATE_LIMITED).toEqual({
+      category: "quota",
+      severity: "info",
+      retryable: true,
+    });
+    const error = new SwitchboardError("RATE_LIMITED", "wait", {
+      data: { retry_after_seconds: 0.25 },
+    });
+    expect(error.retryable).toBe(true);
+    expect(error.toInfo()).toEqual({
+      code: "RATE_LIMITED",
+      message: "wait",
+      data: { retry_after_seconds: 0.25 },
+    });
   });
 });
