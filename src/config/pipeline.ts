@@ -5,6 +5,7 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { describeIssues, firstIssuePath } from "../protocol/issues.js";
 import { ERROR_CATEGORIES, SwitchboardError, type ErrorCategory } from "../protocol/errors.js";
+import { MAX_JSON_DEPTH } from "../protocol/json-value.js";
 
 /** The stages, in the order a message moves through them. */
 export const STAGE_NAMES = ["validate", "route", "deliver", "persist"] as const;
@@ -176,6 +177,32 @@ const DEFAULT_RETRIES: Record<string, RetryPolicy> = {
   transient: { attempts: 6, delayMs: 500, maxDelayMs: 30_000, jitter: 0.2 },
 };
 
+/**
+ * How deep a message body may nest arrays and objects (`limits.maxBodyDepth`); at most
+ * {@link MAX_JSON_DEPTH}, the ceiling every JSON value from outside is held to.
+ * @defaultValue 64
+ */
+export const DEFAULT_MAX_BODY_DEPTH = 64;
+
+/**
+ * How fast each agent may send (`limits.sendRate`): a token bucket refilled at `perSecond`,
+ * holding at most `burst`. Far above what an agent that waits for its replies sends, and
+ * above the MCP benchmark's senders.
+ * @defaultValue `{ perSecond: 200, burst: 400 }`
+ */
+export const DEFAULT_SEND_RATE = Object.freeze({ perSecond: 200, burst: 400 });
+
+const SendRateSchema = z.strictObject({
+  /** Sends per second an agent may keep up: the bucket's refill rate. */
+  perSecond: z
+    .number({ error: "expected sends per second, such as 200 (fractions allowed: 0.5)" })
+    .positive({ error: "expected a positive number of sends per second" })
+    .max(1_000_000)
+    .default(DEFAULT_SEND_RATE.perSecond),
+  /** Sends an agent may make at once after a quiet spell: the bucket's size. */
+  burst: positiveInt("sends").max(1_000_000).default(DEFAULT_SEND_RATE.burst),
+});
+
 const HttpUrlSchema = z.url({
   protocol: /^https?$/,
   error: "expected an http:// or https:// URL, such as https://alerts.example.com/switchboard",
@@ -242,6 +269,12 @@ const PipelineFileSchema = z.strictObject({
       maxEncodedBytes: positiveInt("bytes").default(262_144),
       /** The most bytes an envelope may inflate to. */
       maxDecodedBytes: positiveInt("bytes").default(1_048_576),
+      /** The deepest a body may nest arrays and objects inside one another. */
+      maxBodyDepth: positiveInt("levels")
+        .max(MAX_JSON_DEPTH, `at most ${MAX_JSON_DEPTH} levels`)
+        .default(DEFAULT_MAX_BODY_DEPTH),
+      /** Each agent's send rate, shared by every front end (RATE_LIMITED beyond it). */
+      sendRate: SendRateSchema.prefault({}),
     })
     .prefault({}),
   dedupe: z

@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import { SwitchboardError } from "../protocol/errors.js";
 import { UUID_V7_PATTERN } from "../protocol/ids.js";
+import { describeStreamId, isStreamId } from "../protocol/stream-id.js";
 import type { Keys } from "../redis/keys.js";
 import { compareStreamIds } from "../redis/stream-ids.js";
 
@@ -11,9 +12,8 @@ import { compareStreamIds } from "../redis/stream-ids.js";
  * committer writes with each dead letter (`Keys.deadLettersOf`), never by a scan.
  */
 
-const DEAD_LETTER_ID = /^\d{1,20}-\d{1,20}$/;
-
-export const isDeadLetterId = (id: string): boolean => DEAD_LETTER_ID.test(id);
+/** A stream id whose parts fit in 64 bits, as Redis takes it. */
+export const isDeadLetterId = (id: string): boolean => isStreamId(id);
 export const isMessageId = (id: string): boolean => UUID_V7_PATTERN.test(id);
 
 /** What one id given to show, replay or purge names. */
@@ -28,13 +28,16 @@ export interface Resolved {
   replayed: string[];
 }
 
+/** An id as an error message quotes it: a hostile one may be long. */
+const shown = (id: string): string => (id.length > 48 ? `${id.slice(0, 48)}…` : id);
+
 /** Refuses ids that are not dead-letter ids, naming the first and the field. */
 export function checkIds(ids: readonly string[], field = "ids"): void {
   const bad = ids.find((id) => !isDeadLetterId(id));
   if (bad !== undefined) {
     throw new SwitchboardError(
       "INVALID_INPUT",
-      `'${bad}' is not a dead-letter id (ids look like 1732430000000-0)`,
+      `'${shown(bad)}' is not ${describeStreamId("a dead-letter id (ids look like 1732430000000-0)")}`,
       { field, hint: "listDeadLetters" },
     );
   }
@@ -46,7 +49,7 @@ export function checkNames(ids: readonly string[], field = "ids"): void {
   if (bad !== undefined) {
     throw new SwitchboardError(
       "INVALID_INPUT",
-      `'${bad}' is not a dead-letter id (such as 1732430000000-0, from \`switchboard dlq list\` or dlq_list) or a message id (a lowercase UUIDv7, as send_message and get_message show it)`,
+      `'${shown(bad)}' is not a dead-letter id (such as 1732430000000-0, from \`switchboard dlq list\` or dlq_list) or a message id (a lowercase UUIDv7, as send_message and get_message show it)`,
       { field },
     );
   }

@@ -130,7 +130,9 @@ export class DeadLetters {
     const now = scan.now ?? Date.now();
     const pageSize = scan.pageSize ?? SCAN_PAGE;
     let end = upperBound(filter, { now, after: scan.after });
-    const start = filter.newerThanMs === undefined ? "-" : String(now - filter.newerThanMs);
+    if (end === undefined) return;
+    const start =
+      filter.newerThanMs === undefined ? "-" : String(Math.max(0, now - filter.newerThanMs));
     for (;;) {
       const entries = parseEntries(
         await this.redis.xrevrangeBuffer(this.stream, end, start, "COUNT", pageSize),
@@ -283,11 +285,17 @@ function carriedEnvelope(entry: StreamEntry, prefix: string): StoredEnvelope | u
   return { enc, data, seq: entry.fields.get(prefix + Field.seq) };
 }
 
-/** The newest id a scan may return: before the cursor, and old enough for `olderThanMs`. */
-function upperBound(filter: DeadLetterFilter, scan: Scan): string {
-  const cutoff = filter.olderThanMs === undefined ? undefined : scan.now - filter.olderThanMs;
+/**
+ * The newest id a scan may return: before the cursor, and old enough for `olderThanMs`
+ * (an age past the epoch selects from time 0); undefined when nothing can be older than
+ * the cursor (`0-0`, which Redis refuses as an exclusive end).
+ */
+function upperBound(filter: DeadLetterFilter, scan: Scan): string | undefined {
+  const cutoff =
+    filter.olderThanMs === undefined ? undefined : Math.max(0, scan.now - filter.olderThanMs);
   if (scan.after === undefined) return cutoff === undefined ? "+" : String(cutoff);
   checkIds([scan.after], "after");
-  const afterMs = parseStreamId(scan.after).ms;
-  return cutoff === undefined || afterMs <= BigInt(cutoff) ? `(${scan.after}` : String(cutoff);
+  const after = parseStreamId(scan.after);
+  if (after.ms === 0n && after.seq === 0n) return undefined;
+  return cutoff === undefined || after.ms <= BigInt(cutoff) ? `(${scan.after}` : String(cutoff);
 }

@@ -23,6 +23,8 @@ export const ADVICE: Readonly<Record<ErrorCode, string>> = {
     "calls with no token or an unknown one: the agent lost its token or was unregistered; it registers again (register_agent) and keeps the new token",
   FORBIDDEN:
     "an agent called an admin tool without the admin role; grant it with `switchboard agents admin NAME` if it should have it",
+  RATE_LIMITED:
+    "an agent sends faster than `limits.sendRate` (every front end together) and is told to wait `retry_after_seconds`: find out why it sends so much (a loop?), have it batch or use a topic, or raise `limits.sendRate` in the pipeline file",
   INBOX_FULL:
     "recipients hold `inbox.quota` unacknowledged messages: have them ack (ack_messages) and fetch more often, or raise `inbox.quota`; with `inbox.overflow: defer` the messages wait in the retry queue",
   NO_RECIPIENT:

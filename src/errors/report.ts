@@ -117,7 +117,13 @@ export async function readErrorReport(
 
   let end = "+";
   for (;;) {
-    const page = await redis.xrevrange(stream, end, String(now - longest), "COUNT", PAGE);
+    const page = await redis.xrevrange(
+      stream,
+      end,
+      String(Math.max(0, now - longest)), // a window longer than the epoch: from time 0
+      "COUNT",
+      PAGE,
+    );
     for (const [id, flat] of page) {
       const age = now - streamIdTime(id);
       const within = windows.map((w) => age <= w.ms);

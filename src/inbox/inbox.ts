@@ -10,7 +10,7 @@ import { ensureGroup } from "../pipeline/runner.js";
 import "../redis/buffer-commands.js";
 import type { Keys } from "../redis/keys.js";
 import { parseGroups } from "../redis/info.js";
-import { compareStreamIds, streamIdTime } from "../redis/stream-ids.js";
+import { compareStreamIds, exclusiveStart, streamIdTime } from "../redis/stream-ids.js";
 import { recordAcked } from "../telemetry/record.js";
 import type { MailAnnouncements } from "./mail.js";
 import { reportStatuses, type StatusReport } from "./statuses.js";
@@ -163,7 +163,8 @@ export class Inbox {
 
   /** Every message of this inbox after a cursor (an inbox id), oldest first. */
   async after(agent: string, cursor: string, limit: number): Promise<InboxMessage[]> {
-    const start = cursor === "0" || cursor === "0-0" ? "-" : `(${cursor}`;
+    const start = cursor === "0" || cursor === "0-0" ? "-" : exclusiveStart(cursor);
+    if (start === undefined) return [];
     const entries = parseEntries(
       await this.redis.xrangeBuffer(this.keys.inbox(agent), start, "+", "COUNT", limit),
     );

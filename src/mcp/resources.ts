@@ -7,6 +7,7 @@ import {
   type ReadResourceResult,
 } from "@modelcontextprotocol/server";
 import { directorySeenBy } from "../agents/visibility.js";
+import { ThreadIdSchema } from "../protocol/envelope.js";
 import { SwitchboardError } from "../protocol/errors.js";
 import type { Caller } from "./identity.js";
 import type { ToolDeps } from "./tool.js";
@@ -79,7 +80,7 @@ export function registerResources(
     async (uri, vars, ctx) =>
       guarded(uri.href, deps, async () => {
         const caller = await identity.require(ctx);
-        const threadId = String(vars.thread_id);
+        const threadId = threadIdOf(vars.thread_id);
         return json(uri, {
           thread_id: threadId,
           messages: await service.getThread(caller.agent, threadId),
@@ -104,6 +105,16 @@ function registerSubscriptions(
     subscriptions.delete(request.params.uri);
     return {};
   });
+}
+
+/** The thread id of a thread URI; a JSON-RPC error saying what one looks like if it is not one. */
+function threadIdOf(value: unknown): string {
+  const parsed = ThreadIdSchema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  throw new ProtocolError(
+    ProtocolErrorCode.InvalidParams,
+    `switchboard://thread/{thread_id}: ${parsed.error.issues[0]?.message ?? "not a thread id"}`,
+  );
 }
 
 /**

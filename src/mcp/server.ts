@@ -4,6 +4,7 @@ import type { Switchboard } from "../service/switchboard.js";
 import type { Logger } from "../telemetry/log.js";
 import { VERSION } from "../version.js";
 import type { Identity } from "./identity.js";
+import { answerInvalidParams } from "./invalid-params.js";
 import { registerResources } from "./resources.js";
 import type { ToolDeps } from "./tool.js";
 import { TOOLS } from "./tools/index.js";
@@ -47,6 +48,7 @@ export function buildMcpServer(
   const deps: ToolDeps = { service, identity, log: options.log };
   for (const register of TOOLS) register(server, deps);
   registerResources(server, deps, options.subscriptions);
+  answerInvalidParams(server);
   return server;
 }
 

@@ -17,6 +17,9 @@ import { DigestSchema } from "./schemas.js";
 import { digestText } from "./text.js";
 import { traceTool } from "./tracing.js";
 
+/** The `_meta` key of an isError result holding the error's data: `{code, retry_after_seconds}`. */
+export const ERROR_META_KEY = "switchboard/error";
+
 /** What every tool works with: the service, and who is calling on this connection. */
 export interface ToolDeps {
   service: Switchboard;
@@ -158,10 +161,13 @@ function failure(
   digest: Digest | undefined,
 ): CallToolResult {
   let text: string;
+  let meta: CallToolResult["_meta"];
   if (error instanceof SwitchboardError) {
-    const { code, field, message } = error;
+    const { code, field, message, data } = error;
     const named = field === undefined || message.includes(`\`${field}\``);
     text = `${code}: ${message}${named ? "" : ` (field \`${field}\`)`}`;
+    // Facts a program acts on (RATE_LIMITED's retry_after_seconds), beside the words.
+    if (data !== undefined) meta = { [ERROR_META_KEY]: { code, ...data } };
   } else {
     deps.log.error("tool failed", {
       tool,
@@ -169,5 +175,10 @@ function failure(
     });
     text = "INTERNAL: internal error, logged; try again, and report it if it persists";
   }
-  return { content: [{ type: "text", text: withDigest(text, digest) }], isError: true };
+  const result: CallToolResult = {
+    content: [{ type: "text", text: withDigest(text, digest) }],
+    isError: true,
+  };
+  if (meta !== undefined) result._meta = meta;
+  return result;
 }

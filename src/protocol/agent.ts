@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { AgentNameSchema, CapabilitySchema } from "./envelope.js";
+import { jsonValueSchema } from "./json-value.js";
 
 /** The name of Switchboard itself, as the sender of notices and events; no agent may take it. */
 export const SYSTEM_AGENT = "switchboard";
@@ -13,6 +14,18 @@ export type AgentStatus = (typeof AGENT_STATUSES)[number];
  */
 export const AGENT_ROLES = ["admin"] as const;
 export type AgentRole = (typeof AGENT_ROLES)[number];
+
+/** The most bytes an agent's `metadata` may have, as JSON: it is shown in every agent list. */
+export const MAX_METADATA_BYTES = 4096;
+/** The deepest a value in an agent's `metadata` may nest. */
+export const MAX_METADATA_DEPTH = 16;
+
+const MetadataSchema = z
+  .record(z.string().max(64), jsonValueSchema(MAX_METADATA_DEPTH))
+  .refine(
+    (metadata) => Buffer.byteLength(JSON.stringify(metadata), "utf8") <= MAX_METADATA_BYTES,
+    `metadata is at most ${MAX_METADATA_BYTES} bytes as JSON; keep a few short facts and link to the rest`,
+  );
 
 export const WebhookUrlSchema = z
   .url({
@@ -40,10 +53,9 @@ export const RegisterInputSchema = z.strictObject({
     .max(1024)
     .optional()
     .describe("A sentence on who you are and what you do, shown to other agents."),
-  metadata: z
-    .record(z.string().max(64), z.json())
-    .optional()
-    .describe("Free-form JSON about you (model, repository, owner)."),
+  metadata: MetadataSchema.optional().describe(
+    "Free-form JSON about you (model, repository, owner).",
+  ),
   webhook_url: WebhookUrlSchema.optional().describe(
     "Where messages are POSTed for push delivery; omit to fetch your inbox (pull).",
   ),

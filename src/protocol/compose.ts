@@ -13,6 +13,7 @@ import {
 } from "./envelope.js";
 import { SwitchboardError } from "./errors.js";
 import { uuidv7 } from "./ids.js";
+import { jsonValueSchema } from "./json-value.js";
 import { describeIssues, firstIssuePath } from "./issues.js";
 
 /** The longest a message may live before it expires: 30 days. */
@@ -52,9 +53,9 @@ export const MessageFieldsShape = {
     .max(256, "a subject is at most 256 characters")
     .optional()
     .describe("A one-line summary."),
-  body: z
-    .json()
-    .describe("The message: any JSON value (text, or an object for structured requests)."),
+  body: jsonValueSchema().describe(
+    "The message: any JSON value (text, or an object for structured requests).",
+  ),
   type: MessageTypeSchema.default("message").describe(
     "A dotted message type such as `message`, `task.request`, `alert.disk`.",
   ),

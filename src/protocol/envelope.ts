@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { UUID_V7_PATTERN } from "./ids.js";
+import { jsonValueSchema } from "./json-value.js";
 
 /** The envelope version written by this code; readers refuse versions they do not know. */
 export const ENVELOPE_VERSION = 1;
@@ -95,7 +96,7 @@ export const EnvelopeSchema = z.object({
   reply_to: MessageIdSchema.optional(),
   type: MessageTypeSchema,
   subject: z.string().max(256, "a subject is at most 256 characters").optional(),
-  body: z.json(),
+  body: jsonValueSchema(),
   created_at: isoTime,
   expires_at: isoTime.optional(),
   idempotency_key: z

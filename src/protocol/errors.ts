@@ -53,6 +53,8 @@ export const ERROR_CODES = {
   UNAUTHENTICATED: spec("auth", "info", false),
   /** The caller is an agent, but not one allowed to do this (admin tools). */
   FORBIDDEN: spec("auth", "warning", false),
+  /** A sender sends faster than `limits.sendRate`: it waits `retry_after_seconds`, then sends. */
+  RATE_LIMITED: spec("quota", "info", true),
   /** The inbox of a recipient holds its quota of unacknowledged messages. */
   INBOX_FULL: spec("quota", "warning", true),
   /** No agent matched the message's target. */
@@ -101,6 +103,8 @@ export interface ErrorInfo {
   message: string;
   /** The path of the offending field, such as `body` or `stages.route.batchSize`. */
   field?: string;
+  /** Facts a program acts on, such as `retry_after_seconds` of RATE_LIMITED. */
+  data?: ErrorData;
 }
 
 export interface SwitchboardErrorOptions {
@@ -108,12 +112,18 @@ export interface SwitchboardErrorOptions {
   cause?: unknown;
   /** What to do next, worded by each surface: `message` ends with its MCP wording. */
   hint?: HintKey;
+  /** Facts a program acts on. */
+  data?: ErrorData;
 }
+
+/** Structured facts of an error, for programs: `{ retry_after_seconds: 0.25 }`. */
+export type ErrorData = Readonly<Record<string, string | number | boolean>>;
 
 export class SwitchboardError extends Error {
   readonly code: ErrorCode;
   readonly retryable: boolean;
   readonly field: string | undefined;
+  readonly data: ErrorData | undefined;
   readonly hint: HintKey | undefined;
   /** The message without its hint. */
   readonly detail: string;
@@ -128,6 +138,7 @@ export class SwitchboardError extends Error {
     this.code = code;
     this.retryable = ERROR_CODES[code].retryable;
     this.field = options?.field;
+    this.data = options?.data;
     this.hint = hint;
     this.detail = message;
   }
@@ -140,9 +151,10 @@ export class SwitchboardError extends Error {
   }
 
   toInfo(): ErrorInfo {
-    return this.field === undefined
-      ? { code: this.code, message: this.message }
-      : { code: this.code, message: this.message, field: this.field };
+    const info: ErrorInfo = { code: this.code, message: this.message };
+    if (this.field !== undefined) info.field = this.field;
+    if (this.data !== undefined) info.data = this.data;
+    return info;
   }
 }
 

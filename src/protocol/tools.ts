@@ -10,6 +10,7 @@ import {
 import { checkTarget, MessageFieldsShape } from "./compose.js";
 import { ERROR_CATEGORIES, ERROR_CODES, type ErrorCode } from "./errors.js";
 import { UUID_V7_PATTERN } from "./ids.js";
+import { describeStreamId, isStreamId, streamIdSchema } from "./stream-id.js";
 
 /**
  * Input schemas of the tools, shared by the MCP front end and the CLI. The descriptions
@@ -23,12 +24,19 @@ export const MAX_FETCH_LIMIT = 100;
 export const MAX_FETCH_WAIT_SECONDS = 60;
 export const MAX_REPLAY_LIMIT = 200;
 
-export const StreamCursorSchema = z
-  .string()
-  .regex(
-    /^\d+(-\d+)?$/,
-    "a cursor is an inbox id such as `1732430000000-0` (from fetch_inbox or replay), or `0`",
-  );
+export const StreamCursorSchema = streamIdSchema(
+  "a cursor is an inbox id such as `1732430000000-0` (from fetch_inbox or replay), or `0`",
+  { msAlone: true },
+);
+
+/** With `thread_id`, replay's `after` is a sequence number in the thread (`0` for all). */
+const THREAD_CURSOR = /^\d{1,15}$/;
+
+/**
+ * The oldest a dead-letter filter may look back, in seconds: ten years, so that `now` minus
+ * the age is still a time (and a stream id) Redis accepts.
+ */
+export const MAX_AGE_SECONDS = 10 * 365 * 86_400;
 
 export const MAX_DLQ_LIMIT = 200;
 export const MAX_DLQ_IDS = 100;
@@ -36,16 +44,26 @@ export const MAX_DLQ_IDS = 100;
 /** The stages, as config/pipeline.ts names them (protocol/ may not import config/). */
 export const DEAD_LETTER_STAGES = ["validate", "route", "deliver", "persist"] as const;
 
-const DeadLetterIdSchema = z
-  .string()
-  .regex(/^\d{1,20}-\d{1,20}$/, "a dead-letter id such as `1732430000000-0` (from dlq_list)");
+export const DeadLetterIdSchema = streamIdSchema(
+  "a dead-letter id such as `1732430000000-0` (from dlq_list)",
+);
+
+const ageSchema = (what: string) =>
+  z
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_AGE_SECONDS, `at most ${MAX_AGE_SECONDS} seconds (10 years)`)
+    .optional()
+    .describe(`${what} (0-${MAX_AGE_SECONDS}).`);
 
 /** A dead letter by its own id, or every dead letter of a message by the message's id. */
 const DeadLetterNameSchema = z
   .string()
-  .regex(
-    new RegExp(`^(\\d{1,20}-\\d{1,20}|${UUID_V7_PATTERN.source.slice(1, -1)})$`),
-    "a dead-letter id such as `1732430000000-0` (from dlq_list) or a message id (a lowercase UUIDv7)",
+  .max(64, "an id is at most 64 characters")
+  .refine(
+    (id) => isStreamId(id) || UUID_V7_PATTERN.test(id),
+    `${describeStreamId("a dead-letter id such as `1732430000000-0` (from dlq_list)")}, or a message id (a lowercase UUIDv7)`,
   );
 
 /** What selects dead letters: every part given must match. */
@@ -57,18 +75,8 @@ const DeadLetterFilterShape = {
     .optional()
     .describe("Only those whose last error has this code, e.g. `WEBHOOK_TIMEOUT`."),
   category: z.enum(ERROR_CATEGORIES).optional().describe("Only those in this error category."),
-  older_than_seconds: z
-    .number()
-    .int()
-    .min(0)
-    .optional()
-    .describe("Only those dead-lettered at least this many seconds ago."),
-  newer_than_seconds: z
-    .number()
-    .int()
-    .min(0)
-    .optional()
-    .describe("Only those dead-lettered at most this many seconds ago."),
+  older_than_seconds: ageSchema("Only those dead-lettered at least this many seconds ago"),
+  newer_than_seconds: ageSchema("Only those dead-lettered at most this many seconds ago"),
 };
 const FILTER_FIELDS = Object.keys(DeadLetterFilterShape);
 
@@ -110,6 +118,22 @@ function deadLetterSelection(verb: string) {
         });
       }
     });
+}
+
+/** With `thread_id`, `after` is a sequence number (a thread's next_cursor), not an inbox id. */
+function checkReplayCursor(
+  input: { thread_id?: string | undefined; after?: string | undefined },
+  ctx: z.RefinementCtx,
+): void {
+  if (input.thread_id === undefined || input.after === undefined) return;
+  if (!THREAD_CURSOR.test(input.after)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["after"],
+      message:
+        "with `thread_id`, `after` is a sequence number in the thread (0 to 999999999999999, the next_cursor of the page before), not an inbox id",
+    });
+  }
 }
 
 export const ToolInputs = {
@@ -183,21 +207,23 @@ export const ToolInputs = {
     ),
   }),
   unsubscribe_topic: z.strictObject({ topic: TopicSchema.describe("A topic you subscribed to.") }),
-  replay: z.strictObject({
-    thread_id: ThreadIdSchema.optional().describe(
-      "Replay this thread, in order; `after` is then a sequence number (next_cursor of the page before).",
-    ),
-    after: StreamCursorSchema.optional().describe(
-      "Without thread_id: everything your inbox received after this cursor (an inbox_id), `0` for all. Page on with next_cursor; null means the end.",
-    ),
-    limit: z
-      .number()
-      .int()
-      .min(1)
-      .max(MAX_REPLAY_LIMIT)
-      .default(50)
-      .describe(`Messages per page (1-${MAX_REPLAY_LIMIT}).`),
-  }),
+  replay: z
+    .strictObject({
+      thread_id: ThreadIdSchema.optional().describe(
+        "Replay this thread, in order; `after` is then a sequence number (next_cursor of the page before).",
+      ),
+      after: StreamCursorSchema.optional().describe(
+        "Without thread_id: everything your inbox received after this cursor (an inbox_id), `0` for all. Page on with next_cursor; null means the end.",
+      ),
+      limit: z
+        .number()
+        .int()
+        .min(1)
+        .max(MAX_REPLAY_LIMIT)
+        .default(50)
+        .describe(`Messages per page (1-${MAX_REPLAY_LIMIT}).`),
+    })
+    .superRefine(checkReplayCursor),
   dlq_list: z.strictObject({
     ...DeadLetterFilterShape,
     limit: z

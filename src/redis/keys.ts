@@ -6,7 +6,7 @@
  * - `{p0}`: a partition's stage streams, its dead letters and their index by message id
  *   (forward + ack is one script);
  * - `{a:NAME}`: an agent: its record, inbox, unacknowledged count, delivery markers,
- *   reply pointers and topics (fetch and ack are scripts over these);
+ *   reply pointers, topics and send-rate bucket (fetch and ack are scripts over these);
  * - `{dir}`: the directory: agents by last contact, capability and topic indexes;
  * - `{k:HASH}`: an agent token (by its SHA-256), naming the agent;
  * - `{s:NAME}`: a sender's idempotency keys;
@@ -56,6 +56,11 @@ export class Keys {
   /** Set of the topics an agent subscribes to. */
   agentTopics(agent: string): string {
     return `${this.prefix}:{a:${agent}}:topics`;
+  }
+
+  /** An agent's send-rate token bucket (hash: tokens, at), shared by every front end. */
+  sendRate(agent: string): string {
+    return `${this.prefix}:{a:${agent}}:rate`;
   }
 
   /** The id of the first reply an agent received to one message, for request/reply. */

@@ -436,6 +436,35 @@ for i = first_id, #ARGV do
 end
 return out
 `,
+
+  /**
+   * Takes tokens from a sender's token bucket, refilled continuously at `rate` per second
+   * up to `burst`, by Redis's clock (so every front end agrees). A refusal changes nothing.
+   * The bucket expires once it would be full again: an idle sender costs no memory.
+   *
+   * KEYS[1]     the bucket (hash: tokens, at), in the sender's slot
+   * ARGV[1]     rate, tokens per second; ARGV[2] burst, the most tokens held;
+   * ARGV[3]     the tokens this send takes
+   * returns     0 taken; else the milliseconds until enough tokens are back (at least 1)
+   */
+  sbTakeTokens: `
+local rate, burst, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local held = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens, at = tonumber(held[1]) or burst, tonumber(held[2]) or now
+if now > at then
+  tokens = math.min(burst, tokens + (now - at) * rate / 1000)
+  at = now
+end
+if tokens < cost then
+  return math.max(1, math.ceil((cost - tokens) * 1000 / rate))
+end
+tokens = tokens - cost
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', at)
+redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) * 1000 / rate) + 1000)
+return 0
+`,
 } as const;
 
 type Arg = string | Buffer | number;
@@ -455,6 +484,7 @@ declare module "ioredis" {
     sbDlqReplay(numKeys: number, ...args: Arg[]): Result<string[][], Context>;
     sbRotateToken(numKeys: number, ...args: Arg[]): Result<number, Context>;
     sbUnlock(numKeys: number, ...args: Arg[]): Result<number, Context>;
+    sbTakeTokens(numKeys: number, ...args: Arg[]): Result<number, Context>;
   }
 }
 

@@ -28,6 +28,14 @@ export function minStreamId(ids: readonly string[]): string | undefined {
   return min;
 }
 
+/** The last id a stream can hold: Redis refuses it as an exclusive start (nothing follows). */
+const LAST_STREAM_ID = "18446744073709551615-18446744073709551615";
+
+/** `(id`, the start of a range after `id`; undefined when no id can follow it. */
+export function exclusiveStart(id: string): string | undefined {
+  return id === LAST_STREAM_ID ? undefined : `(${id}`;
+}
+
 /** The id just after this one: the smallest id that is greater. */
 export function nextStreamId(id: string): string {
   const { ms, seq } = parseStreamId(id);

@@ -6,11 +6,13 @@ import { History, type MessageView } from "../history/history.js";
 import { Inbox, type AckResult, type Digest, type InboxMessage } from "../inbox/inbox.js";
 import { MailAnnouncements } from "../inbox/mail.js";
 import { Ingress, type Accepted } from "../ingress/ingress.js";
+import { SendRate } from "../ingress/send-rate.js";
 import { SYSTEM_AGENT, type AgentView, type RegisterInput } from "../protocol/agent.js";
 import { composeEnvelope } from "../protocol/compose.js";
 import type { Envelope, TraceContext } from "../protocol/envelope.js";
 import { claimOf, formatClaim, parseClaim } from "../protocol/idempotency.js";
 import { SwitchboardError, toErrorInfo } from "../protocol/errors.js";
+import { checkBodyDepth } from "../protocol/json-value.js";
 import type { ToolInput } from "../protocol/tools.js";
 import type { Keys } from "../redis/keys.js";
 import { trimAcknowledged } from "../redis/trim.js";
@@ -56,6 +58,7 @@ export class Switchboard {
   readonly #ingress: Ingress;
   /** Aborted when a front end stops: waits end at once (see {@link stopWaiting}). */
   readonly #stopping = new AbortController();
+  readonly #sendRate: SendRate;
   #sweeper: NodeJS.Timeout | undefined;
   #sweeps = 0;
 
@@ -68,6 +71,7 @@ export class Switchboard {
     this.history = new History(redis, keys, pipeline);
     this.deadLetters = new DeadLetters(redis, keys, pipeline);
     this.#ingress = new Ingress(redis, keys, pipeline);
+    this.#sendRate = new SendRate(redis, keys, pipeline);
   }
 
   async register(input: RegisterInput, presentedToken?: string): Promise<Registration> {
@@ -119,16 +123,19 @@ export class Switchboard {
     trace?: TraceContext,
     signal?: AbortSignal,
   ): Promise<SendResult> {
-    checkBodySize(input.body, this.#o.pipeline.limits.maxBodyBytes);
-    if (input.to !== undefined) {
-      const unknown = await this.registry.unknown(input.to);
-      if (unknown.length > 0) {
-        throw new SwitchboardError(
-          "NOT_FOUND",
-          `no agent named ${unknown.map((n) => `'${n}'`).join(", ")}`,
-          { field: "to", hint: "listAgents" },
-        );
-      }
+    checkBody(input.body, this.#o.pipeline.limits);
+    // One send from the agent's bucket, while the named recipients are looked up.
+    const [waitMs, unknown] = await Promise.all([
+      this.#sendRate.take(agent),
+      input.to === undefined ? [] : this.registry.unknown(input.to),
+    ]);
+    if (waitMs > 0) throw this.#sendRate.refusal(agent, waitMs);
+    if (unknown.length > 0) {
+      throw new SwitchboardError(
+        "NOT_FOUND",
+        `no agent named ${unknown.map((n) => `'${n}'`).join(", ")}`,
+        { field: "to", hint: "listAgents" },
+      );
     }
     const threadId =
       input.thread_id ??
@@ -373,7 +380,16 @@ export class Switchboard {
  * Refuses a body over `limits.maxBodyBytes` before anything is accepted (validate checks
  * it again, for producers that bypass the front ends), so the sender hears of it at once.
  */
-export function checkBodySize(body: unknown, maxBodyBytes: number): void {
+/**
+ * Refuses a body nested deeper than `limits.maxBodyDepth` (measured iteratively, before
+ * anything recursive) or over `limits.maxBodyBytes` before anything is accepted (validate
+ * checks both again, for producers that bypass the front end), so the sender hears at once.
+ */
+export function checkBody(
+  body: unknown,
+  { maxBodyBytes, maxBodyDepth }: { maxBodyBytes: number; maxBodyDepth: number },
+): void {
+  checkBodyDepth(body, maxBodyDepth);
   const bytes = Buffer.byteLength(JSON.stringify(body), "utf8");
   if (bytes > maxBodyBytes) {
     throw new SwitchboardError(

@@ -8,7 +8,7 @@ import { SYSTEM_AGENT } from "../../protocol/agent.js";
 import { composeEnvelope, type SendRequest } from "../../protocol/compose.js";
 import type { Envelope } from "../../protocol/envelope.js";
 import { SwitchboardError } from "../../protocol/errors.js";
-import { checkBodySize } from "../../service/switchboard.js";
+import { checkBody } from "../../service/switchboard.js";
 import { describeError, usageError } from "../errors.js";
 import type { GlobalOptions } from "../options.js";
 import { splitList } from "../options.js";
@@ -56,7 +56,11 @@ export async function sendFile(
       new Ingress(runtime.redis, runtime.keys, runtime.pipeline),
       new Registry(runtime.redis, runtime.keys, runtime.pipeline),
       openInput(options.file, size),
-      { defaultFrom: options.defaultFrom, maxBodyBytes: runtime.pipeline.limits.maxBodyBytes },
+      {
+        defaultFrom: options.defaultFrom,
+        maxBodyBytes: runtime.pipeline.limits.maxBodyBytes,
+        maxBodyDepth: runtime.pipeline.limits.maxBodyDepth,
+      },
     ),
   );
   process.stdout.write(
@@ -87,8 +91,9 @@ export function describeSummary(s: SendFileSummary): string {
 interface LineRules {
   /** The sender of lines that name none. */
   defaultFrom: string | undefined;
-  /** `limits.maxBodyBytes`: a larger body is refused at its line, as send_message refuses it. */
+  /** `limits.maxBodyBytes` and `maxBodyDepth`: a body over either is refused at its line, as send_message refuses it. */
   maxBodyBytes: number;
+  maxBodyDepth: number;
 }
 
 async function sendLines(
@@ -113,7 +118,7 @@ async function sendLines(
       if (text.trim() !== "") {
         try {
           const envelope = composeEnvelope(requestFromLine(text, rules.defaultFrom));
-          checkBodySize(envelope.body, rules.maxBodyBytes);
+          checkBody(envelope.body, rules);
           batch.push({ line: state.lines, envelope });
         } catch (error) {
           reject(state.lines, error);

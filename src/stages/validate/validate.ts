@@ -3,6 +3,7 @@ import { decodeEnvelope } from "../../protocol/codec.js";
 import type { Envelope } from "../../protocol/envelope.js";
 import { claimOf, formatClaim, parseClaim } from "../../protocol/idempotency.js";
 import { UUID_V7_PATTERN } from "../../protocol/ids.js";
+import { checkBodyDepth } from "../../protocol/json-value.js";
 import { SwitchboardError, toErrorInfo } from "../../protocol/errors.js";
 import { pipelined, type ItemReplies } from "../../redis/batch.js";
 import { RecordField, readStoredEnvelopes, type StoredEnvelope } from "../../history/record.js";
@@ -105,6 +106,7 @@ function checkEnvelope(
       { field: "id" },
     );
   }
+  checkBodyDepth(envelope.body, limits.maxBodyDepth);
   // The body is part of the envelope: only an envelope larger than the limit needs measuring.
   const size = stored.enc === "json" ? stored.data.length : Infinity;
   const bodyBytes =
