@@ -1,4 +1,4 @@
-import { formatCount, plural } from "./table.js";
+import { formatCount, plural } from "../protocol/words.js";
 
 const REDRAW_INTERVAL_MS = 100;
 const BAR_WIDTH = 24;

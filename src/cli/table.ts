@@ -42,16 +42,3 @@ export function truncate(text: string, max: number): string {
   const flat = text.replace(/\s+/g, " ").trim();
   return flat.length <= max ? flat : `${flat.slice(0, Math.max(0, max - 1))}…`;
 }
-
-/** `12,345`. */
-export function formatCount(n: number): string {
-  return Math.round(n).toLocaleString("en-US");
-}
-
-/**
- * A count with its noun, singular or plural: `1 message`, `2 messages`, `1,200 dead letters`.
- * `many` is the plural when adding `s` will not do (`1 entry`, `2 entries`).
- */
-export function plural(n: number, one: string, many = `${one}s`): string {
-  return `${formatCount(n)} ${n === 1 ? one : many}`;
-}

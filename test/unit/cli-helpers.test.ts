@@ -16,7 +16,8 @@ import {
 } from "../../src/cli/errors.js";
 import { integerBetween } from "../../src/cli/options.js";
 import { logLevelFor, resolveSettings } from "../../src/cli/runtime.js";
-import { formatDuration, formatTable, plural, truncate } from "../../src/cli/table.js";
+import { formatDuration, formatTable, truncate } from "../../src/cli/table.js";
+import { plural } from "../../src/protocol/words.js";
 
 describe("cli formatting", () => {
   it("aligns table columns, numbers to the right", () => {

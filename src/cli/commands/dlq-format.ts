@@ -1,7 +1,8 @@
 import type { DeadLetterSummary } from "../../dlq/entry.js";
 import { namedByMessage, type ReplayResult, type Tally } from "../../dlq/results.js";
 import type { DeadLetter, DeadLetterPage } from "../../dlq/store.js";
-import { formatCount, formatDuration, formatTable, plural, truncate } from "../table.js";
+import { formatDuration, formatTable, truncate } from "../table.js";
+import { formatCount, plural } from "../../protocol/words.js";
 
 /** Text output of `switchboard dlq`: tables, one dead letter in full, results of bulk actions. */
 

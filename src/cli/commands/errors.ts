@@ -9,7 +9,8 @@ import {
 import { duration, globalOptions, positiveInteger, splitList, withExamples } from "../options.js";
 import { noteUnusedPrefix } from "../presence.js";
 import { withRuntime } from "../runtime.js";
-import { formatCount, formatDuration, formatTable } from "../table.js";
+import { formatDuration, formatTable } from "../table.js";
+import { formatCount } from "../../protocol/words.js";
 
 interface ErrorsOptions {
   window: ErrorWindow[];

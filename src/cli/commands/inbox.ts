@@ -8,7 +8,8 @@ import { globalOptions, integerBetween, withExamples } from "../options.js";
 import { noteUnusedPrefix } from "../presence.js";
 import type { Runtime } from "../runtime.js";
 import { withService } from "../service.js";
-import { formatDuration, formatTable, plural, truncate } from "../table.js";
+import { formatDuration, formatTable, truncate } from "../table.js";
+import { plural } from "../../protocol/words.js";
 
 interface InboxOptions {
   agent: string;

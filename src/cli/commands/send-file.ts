@@ -14,7 +14,7 @@ import type { GlobalOptions } from "../options.js";
 import { splitList } from "../options.js";
 import { ProgressBar } from "../progress.js";
 import { withRuntime } from "../runtime.js";
-import { formatCount, plural } from "../table.js";
+import { formatCount, plural } from "../../protocol/words.js";
 
 /** Envelopes appended per round trip. */
 const BATCH_SIZE = 500;

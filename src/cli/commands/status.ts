@@ -5,7 +5,8 @@ import { readStatus, type StatusReport } from "../../health/status.js";
 import { globalOptions, withExamples } from "../options.js";
 import { requirePrefixInUse } from "../presence.js";
 import { withRuntime } from "../runtime.js";
-import { formatCount, formatDuration, formatTable } from "../table.js";
+import { formatDuration, formatTable } from "../table.js";
+import { formatCount } from "../../protocol/words.js";
 
 /** `switchboard status`: how far behind each stage is. */
 export function registerStatus(program: Command): void {

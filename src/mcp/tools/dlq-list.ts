@@ -2,6 +2,7 @@ import { z } from "zod";
 import { filterOf, requireAdmin } from "../admin.js";
 import { DeadLetterSchema } from "../dlq-schemas.js";
 import { defineAgentTool } from "../tool.js";
+import { plural } from "../../protocol/words.js";
 
 export const dlqListTool = defineAgentTool(
   {
@@ -31,7 +32,7 @@ export const dlqListTool = defineAgentTool(
     const more = page.next_cursor === null ? "" : `; more after ${page.next_cursor}`;
     return {
       data: { ...page, depth },
-      text: `${page.dead_letters.length} of ${depth} dead letters${more}`,
+      text: `${page.dead_letters.length} of ${plural(depth, "dead letter")}${more}`,
     };
   },
 );

@@ -2,6 +2,7 @@ import { addUp, noPurges } from "../../dlq/results.js";
 import { filterOf, missingText, namedText, requireAdmin } from "../admin.js";
 import { PurgeShape } from "../dlq-schemas.js";
 import { defineAgentTool } from "../tool.js";
+import { plural } from "../../protocol/words.js";
 
 export const dlqPurgeTool = defineAgentTool(
   {
@@ -24,7 +25,7 @@ export const dlqPurgeTool = defineAgentTool(
     const tally = addUp(noPurges(), results);
     return {
       data: { ...tally, results },
-      text: `purged ${tally.purged} of ${results.length} dead letters${namedText(results)}${missingText(results)}`,
+      text: `purged ${tally.purged} of ${plural(results.length, "dead letter")}${namedText(results)}${missingText(results)}`,
     };
   },
 );

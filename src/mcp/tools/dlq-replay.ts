@@ -2,6 +2,7 @@ import { addUp, noReplays } from "../../dlq/results.js";
 import { filterOf, missingText, namedText, requireAdmin } from "../admin.js";
 import { ReplayShape } from "../dlq-schemas.js";
 import { defineAgentTool } from "../tool.js";
+import { plural } from "../../protocol/words.js";
 
 export const dlqReplayTool = defineAgentTool(
   {
@@ -28,7 +29,7 @@ export const dlqReplayTool = defineAgentTool(
     const tally = addUp(noReplays(), results);
     return {
       data: { ...tally, results },
-      text: `replayed ${tally.replayed} of ${results.length} dead letters${namedText(results)}${missingText(results)}`,
+      text: `replayed ${tally.replayed} of ${plural(results.length, "dead letter")}${namedText(results)}${missingText(results)}`,
     };
   },
 );

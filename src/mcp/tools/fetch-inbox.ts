@@ -3,6 +3,7 @@ import type { InboxMessage } from "../../inbox/inbox.js";
 import { InboxMessageSchema } from "../schemas.js";
 import { preview } from "../text.js";
 import { defineAgentTool } from "../tool.js";
+import { plural } from "../../protocol/words.js";
 
 /**
  * The longest a fetch waits here: below the 60 s after which MCP clients give up on a
@@ -41,5 +42,5 @@ function fetchedText(messages: readonly InboxMessage[]): string {
   const lines = messages.map(
     (m) => `${m.message_id} from ${m.from}${m.redelivered ? " (again)" : ""}: ${preview(m)}`,
   );
-  return `${messages.length} message${messages.length === 1 ? "" : "s"} (ack them when handled): ${lines.join("; ")}`;
+  return `${plural(messages.length, "message")} (ack them when handled): ${lines.join("; ")}`;
 }

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { MessageViewSchema } from "../schemas.js";
 import { preview } from "../text.js";
 import { defineAgentTool } from "../tool.js";
+import { plural } from "../../protocol/words.js";
 
 export const getThreadTool = defineAgentTool(
   {
@@ -22,7 +23,7 @@ export const getThreadTool = defineAgentTool(
     const latest = last === undefined ? "" : `; latest from ${last.from}: ${preview(last)}`;
     return {
       data: { thread_id: input.thread_id, messages },
-      text: `thread ${input.thread_id}: ${messages.length} messages${latest}`,
+      text: `thread ${input.thread_id}: ${plural(messages.length, "message")}${latest}`,
     };
   },
 );

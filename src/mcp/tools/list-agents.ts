@@ -3,6 +3,7 @@ import { directorySeenBy } from "../../agents/visibility.js";
 import { AgentSchema } from "../schemas.js";
 import { namesText } from "../text.js";
 import { defineAgentTool } from "../tool.js";
+import { plural } from "../../protocol/words.js";
 
 export const listAgentsTool = defineAgentTool(
   {
@@ -29,7 +30,7 @@ export const listAgentsTool = defineAgentTool(
     );
     return {
       data: { agents, count: agents.length },
-      text: agents.length === 0 ? "no agents" : `${agents.length} agents: ${names}`,
+      text: agents.length === 0 ? "no agents" : `${plural(agents.length, "agent")}: ${names}`,
     };
   },
 );

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { ReplayedMessageSchema } from "../schemas.js";
 import { defineAgentTool } from "../tool.js";
+import { plural } from "../../protocol/words.js";
 
 export const replayTool = defineAgentTool(
   {
@@ -22,6 +23,6 @@ export const replayTool = defineAgentTool(
   async ({ input, caller, deps: { service } }) => {
     const page = await service.replay(caller.agent, input);
     const more = page.next_cursor === null ? "" : `; more after ${page.next_cursor}`;
-    return { data: page, text: `${page.messages.length} messages${more}` };
+    return { data: page, text: `${plural(page.messages.length, "message")}${more}` };
   },
 );
