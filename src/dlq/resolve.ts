@@ -49,7 +49,7 @@ export function checkNames(ids: readonly string[], field = "ids"): void {
   if (bad !== undefined) {
     throw new SwitchboardError(
       "INVALID_INPUT",
-      `'${shown(bad)}' is not a dead-letter id (such as 1732430000000-0, from \`switchboard dlq list\` or dlq_list) or a message id (a lowercase UUIDv7, as send_message and get_message show it)`,
+      `'${shown(bad)}' is not ${describeStreamId("a dead-letter id (such as 1732430000000-0, from `switchboard dlq list` or dlq_list)")}, nor a message id (a lowercase UUIDv7, as send_message and get_message show it)`,
       { field },
     );
   }

@@ -1,6 +1,16 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { isJsonContentType } from "@modelcontextprotocol/server";
 import { readBody } from "../http/body.js";
+import { MAX_JSON_DEPTH, nestsDeeperThan } from "../protocol/json-value.js";
+
+/**
+ * The deepest a JSON-RPC message may nest: room for a message body of
+ * {@link MAX_JSON_DEPTH} levels and the envelope around it. Deeper, the SDK's adapter would
+ * overflow the stack re-serializing it (`JSON.stringify`) before any tool could refuse it.
+ */
+export const MAX_REQUEST_DEPTH = MAX_JSON_DEPTH * 2;
+/** JSON-RPC's code for parameters that do not fit the method. */
+const INVALID_PARAMS = -32602;
 
 /** The methods Streamable HTTP uses: POST a message, GET the event stream, DELETE the session. */
 const MCP_METHODS: ReadonlySet<string> = new Set(["POST", "GET", "DELETE"]);
@@ -69,10 +79,21 @@ export async function readMcpInput(
   if (text.trim() === "") {
     return answerJsonRpcError(res, 400, PARSE_ERROR, "Parse error: the request body is empty");
   }
+  let parsed: unknown;
   try {
-    return { parsed: JSON.parse(text) as unknown };
+    parsed = JSON.parse(text);
   } catch (error) {
     const reason = (error as Error).message;
     return answerJsonRpcError(res, 400, PARSE_ERROR, `Parse error: not valid JSON (${reason})`);
   }
+  if (nestsDeeperThan(parsed, MAX_REQUEST_DEPTH)) {
+    return answerJsonRpcError(
+      res,
+      400,
+      INVALID_PARAMS,
+      `Invalid params: the request nests more than ${MAX_REQUEST_DEPTH} levels of arrays and objects; ` +
+        `a message body (field \`body\`) may nest 0 to ${MAX_JSON_DEPTH} levels (limits.maxBodyDepth): flatten it`,
+    );
+  }
+  return { parsed };
 }
