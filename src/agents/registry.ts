@@ -89,10 +89,14 @@ export class Registry {
     );
     if (result === -1) throw unknownToken();
     if (result === 0) {
-      throw new SwitchboardError("NAME_TAKEN", `agent name '${r.name}' is registered already`, {
-        field: "name",
-        hint: "presentToken",
-      });
+      throw new SwitchboardError(
+        "NAME_TAKEN",
+        `agent name '${r.name}' is registered already (an operator can give it a new token: \`switchboard agents token ${r.name} --rotate\`)`,
+        {
+          field: "name",
+          hint: "presentToken",
+        },
+      );
     }
     const stale = (previous?.capabilities ?? []).map((c) => parseCapability(c).name);
     const batch = this.redis.multi();

@@ -19,12 +19,8 @@ export const HINTS = {
   },
   /** A name registered by someone else's token. */
   presentToken: {
-    mcp:
-      "present its token (Authorization: Bearer … or SWITCHBOARD_TOKEN) to act as it, " +
-      "have an operator give it a new one (`switchboard agents token NAME --rotate`), or choose another name",
-    cli:
-      "give its token with --token to update it, give it a new one with " +
-      "`switchboard agents token NAME --rotate`, or choose another name",
+    mcp: "present its token (Authorization: Bearer … or SWITCHBOARD_TOKEN) to act as it, or choose another name",
+    cli: "give its token with --token to update it, or choose another name",
   },
   /** A malformed dead-letter id. */
   listDeadLetters: {

@@ -59,7 +59,12 @@ describe.each(["sdk-v2", "sdk-v1"])("examples/%s.ts", (example) => {
 
 describe("the v1 pitfall the docs warn of", () => {
   it("v1's callTool takes the options third: `{ timeout }` second is taken for a result schema", async () => {
-    const client = await connectV1(fixture.serve.url);
+    const { token } = await joinAs(
+      fixture.serve.url,
+      `v1-pitfall-${randomBytes(3).toString("hex")}`,
+      "legacy",
+    );
+    const client = await connectV1(fixture.serve.url, token);
     const params = { name: "list_agents", arguments: {} };
     // Passed as v2 takes them: v1 uses the options object as its result schema.
     await expect(

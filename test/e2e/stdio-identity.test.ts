@@ -3,11 +3,10 @@ import { eventually } from "../support/harness.js";
 import {
   call,
   connectLegacy,
-  connectModern,
   connectStdio,
   fastPipelineWith,
+  joinAs,
   useServe,
-  type McpClient,
 } from "../support/mcp.js";
 import { deleteByPrefix, testPrefix } from "../support/redis.js";
 import { credentialNames, probe, savedCredentials, withDataDir } from "../support/stdio.js";
@@ -22,10 +21,11 @@ const fixture = useServe({
 });
 const NO_WORKERS = ["--no-workers"];
 
-let observer: McpClient;
+let observerToken: string;
 
 beforeAll(async () => {
-  observer = await connectModern(fixture.serve.url);
+  // Only agents may list agents: the observer is one (clients are closed after each test).
+  observerToken = (await joinAs(fixture.serve.url, "observer", "legacy")).token;
 });
 
 interface Listed {
@@ -33,7 +33,8 @@ interface Listed {
 }
 
 async function listed(name: string): Promise<Listed["agents"][number] | undefined> {
-  const { agents } = await call<Listed>(await connectModern(fixture.serve.url), "list_agents");
+  const observer = await connectLegacy(fixture.serve.url, observerToken);
+  const { agents } = await call<Listed>(observer, "list_agents");
   return agents.find((agent) => agent.name === name);
 }
 
@@ -53,6 +54,7 @@ describe("switchboard stdio identity", { timeout: 60_000 }, () => {
       args: [...NO_WORKERS, "--capabilities", "ops"],
     });
     // Before ivy's client calls anything, another client finds it.
+    const observer = await connectLegacy(fixture.serve.url, observerToken);
     const { agents } = await call<Listed>(observer, "list_agents", { capability: "ops" });
     expect(agents.map((a) => a.name)).toEqual(["ivy"]);
 

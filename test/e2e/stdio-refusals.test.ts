@@ -45,8 +45,9 @@ async function expectRefused(client: McpClient, refusal: RegExp): Promise<void> 
 }
 
 async function listedNames(): Promise<string[]> {
+  // Only agents may list agents: hank asks.
   const { agents } = await call<{ agents: { name: string }[] }>(
-    await connectModern(fixture.serve.url),
+    await connectLegacy(fixture.serve.url, hankToken),
     "list_agents",
   );
   return agents.map((a) => a.name);
@@ -113,7 +114,7 @@ describe("switchboard agents token", { timeout: 60_000 }, () => {
   it("is named by NAME_TAKEN as the way to take over a name", async () => {
     const client = await connectModern(fixture.serve.url);
     await expect(call(client, "register_agent", { name: "hank" })).rejects.toThrow(
-      /^NAME_TAKEN: .*present its token.*`switchboard agents token hank --rotate`.*choose another name/,
+      /^NAME_TAKEN: .*`switchboard agents token hank --rotate`.*present its token.*choose another name/,
     );
   });
 
