@@ -87,13 +87,19 @@ export async function readMcpInput(
     return answerJsonRpcError(res, 400, PARSE_ERROR, `Parse error: not valid JSON (${reason})`);
   }
   if (nestsDeeperThan(parsed, MAX_REQUEST_DEPTH)) {
-    return answerJsonRpcError(
-      res,
-      400,
-      INVALID_PARAMS,
+    // An answer to the request itself (its id, 200), so the client's call fails with it.
+    const id = (parsed as { id?: unknown }).id;
+    const message =
       `Invalid params: the request nests more than ${MAX_REQUEST_DEPTH} levels of arrays and objects; ` +
-        `a message body (field \`body\`) may nest 0 to ${MAX_JSON_DEPTH} levels (limits.maxBodyDepth): flatten it`,
+      `a message body (field \`body\`) may nest 0 to ${MAX_JSON_DEPTH} levels (limits.maxBodyDepth): flatten it`;
+    res.writeHead(200, { "content-type": "application/json" }).end(
+      JSON.stringify({
+        jsonrpc: "2.0",
+        error: { code: INVALID_PARAMS, message },
+        id: typeof id === "string" || typeof id === "number" ? id : null,
+      }),
     );
+    return undefined;
   }
   return { parsed };
 }
