@@ -151,7 +151,7 @@ describe("error wording", () => {
     const prefix = fx.newPrefix();
     await register(prefix, "rev");
     const taken = await run(["agents", "register", "rev"], prefix);
-    expect(taken.stderr).toMatch(/registered already; give its token with --token/);
+    expect(taken.stderr).toMatch(/registered already .*; give its token with --token/);
     expect(taken.stderr).not.toMatch(/Authorization|SWITCHBOARD_TOKEN/);
     const unknown = await run(["send", "--from", "rev", "--to", "zed", "--body", "x"], prefix);
     expect(unknown.stderr).toBe(
