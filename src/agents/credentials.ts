@@ -1,8 +1,9 @@
-import { createHash, randomBytes } from "node:crypto";
-import { chmod, mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { chmod, mkdir, readdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { dataDir } from "../config/data-dir.js";
+import { isTemporaryFile, readIfExists, writeFileAtomically } from "../config/files.js";
 import { AgentNameSchema } from "../protocol/envelope.js";
 import { SwitchboardError } from "../protocol/errors.js";
 
@@ -85,13 +86,10 @@ export class CredentialsFile {
 
   /** The token kept for the agent, if any; a file that is not ours reads as none. */
   async read(): Promise<string | undefined> {
-    let text: string;
-    try {
-      text = await readFile(this.path, "utf8");
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    const text = await readIfExists(this.path).catch((error: unknown) => {
       throw this.#cannot("read", error);
-    }
+    });
+    if (text === undefined) return undefined;
     try {
       const record = CredentialsRecordSchema.parse(JSON.parse(text));
       return record.agent === this.#agent ? record.token : undefined;
@@ -113,7 +111,7 @@ export class CredentialsFile {
     }
   }
 
-  /** Keeps the token: written to a temp file (0600), flushed, then renamed over the file. */
+  /** Keeps the token: the file (0600) replaced whole, see {@link writeFileAtomically}. */
   async save(token: string): Promise<void> {
     await this.prepare();
     const record: CredentialsRecord = {
@@ -123,19 +121,9 @@ export class CredentialsFile {
       prefix: this.#prefix,
       saved_at: new Date().toISOString(),
     };
-    const temp = `${this.path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
     try {
-      const handle = await open(temp, "wx", 0o600);
-      try {
-        await handle.chmod(0o600);
-        await handle.writeFile(`${JSON.stringify(record, null, 2)}\n`);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await rename(temp, this.path);
+      await writeFileAtomically(this.path, `${JSON.stringify(record, null, 2)}\n`, 0o600);
     } catch (error) {
-      await rm(temp, { force: true });
       throw this.#cannot("write", error);
     }
     await removeStaleTemps(this.dir);
@@ -156,7 +144,7 @@ export class CredentialsFile {
 async function removeStaleTemps(dir: string): Promise<void> {
   const cutoff = Date.now() - STALE_TEMP_MS;
   for (const name of await readdir(dir).catch(() => [] as string[])) {
-    if (!name.endsWith(".tmp")) continue;
+    if (!isTemporaryFile(name)) continue;
     const path = join(dir, name);
     const info = await stat(path).catch(() => undefined);
     if (info !== undefined && info.mtimeMs < cutoff) await rm(path, { force: true });

@@ -6,7 +6,7 @@ import { toErrorInfo } from "../protocol/errors.js";
 import { STAGE_FACTORIES } from "../stages/index.js";
 import type { Logger } from "../telemetry/log.js";
 import { startTracing, stopTracing } from "../telemetry/tracing.js";
-import { EXIT_FAILURE } from "./errors.js";
+import { EXIT_FAILURE, usageError } from "./errors.js";
 import { positiveInteger } from "./options.js";
 import type { Runtime } from "./runtime.js";
 
@@ -21,6 +21,29 @@ export function shutdownTimeoutOption(): Option {
     .argParser(positiveInteger)
     .default(DEFAULT_SHUTDOWN_TIMEOUT_MS)
     .env("SWITCHBOARD_SHUTDOWN_TIMEOUT_MS");
+}
+
+const NO_WORKERS_VARIABLE = "SWITCHBOARD_NO_WORKERS";
+
+/** `--no-workers`; SWITCHBOARD_NO_WORKERS=1 does the same. */
+export function noWorkersOption(description: string): Option {
+  return new Option("--no-workers", `${description}; the variable takes 1`).env(
+    NO_WORKERS_VARIABLE,
+  );
+}
+
+/**
+ * Commander takes a boolean option's variable as set whatever its value, so
+ * SWITCHBOARD_NO_WORKERS=false would turn the workers off: only 1, true or yes are taken.
+ */
+export function checkNoWorkersVariable(env: NodeJS.ProcessEnv = process.env): void {
+  const value = env[NO_WORKERS_VARIABLE];
+  if (value !== undefined && !/^(1|true|yes)$/i.test(value.trim())) {
+    throw usageError(
+      `${NO_WORKERS_VARIABLE}=${JSON.stringify(value)} is not 1: set it to 1 to run no workers, or unset it to run them`,
+      NO_WORKERS_VARIABLE,
+    );
+  }
 }
 
 export interface RunStagesOptions {

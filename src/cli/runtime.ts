@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import { CredentialsFile } from "../agents/credentials.js";
 import { loadPipeline, type Pipeline } from "../config/pipeline.js";
 import { readSettings, type Settings } from "../config/settings.js";
 import { SwitchboardError } from "../protocol/errors.js";
@@ -22,6 +23,14 @@ export interface Runtime {
   log: Logger;
   /** Quits the connection, then stops a Redis this process spawned; safe to call twice. */
   close(): Promise<void>;
+}
+
+/** Where this machine keeps the token of `agent` for this runtime's Redis and prefix. */
+export function credentialsFile(runtime: Runtime, agent: string): CredentialsFile {
+  return new CredentialsFile(
+    { url: runtime.url, source: runtime.source, prefix: runtime.keys.prefix },
+    agent,
+  );
 }
 
 export interface RuntimeOptions {

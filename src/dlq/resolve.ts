@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import { SwitchboardError } from "../protocol/errors.js";
-import { UUID_V7_PATTERN } from "../protocol/ids.js";
+import { isMessageId } from "../protocol/ids.js";
 import { describeStreamId, isStreamId } from "../protocol/stream-id.js";
 import type { Keys } from "../redis/keys.js";
 import { compareStreamIds } from "../redis/stream-ids.js";
@@ -11,10 +11,6 @@ import { compareStreamIds } from "../redis/stream-ids.js";
  * letter of that message, one per recipient that gave up, found through the index the
  * committer writes with each dead letter (`Keys.deadLettersOf`), never by a scan.
  */
-
-/** A stream id whose parts fit in 64 bits, as Redis takes it. */
-export const isDeadLetterId = (id: string): boolean => isStreamId(id);
-export const isMessageId = (id: string): boolean => UUID_V7_PATTERN.test(id);
 
 /** What one id given to show, replay or purge names. */
 export interface Resolved {
@@ -33,7 +29,7 @@ const shown = (id: string): string => (id.length > 48 ? `${id.slice(0, 48)}…` 
 
 /** Refuses ids that are not dead-letter ids, naming the first and the field. */
 export function checkIds(ids: readonly string[], field = "ids"): void {
-  const bad = ids.find((id) => !isDeadLetterId(id));
+  const bad = ids.find((id) => !isStreamId(id));
   if (bad !== undefined) {
     throw new SwitchboardError(
       "INVALID_INPUT",
@@ -45,7 +41,7 @@ export function checkIds(ids: readonly string[], field = "ids"): void {
 
 /** Refuses ids that are neither dead-letter ids nor message ids, naming the first. */
 export function checkNames(ids: readonly string[], field = "ids"): void {
-  const bad = ids.find((id) => !isDeadLetterId(id) && !isMessageId(id));
+  const bad = ids.find((id) => !isStreamId(id) && !isMessageId(id));
   if (bad !== undefined) {
     throw new SwitchboardError(
       "INVALID_INPUT",

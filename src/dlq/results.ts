@@ -1,3 +1,5 @@
+import { isMessageId } from "../protocol/ids.js";
+
 /** What replay and purge did, per dead letter and in all. */
 
 export type ReplayOutcome = "replayed" | "already_replayed" | "not_found" | "unreplayable";
@@ -61,6 +63,19 @@ export function toReplayResult(id: string, reply: string[]): ReplayResult {
     default:
       return { id, result };
   }
+}
+
+/**
+ * What was not found, by the kind of id given: `no dead letter 1-0, 2-0; no dead letters of
+ * message M` (a message id that names none is reported under its own id).
+ */
+export function describeMissing(ids: readonly string[]): string {
+  const letters = ids.filter((id) => !isMessageId(id));
+  const messages = ids.filter(isMessageId);
+  return [
+    ...(letters.length === 0 ? [] : [`no dead letter ${letters.join(", ")}`]),
+    ...(messages.length === 0 ? [] : [`no dead letters of message ${messages.join(", ")}`]),
+  ].join("; ");
 }
 
 /** The dead letters each message id given named, in the order of the results. */

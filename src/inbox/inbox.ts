@@ -16,8 +16,6 @@ import type { MailAnnouncements } from "./mail.js";
 import { reportStatuses, type StatusReport } from "./statuses.js";
 import { inboxTraceparents, traceReceive, traceSettle } from "./tracing.js";
 
-/** The longest a fetch may wait for mail (callers refuse more; this guards the rest). */
-export const MAX_WAIT_SECONDS = MAX_FETCH_WAIT_SECONDS;
 /** How often a waiting fetch re-checks Redis, in case an announcement was missed. */
 const RECHECK_MS = 1000;
 
@@ -67,7 +65,7 @@ export class Inbox {
     agent: string,
     options: { limit: number; waitSeconds: number; signal?: AbortSignal },
   ): Promise<InboxMessage[]> {
-    const deadline = Date.now() + Math.min(options.waitSeconds, MAX_WAIT_SECONDS) * 1000;
+    const deadline = Date.now() + Math.min(options.waitSeconds, MAX_FETCH_WAIT_SECONDS) * 1000;
     for (;;) {
       // A caller that gave up gets nothing handed out: mail waits for the next fetch.
       if (options.signal?.aborted === true) return [];

@@ -1,5 +1,5 @@
 import type { DeadLetterFilter } from "../dlq/entry.js";
-import { namedByMessage } from "../dlq/results.js";
+import { describeMissing, namedByMessage } from "../dlq/results.js";
 import { SwitchboardError } from "../protocol/errors.js";
 import type { Switchboard } from "../service/switchboard.js";
 import type { Caller } from "./identity.js";
@@ -39,16 +39,10 @@ type Named = { id: string; message_id?: string | undefined; result: string };
 
 /** `; no dead letter 1-0, 2-0 (…)` for the ids not found, naming the fix; else nothing. */
 export function missingText(results: readonly Named[]): string {
-  const missing = results.filter((r) => r.result === "not_found");
-  const letters = missing.filter((r) => r.message_id !== r.id).map((r) => r.id);
-  const messages = missing.filter((r) => r.message_id === r.id).map((r) => r.id);
-  const parts = [
-    ...(letters.length === 0 ? [] : [`no dead letter ${letters.join(", ")}`]),
-    ...(messages.length === 0 ? [] : [`no dead letters of message ${messages.join(", ")}`]),
-  ];
-  return parts.length === 0
+  const missing = results.filter((r) => r.result === "not_found").map((r) => r.id);
+  return missing.length === 0
     ? ""
-    : `; ${parts.join("; ")} (replayed or purged already, trimmed, or mistyped; dlq_list shows the ids)`;
+    : `; ${describeMissing(missing)} (replayed or purged already, trimmed, or mistyped; dlq_list shows the ids)`;
 }
 
 /** ` (message M: 1-0, 2-0)` for each message id given that named dead letters; else nothing. */

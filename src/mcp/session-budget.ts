@@ -1,18 +1,7 @@
+import type { HttpLimits } from "../config/pipeline.js";
+
 /** How many 2025-11-25 sessions a process holds: the pipeline file's `http.sessions`. */
-export interface SessionLimits {
-  /** Sessions of agents. */
-  max: number;
-  /** An agent's session not heard from for this long is closed. */
-  idleMs: number;
-  anonymous: {
-    /** Sessions that are not an agent, in all. */
-    max: number;
-    /** … from one client address. */
-    perAddress: number;
-    /** … not heard from for this long: closed. */
-    idleMs: number;
-  };
-}
+export type SessionLimits = HttpLimits["sessions"];
 
 /** Why a session was not opened: the HTTP status and what the client can do. */
 export interface Refusal {

@@ -36,3 +36,6 @@ export const UUID_V7_PATTERN =
 export function uuidv7Time(id: string): number {
   return parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
 }
+
+/** Whether `id` is a message id: a lowercase UUIDv7, as send_message and get_message show it. */
+export const isMessageId = (id: string): boolean => UUID_V7_PATTERN.test(id);

@@ -68,3 +68,23 @@ export function checkBodyDepth(body: unknown, maxDepth: number): void {
     );
   }
 }
+
+/**
+ * Refuses a body nested deeper than `limits.maxBodyDepth` (measured first, iteratively) or
+ * over `limits.maxBodyBytes`, before anything is accepted: `send_message` and `switchboard
+ * send --file` refuse it at once; validate checks both again, for producers that bypass them.
+ */
+export function checkBody(
+  body: unknown,
+  { maxBodyBytes, maxBodyDepth }: { maxBodyBytes: number; maxBodyDepth: number },
+): void {
+  checkBodyDepth(body, maxBodyDepth);
+  const bytes = Buffer.byteLength(JSON.stringify(body), "utf8");
+  if (bytes > maxBodyBytes) {
+    throw new SwitchboardError(
+      "TOO_LARGE",
+      `body is ${bytes} bytes, over the limit of ${maxBodyBytes}; send a smaller body or a link to the data`,
+      { field: "body" },
+    );
+  }
+}

@@ -9,7 +9,7 @@ import {
 } from "./envelope.js";
 import { checkTarget, MessageFieldsShape } from "./compose.js";
 import { ERROR_CATEGORIES, ERROR_CODES, type ErrorCode } from "./errors.js";
-import { UUID_V7_PATTERN } from "./ids.js";
+import { isMessageId } from "./ids.js";
 import { describeStreamId, isStreamId, streamIdSchema } from "./stream-id.js";
 
 /**
@@ -62,7 +62,7 @@ const DeadLetterNameSchema = z
   .string()
   .max(64, "an id is at most 64 characters")
   .refine(
-    (id) => isStreamId(id) || UUID_V7_PATTERN.test(id),
+    (id) => isStreamId(id) || isMessageId(id),
     `${describeStreamId("a dead-letter id such as `1732430000000-0` (from dlq_list)")}, or a message id (a lowercase UUIDv7)`,
   );
 

@@ -12,7 +12,7 @@ import { composeEnvelope } from "../protocol/compose.js";
 import type { Envelope, TraceContext } from "../protocol/envelope.js";
 import { claimOf, formatClaim, parseClaim } from "../protocol/idempotency.js";
 import { SwitchboardError, toErrorInfo } from "../protocol/errors.js";
-import { checkBodyDepth } from "../protocol/json-value.js";
+import { checkBody } from "../protocol/json-value.js";
 import type { ToolInput } from "../protocol/tools.js";
 import type { Keys } from "../redis/keys.js";
 import { trimAcknowledged } from "../redis/trim.js";
@@ -373,30 +373,6 @@ export class Switchboard {
         signal,
       );
     }
-  }
-}
-
-/**
- * Refuses a body over `limits.maxBodyBytes` before anything is accepted (validate checks
- * it again, for producers that bypass the front ends), so the sender hears of it at once.
- */
-/**
- * Refuses a body nested deeper than `limits.maxBodyDepth` (measured iteratively, before
- * anything recursive) or over `limits.maxBodyBytes` before anything is accepted (validate
- * checks both again, for producers that bypass the front end), so the sender hears at once.
- */
-export function checkBody(
-  body: unknown,
-  { maxBodyBytes, maxBodyDepth }: { maxBodyBytes: number; maxBodyDepth: number },
-): void {
-  checkBodyDepth(body, maxBodyDepth);
-  const bytes = Buffer.byteLength(JSON.stringify(body), "utf8");
-  if (bytes > maxBodyBytes) {
-    throw new SwitchboardError(
-      "TOO_LARGE",
-      `body is ${bytes} bytes, over the limit of ${maxBodyBytes}; send a smaller body or a link to the data`,
-      { field: "body" },
-    );
   }
 }
 

@@ -20,8 +20,6 @@ export const FLUSH_TIMEOUT_MS = 3000;
 /** `service.name` when `OTEL_SERVICE_NAME` (or `OTEL_RESOURCE_ATTRIBUTES`) sets none. */
 export const DEFAULT_SERVICE_NAME = "switchboard";
 
-export { tracingConfig, type TracingConfig } from "./tracing-config.js";
-
 export interface TracingOptions {
   /** The stages this process runs, as a resource attribute (`switchboard.stages`). */
   stages: readonly string[];

@@ -4,7 +4,7 @@ import { loadPipeline } from "../../src/config/pipeline.js";
 import { SwitchboardError } from "../../src/protocol/errors.js";
 import { parseBody } from "../../src/cli/commands/send.js";
 import { requestFromLine } from "../../src/cli/commands/send-file.js";
-import { checkNoWorkersVariable } from "../../src/cli/commands/serve.js";
+import { checkNoWorkersVariable } from "../../src/cli/lifecycle.js";
 import { parseStages, withConcurrency } from "../../src/cli/commands/worker.js";
 import { describeTarget } from "../../src/cli/commands/thread.js";
 import {

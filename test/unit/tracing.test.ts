@@ -34,7 +34,7 @@ import {
   withSpan,
   withTraceparent,
 } from "../../src/telemetry/spans.js";
-import { tracingConfig } from "../../src/telemetry/tracing.js";
+import { tracingConfig } from "../../src/telemetry/tracing-config.js";
 import { otlpProtocol, propagatorNames } from "../../src/telemetry/tracing-config.js";
 
 const TRACE = "0af7651916cd43dd8448eb211c80319c";

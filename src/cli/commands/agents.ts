@@ -1,10 +1,10 @@
 import { Option, type Command } from "commander";
 import { AGENT_STATUSES, type AgentView } from "../../protocol/agent.js";
-import { CredentialsFile } from "../../agents/credentials.js";
 import { SwitchboardError } from "../../protocol/errors.js";
 import { usageError } from "../errors.js";
 import { globalOptions, splitList, withExamples } from "../options.js";
 import { noteUnusedPrefix } from "../presence.js";
+import { credentialsFile } from "../runtime.js";
 import { withService } from "../service.js";
 import { formatDuration, formatTable, truncate } from "../table.js";
 
@@ -192,10 +192,7 @@ async function agentToken(name: string, options: TokenOptions, command: Command)
     if (token === undefined) {
       throw new SwitchboardError("NOT_FOUND", `agent '${name}' was removed while rotating`);
     }
-    const file = new CredentialsFile(
-      { url: runtime.url, source: runtime.source, prefix: runtime.keys.prefix },
-      name,
-    );
+    const file = credentialsFile(runtime, name);
     const keep = options.save === true || (await file.read()) !== undefined;
     if (keep) await file.save(token);
     return { token, file: keep ? file.path : undefined };

@@ -1,7 +1,12 @@
 import { createInterface } from "node:readline/promises";
 import { Option, type Command } from "commander";
-import { addUp, noPurges, type PurgeResult, type ReplayResult } from "../../dlq/results.js";
-import { isMessageId } from "../../dlq/resolve.js";
+import {
+  addUp,
+  describeMissing,
+  noPurges,
+  type PurgeResult,
+  type ReplayResult,
+} from "../../dlq/results.js";
 import { DeadLetters, DEFAULT_LIST_LIMIT } from "../../dlq/store.js";
 import { SwitchboardError } from "../../protocol/errors.js";
 import { usageError } from "../errors.js";
@@ -247,15 +252,9 @@ async function purgeDeadLetters(
 }
 
 function notFound(ids: readonly string[]): SwitchboardError {
-  const letters = ids.filter((id) => !isMessageId(id));
-  const messages = ids.filter(isMessageId);
-  const parts = [
-    ...(letters.length === 0 ? [] : [`no dead letter ${letters.join(", ")}`]),
-    ...(messages.length === 0 ? [] : [`no dead letters of message ${messages.join(", ")}`]),
-  ];
   return new SwitchboardError(
     "NOT_FOUND",
-    `${parts.join("; ")} (replayed or purged already, trimmed, or mistyped); list ids with \`switchboard dlq list\``,
+    `${describeMissing(ids)} (replayed or purged already, trimmed, or mistyped); list ids with \`switchboard dlq list\``,
   );
 }
 

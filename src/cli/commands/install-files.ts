@@ -1,6 +1,6 @@
-import { randomBytes } from "node:crypto";
-import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, stat } from "node:fs/promises";
 import { dirname } from "node:path";
+import { writeFileAtomically } from "../../config/files.js";
 import { SwitchboardError } from "../../protocol/errors.js";
 import type { ServerEntry } from "./install-clients.js";
 import { renderTable, TomlShapeError, upsertTable } from "./install-toml.js";
@@ -74,31 +74,15 @@ function refused(file: string, why: string): SwitchboardError {
   );
 }
 
-/** The file's text, or undefined when there is none. */
-export async function readIfExists(file: string): Promise<string | undefined> {
-  try {
-    return await readFile(file, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw error;
-  }
-}
-
 /**
- * Writes the file whole or not at all (a temporary file renamed over it), keeping its mode;
+ * Writes a client's configuration file whole or not at all, keeping its mode;
  * a new file is readable by its owner only, since it may hold a token.
  */
-export async function writeAtomically(file: string, text: string): Promise<void> {
+export async function writeConfigFile(file: string, text: string): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
   const mode = await stat(file).then(
     (stats) => stats.mode & 0o777,
     () => 0o600,
   );
-  const temporary = `${file}.${randomBytes(4).toString("hex")}.tmp`;
-  try {
-    await writeFile(temporary, text, { mode });
-    await rename(temporary, file);
-  } finally {
-    await rm(temporary, { force: true });
-  }
+  await writeFileAtomically(file, text, mode);
 }

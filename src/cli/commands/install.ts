@@ -11,7 +11,8 @@ import {
   type ClientName,
   type ServerSpec,
 } from "./install-clients.js";
-import { mergeServer, readIfExists, serverSnippet, writeAtomically } from "./install-files.js";
+import { readIfExists } from "../../config/files.js";
+import { mergeServer, serverSnippet, writeConfigFile } from "./install-files.js";
 
 /** The server's key in a client's configuration. */
 const SERVER_NAME = "switchboard";
@@ -99,7 +100,7 @@ async function install(
     return;
   }
   const merged = mergeServer(format, file, await readIfExists(file), SERVER_NAME, entry);
-  await writeAtomically(file, merged);
+  await writeConfigFile(file, merged);
   if (options.json === true) {
     process.stdout.write(`${JSON.stringify({ ...report, written: true })}\n`);
     return;

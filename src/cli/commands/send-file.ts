@@ -3,12 +3,13 @@ import { stat } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import { Registry } from "../../agents/registry.js";
+import type { Pipeline } from "../../config/pipeline.js";
 import { Ingress } from "../../ingress/ingress.js";
 import { SYSTEM_AGENT } from "../../protocol/agent.js";
 import { composeEnvelope, type SendRequest } from "../../protocol/compose.js";
 import type { Envelope } from "../../protocol/envelope.js";
 import { SwitchboardError } from "../../protocol/errors.js";
-import { checkBody } from "../../service/switchboard.js";
+import { checkBody } from "../../protocol/json-value.js";
 import { describeError, usageError } from "../errors.js";
 import type { GlobalOptions } from "../options.js";
 import { splitList } from "../options.js";
@@ -56,11 +57,7 @@ export async function sendFile(
       new Ingress(runtime.redis, runtime.keys, runtime.pipeline),
       new Registry(runtime.redis, runtime.keys, runtime.pipeline),
       openInput(options.file, size),
-      {
-        defaultFrom: options.defaultFrom,
-        maxBodyBytes: runtime.pipeline.limits.maxBodyBytes,
-        maxBodyDepth: runtime.pipeline.limits.maxBodyDepth,
-      },
+      { defaultFrom: options.defaultFrom, limits: runtime.pipeline.limits },
     ),
   );
   process.stdout.write(
@@ -91,9 +88,8 @@ export function describeSummary(s: SendFileSummary): string {
 interface LineRules {
   /** The sender of lines that name none. */
   defaultFrom: string | undefined;
-  /** `limits.maxBodyBytes` and `maxBodyDepth`: a body over either is refused at its line, as send_message refuses it. */
-  maxBodyBytes: number;
-  maxBodyDepth: number;
+  /** The pipeline's `limits`: a body over them is refused at its line, as send_message refuses it. */
+  limits: Pipeline["limits"];
 }
 
 async function sendLines(
@@ -118,7 +114,7 @@ async function sendLines(
       if (text.trim() !== "") {
         try {
           const envelope = composeEnvelope(requestFromLine(text, rules.defaultFrom));
-          checkBody(envelope.body, rules);
+          checkBody(envelope.body, rules.limits);
           batch.push({ line: state.lines, envelope });
         } catch (error) {
           reject(state.lines, error);

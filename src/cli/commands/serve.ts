@@ -2,8 +2,14 @@ import { InvalidArgumentError, Option, type Command } from "commander";
 import { STAGE_NAMES } from "../../config/pipeline.js";
 import { serveProbes } from "../../health/probes.js";
 import type { Switchboard } from "../../service/switchboard.js";
-import { listenError, usageError } from "../errors.js";
-import { runUntilStopped, shutdownTimeoutOption, type FrontEnd } from "../lifecycle.js";
+import { listenError } from "../errors.js";
+import {
+  checkNoWorkersVariable,
+  noWorkersOption,
+  runUntilStopped,
+  shutdownTimeoutOption,
+  type FrontEnd,
+} from "../lifecycle.js";
 import { globalOptions, splitList, withExamples } from "../options.js";
 import { openRuntime, type Runtime } from "../runtime.js";
 
@@ -112,29 +118,6 @@ async function startHttp(
     });
   }
   return { stop: (drainMs) => http.close(drainMs) };
-}
-
-const NO_WORKERS_VARIABLE = "SWITCHBOARD_NO_WORKERS";
-
-/** `--no-workers`; SWITCHBOARD_NO_WORKERS=1 does the same. */
-export function noWorkersOption(description: string): Option {
-  return new Option("--no-workers", `${description}; the variable takes 1`).env(
-    NO_WORKERS_VARIABLE,
-  );
-}
-
-/**
- * Commander takes a boolean option's variable as set whatever its value, so
- * SWITCHBOARD_NO_WORKERS=false would turn the workers off: only 1, true or yes are taken.
- */
-export function checkNoWorkersVariable(env: NodeJS.ProcessEnv = process.env): void {
-  const value = env[NO_WORKERS_VARIABLE];
-  if (value !== undefined && !/^(1|true|yes)$/i.test(value.trim())) {
-    throw usageError(
-      `${NO_WORKERS_VARIABLE}=${JSON.stringify(value)} is not 1: set it to 1 to run no workers, or unset it to run them`,
-      NO_WORKERS_VARIABLE,
-    );
-  }
 }
 
 /** A TCP port for commander: 0 to 65535. */

@@ -1,16 +1,20 @@
 import { Option, type Command } from "commander";
 import { STAGE_NAMES } from "../../config/pipeline.js";
-import { CredentialsFile } from "../../agents/credentials.js";
 import type { Caller } from "../../mcp/identity.js";
 import { SwitchboardError, toErrorInfo } from "../../protocol/errors.js";
 import { claimAgent } from "../../service/claim.js";
 import type { Switchboard } from "../../service/switchboard.js";
 import type { Logger } from "../../telemetry/log.js";
 import { describeError, EXIT_FAILURE } from "../errors.js";
-import { runUntilStopped, shutdownTimeoutOption, type FrontEnd } from "../lifecycle.js";
+import {
+  checkNoWorkersVariable,
+  noWorkersOption,
+  runUntilStopped,
+  shutdownTimeoutOption,
+  type FrontEnd,
+} from "../lifecycle.js";
 import { globalOptions, splitList, withExamples } from "../options.js";
-import { openRuntime, type Runtime } from "../runtime.js";
-import { checkNoWorkersVariable, noWorkersOption } from "./serve.js";
+import { credentialsFile, openRuntime, type Runtime } from "../runtime.js";
 
 interface StdioOptions {
   agent: string;
@@ -84,10 +88,7 @@ async function claim(
 ): Promise<Caller | SwitchboardError> {
   const token = process.env.SWITCHBOARD_TOKEN?.trim();
   try {
-    const credentials = new CredentialsFile(
-      { url: runtime.url, source: runtime.source, prefix: runtime.keys.prefix },
-      options.agent,
-    );
+    const credentials = credentialsFile(runtime, options.agent);
     const claimed = await claimAgent(
       { service, redis: runtime.redis, keys: runtime.keys },
       {
