@@ -13,7 +13,7 @@ import { hasCapability, parseCapability } from "../protocol/capabilities.js";
 import { parseInput } from "../protocol/compose.js";
 import { SwitchboardError } from "../protocol/errors.js";
 import { checkTokenFormat, mintToken } from "../protocol/token.js";
-import { ensureGroup } from "../pipeline/runner.js";
+import { ensureGroup } from "../streams/groups.js";
 import type { Keys } from "../redis/keys.js";
 import { literalPrivateHost } from "../webhook/address.js";
 

@@ -1,6 +1,6 @@
 import { Option } from "commander";
 import type { Pipeline, StageName } from "../config/pipeline.js";
-import { Worker } from "../pipeline/worker.js";
+import { Worker } from "../app/worker.js";
 import { Switchboard } from "../service/switchboard.js";
 import { toErrorInfo } from "../protocol/errors.js";
 import { STAGE_FACTORIES } from "../stages/index.js";

@@ -1,5 +1,5 @@
-import { Field, text, type StreamEntry } from "../pipeline/entry.js";
-import { ORIGINAL_PREFIX } from "../pipeline/commit.js";
+import { Field, ORIGINAL_PREFIX, text, type StreamEntry } from "../streams/entry.js";
+
 import {
   categoryOf,
   ERROR_CATEGORIES,

@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { Field, parseEntries, text } from "../pipeline/entry.js";
+import { Field, parseEntries, text } from "../streams/entry.js";
 import type { Keys } from "../redis/keys.js";
 import type { PurgeOutcome } from "./results.js";
 

@@ -1,8 +1,8 @@
 import type { Redis } from "ioredis";
 import { STAGE_NAMES, type Pipeline } from "../config/pipeline.js";
 import { decodeStored, readStoredEnvelopes, type StoredEnvelope } from "../history/record.js";
-import { Field, parseEntries, text, type StreamEntry } from "../pipeline/entry.js";
-import { ORIGINAL_PREFIX } from "../pipeline/commit.js";
+import { Field, ORIGINAL_PREFIX, parseEntries, text, type StreamEntry } from "../streams/entry.js";
+
 import type { Envelope } from "../protocol/envelope.js";
 import type { ErrorInfo } from "../protocol/errors.js";
 import type { Keys } from "../redis/keys.js";

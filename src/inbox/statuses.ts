@@ -2,7 +2,7 @@ import type { Redis } from "ioredis";
 import type { Pipeline } from "../config/pipeline.js";
 import type { ErrorInfo } from "../protocol/errors.js";
 import type { RecipientStatus } from "../protocol/status.js";
-import { Field, type FieldList } from "../pipeline/entry.js";
+import { Field, type FieldList } from "../streams/entry.js";
 import type { Keys } from "../redis/keys.js";
 
 export interface StatusReport {

@@ -1,8 +1,8 @@
 import { context, isSpanContextValid, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import type { Link, Span } from "@opentelemetry/api";
 import type { Redis } from "ioredis";
-import { carry, Field, parseEntries, text, type FieldList } from "../pipeline/entry.js";
-import type { StreamEntry } from "../pipeline/entry.js";
+import { carry, Field, parseEntries, text, type FieldList } from "../streams/entry.js";
+import type { StreamEntry } from "../streams/entry.js";
 import type { ItemReplies } from "../redis/batch.js";
 import {
   Attr,

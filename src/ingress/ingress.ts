@@ -3,7 +3,7 @@ import type { Pipeline } from "../config/pipeline.js";
 import { encodeEnvelope } from "../protocol/codec.js";
 import type { Envelope } from "../protocol/envelope.js";
 import type { Keys } from "../redis/keys.js";
-import { Field } from "../pipeline/entry.js";
+import { Field } from "../streams/entry.js";
 import { RecordField } from "../history/record.js";
 import { traceSend } from "./tracing.js";
 

@@ -1,6 +1,6 @@
 import { context, isSpanContextValid, SpanKind, trace } from "@opentelemetry/api";
 import type { Envelope } from "../protocol/envelope.js";
-import { Field, type FieldList } from "../pipeline/entry.js";
+import { Field, type FieldList } from "../streams/entry.js";
 import {
   Attr,
   contextFrom,

@@ -4,11 +4,16 @@ import { readStoredEnvelopes, type StoredEnvelope } from "../history/record.js";
 import { categoryOf, type ErrorInfo } from "../protocol/errors.js";
 import type { FailureStatus } from "../protocol/status.js";
 import type { Keys } from "../redis/keys.js";
-import { carry, Field, text, type FieldList, type Output, type StreamEntry } from "./entry.js";
+import {
+  carry,
+  Field,
+  ORIGINAL_PREFIX,
+  text,
+  type FieldList,
+  type Output,
+  type StreamEntry,
+} from "../streams/entry.js";
 import type { Attempt, Outcome } from "./stage.js";
-
-/** Dead-letter entries keep the original fields under this prefix, for replay. */
-export const ORIGINAL_PREFIX = "o.";
 
 const CARRIED_ON_REJECT = [
   Field.messageId,

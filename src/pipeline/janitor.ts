@@ -5,10 +5,10 @@ import { parseConsumers } from "../redis/info.js";
 import type { Keys } from "../redis/keys.js";
 import "../redis/buffer-commands.js";
 import { trimAcknowledged } from "../redis/trim.js";
-import type { Failures } from "../errors/failures.js";
+import type { Failures } from "../failures/sink.js";
 import type { Logger } from "../telemetry/log.js";
 import type { Committer } from "./commit.js";
-import { parseEntries, type StreamEntry } from "./entry.js";
+import { parseEntries, type StreamEntry } from "../streams/entry.js";
 
 /** XAUTOCLAIM rounds per tick, so one tick stays short however large the backlog. */
 const MAX_CLAIM_ROUNDS = 10;

@@ -7,13 +7,14 @@ import { connectRedis, reconnectDelay } from "../redis/connection.js";
 import { parseConsumers } from "../redis/info.js";
 import type { Keys } from "../redis/keys.js";
 import "../redis/buffer-commands.js";
-import type { Failures } from "../errors/failures.js";
+import type { Failures } from "../failures/sink.js";
 import type { Queues } from "../retry/queues.js";
 import { StageRetries } from "../retry/stage-retries.js";
 import type { Logger } from "../telemetry/log.js";
 import { stageBatch } from "../telemetry/record.js";
 import { Committer } from "./commit.js";
-import { parseEntries, type StreamEntry } from "./entry.js";
+import { parseEntries, type StreamEntry } from "../streams/entry.js";
+import { ensureGroup } from "../streams/groups.js";
 import { Janitor } from "./janitor.js";
 import type { Outcome, StageFactory, StageHandler } from "./stage.js";
 import { traceBatch } from "./tracing.js";
@@ -234,21 +235,5 @@ export class StageRunner {
     } catch (error) {
       this.#o.log.warn("could not remove consumers at shutdown", { error: toErrorInfo(error) });
     }
-  }
-}
-
-/** Creates a consumer group reading from the start of its stream, if it does not exist. */
-export async function ensureGroup(redis: Redis, stream: string, group: string): Promise<void> {
-  try {
-    await redis.xgroup("CREATE", stream, group, "0", "MKSTREAM");
-  } catch (error) {
-    if (!String((error as Error).message).startsWith("BUSYGROUP")) throw error;
-  }
-}
-
-/** Creates every stage's group, so entries forwarded before a stage's worker starts wait for it. */
-export async function ensureGroups(redis: Redis, keys: Keys, pipeline: Pipeline): Promise<void> {
-  for (const stage of Object.values(pipeline.stages)) {
-    await ensureGroup(redis, keys.stream(stage.stream), stage.group);
   }
 }

@@ -3,10 +3,10 @@ import type { Pipeline, StageDefinition } from "../config/pipeline.js";
 import type { ErrorInfo } from "../protocol/errors.js";
 import type { FailureStatus } from "../protocol/status.js";
 import type { Keys } from "../redis/keys.js";
-import type { Failures } from "../errors/failures.js";
+import type { Failures } from "../failures/sink.js";
 import type { Queues } from "../retry/queues.js";
 import type { Logger } from "../telemetry/log.js";
-import type { Output, StreamEntry } from "./entry.js";
+import type { Output, StreamEntry } from "../streams/entry.js";
 
 /** What a handler decided for one entry. */
 export type Outcome =

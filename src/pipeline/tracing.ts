@@ -18,7 +18,7 @@ import {
   startSpanFrom,
   traceparentOf,
 } from "../telemetry/spans.js";
-import { Field, text, type Output, type StreamEntry } from "./entry.js";
+import { Field, text, type Output, type StreamEntry } from "../streams/entry.js";
 import type { Outcome } from "./stage.js";
 
 /**

@@ -1,6 +1,6 @@
 import type { Pipeline } from "../config/pipeline.js";
 import { toErrorInfo, type ErrorInfo } from "../protocol/errors.js";
-import { Field, type StreamEntry } from "../pipeline/entry.js";
+import { Field, type StreamEntry } from "../streams/entry.js";
 import type { Outcome, StageHandler } from "../pipeline/stage.js";
 import {
   entryProcessor,

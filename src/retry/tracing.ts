@@ -1,6 +1,6 @@
 import { SpanKind, SpanStatusCode, type Span } from "@opentelemetry/api";
-import type { Output, StreamEntry } from "../pipeline/entry.js";
-import { Field, text } from "../pipeline/entry.js";
+import type { Output, StreamEntry } from "../streams/entry.js";
+import { Field, text } from "../streams/entry.js";
 import type { Outcome } from "../pipeline/stage.js";
 import { Attr, messagingAttributes, startChildSpan, traceparentOf } from "../telemetry/spans.js";
 

@@ -4,7 +4,7 @@ import type { Redis } from "ioredis";
 import type { Pipeline } from "../config/pipeline.js";
 import { decodeStored, readStoredEnvelopes } from "../history/record.js";
 import { SwitchboardError, type ErrorInfo } from "../protocol/errors.js";
-import { Field, text, type Output, type StreamEntry } from "../pipeline/entry.js";
+import { Field, text, type Output, type StreamEntry } from "../streams/entry.js";
 import { DONE } from "../pipeline/stage.js";
 import type { Keys } from "../redis/keys.js";
 import { metrics, type WebhookResult } from "../telemetry/metrics.js";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { loadPipeline } from "../../src/config/pipeline.js";
-import { ensureGroups } from "../../src/pipeline/runner.js";
+import { ensureGroups } from "../../src/streams/groups.js";
 import { Keys } from "../../src/redis/keys.js";
 import { eventually } from "../support/harness.js";
 import { call, joinAs, useServe } from "../support/mcp.js";

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { DeadLetters } from "../../src/dlq/store.js";
-import { Field } from "../../src/pipeline/entry.js";
+import { Field } from "../../src/streams/entry.js";
 import type { StageFactory } from "../../src/pipeline/stage.js";
 import { SwitchboardError } from "../../src/protocol/errors.js";
 import { STAGE_FACTORIES } from "../../src/stages/index.js";

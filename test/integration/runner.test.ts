@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { parseConsumers } from "../../src/redis/info.js";
-import { Field } from "../../src/pipeline/entry.js";
+import { Field } from "../../src/streams/entry.js";
 import type { StageFactory } from "../../src/pipeline/stage.js";
 import { readMessageRecord } from "../../src/history/record.js";
 import { deliverStage } from "../../src/stages/deliver/deliver.js";

@@ -2,7 +2,7 @@ import { lookup } from "node:dns/promises";
 import { hostname } from "node:os";
 import { afterEach, describe, expect, it } from "vitest";
 import { DeadLetters } from "../../src/dlq/store.js";
-import { ALERTS_TOPIC } from "../../src/errors/escalate.js";
+import { ALERTS_TOPIC } from "../../src/failures/escalate.js";
 import { readMessageRecord } from "../../src/history/record.js";
 import { Breakers } from "../../src/webhook/breaker.js";
 import { isPublicAddress } from "../../src/webhook/address.js";

@@ -8,11 +8,11 @@ import {
 import { Ingress } from "../../src/ingress/ingress.js";
 import type { StageFactory } from "../../src/pipeline/stage.js";
 import { Registry } from "../../src/agents/registry.js";
-import { Failures } from "../../src/errors/failures.js";
+import { Failures } from "../../src/failures/sink.js";
 import { Committer } from "../../src/pipeline/commit.js";
 import { Janitor } from "../../src/pipeline/janitor.js";
-import { ensureGroup } from "../../src/pipeline/runner.js";
-import { Worker } from "../../src/pipeline/worker.js";
+import { ensureGroup } from "../../src/streams/groups.js";
+import { Worker } from "../../src/app/worker.js";
 import { composeEnvelope, type SendRequest } from "../../src/protocol/compose.js";
 import { connectRedis } from "../../src/redis/connection.js";
 import { Keys } from "../../src/redis/keys.js";

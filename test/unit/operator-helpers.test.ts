@@ -2,7 +2,7 @@ import { InvalidArgumentError } from "commander";
 import { describe, expect, it } from "vitest";
 import { duration } from "../../src/cli/options.js";
 import { STAGE_NAMES } from "../../src/config/pipeline.js";
-import { ADVICE, adviceFor } from "../../src/errors/advice.js";
+import { ADVICE, adviceFor } from "../../src/failures/advice.js";
 import { ERROR_CODES } from "../../src/protocol/errors.js";
 import { DEAD_LETTER_STAGES } from "../../src/protocol/tools.js";
 

@@ -17,7 +17,7 @@ import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StageDefinition } from "../../src/config/pipeline.js";
-import { Field, text, type Output, type StreamEntry } from "../../src/pipeline/entry.js";
+import { Field, text, type Output, type StreamEntry } from "../../src/streams/entry.js";
 import type { Outcome } from "../../src/pipeline/stage.js";
 import { SyncContextManager } from "../../src/telemetry/context.js";
 import { traceBatch } from "../../src/pipeline/tracing.js";

@@ -5,7 +5,7 @@ import {
   type Breakdown,
   type ErrorReport,
   type ErrorWindow,
-} from "../../errors/report.js";
+} from "../../failures/report.js";
 import { duration, globalOptions, positiveInteger, splitList, withExamples } from "../options.js";
 import { noteUnusedPrefix } from "../presence.js";
 import { withRuntime } from "../runtime.js";

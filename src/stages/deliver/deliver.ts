@@ -1,7 +1,7 @@
 import { SwitchboardError, toErrorInfo } from "../../protocol/errors.js";
 import { AgentNameSchema } from "../../protocol/envelope.js";
 import { pipelined } from "../../redis/batch.js";
-import { carry, Field, text, type StreamEntry } from "../../pipeline/entry.js";
+import { carry, Field, text, type StreamEntry } from "../../streams/entry.js";
 import { DONE, type Outcome, type StageContext, type StageFactory } from "../../pipeline/stage.js";
 import { traceInboxSend, type InboxSend } from "../../inbox/tracing.js";
 import { recordDelivered } from "../../telemetry/record.js";

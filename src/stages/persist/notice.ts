@@ -3,7 +3,7 @@ import { composeEnvelope } from "../../protocol/compose.js";
 import type { Envelope } from "../../protocol/envelope.js";
 import type { ErrorInfo } from "../../protocol/errors.js";
 import { FAILURE_STATUSES, type FailureStatus } from "../../protocol/status.js";
-import { carryingEnvelope, type Output } from "../../pipeline/entry.js";
+import { carryingEnvelope, type Output } from "../../streams/entry.js";
 import type { StageContext } from "../../pipeline/stage.js";
 
 /** The type of the messages Switchboard sends a sender whose message failed. */

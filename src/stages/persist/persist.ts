@@ -18,7 +18,7 @@ import {
   type RetryState,
   type StatusEvent,
 } from "../../history/record.js";
-import { Field, text, type Output, type StreamEntry } from "../../pipeline/entry.js";
+import { Field, text, type Output, type StreamEntry } from "../../streams/entry.js";
 import { DONE, type Outcome, type StageContext, type StageFactory } from "../../pipeline/stage.js";
 import { noticeFor } from "./notice.js";
 

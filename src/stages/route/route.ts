@@ -1,7 +1,7 @@
 import { SYSTEM_AGENT } from "../../protocol/agent.js";
 import { TargetSchema } from "../../protocol/envelope.js";
 import { SwitchboardError, toErrorInfo } from "../../protocol/errors.js";
-import { carry, Field, text, type Output, type StreamEntry } from "../../pipeline/entry.js";
+import { carry, Field, text, type Output, type StreamEntry } from "../../streams/entry.js";
 import type { Outcome, StageContext, StageFactory } from "../../pipeline/stage.js";
 import { Directory } from "./directory.js";
 import { resolve, type Routable } from "./resolve.js";

@@ -7,7 +7,7 @@ import { checkBodyDepth } from "../../protocol/json-value.js";
 import { SwitchboardError, toErrorInfo } from "../../protocol/errors.js";
 import { pipelined, type ItemReplies } from "../../redis/batch.js";
 import { RecordField, readStoredEnvelopes, type StoredEnvelope } from "../../history/record.js";
-import { Field, text, type FieldList, type StreamEntry } from "../../pipeline/entry.js";
+import { Field, text, type FieldList, type StreamEntry } from "../../streams/entry.js";
 import type { Outcome, StageContext, StageFactory } from "../../pipeline/stage.js";
 
 /**

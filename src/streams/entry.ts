@@ -2,6 +2,9 @@ import type { StageName } from "../config/pipeline.js";
 import { encodeEnvelope, type CodecLimits } from "../protocol/codec.js";
 import type { Envelope } from "../protocol/envelope.js";
 
+/** Dead-letter entries keep the original fields under this prefix, for replay. */
+export const ORIGINAL_PREFIX = "o.";
+
 /** Field names of stage-stream entries. Short, because every entry repeats them. */
 export const Field = {
   /** What the entry is: `msg` (validate, route), `rcpt` (deliver), `status` (persist). */

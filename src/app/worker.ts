@@ -1,14 +1,15 @@
 import type { Redis } from "ioredis";
 import type { Pipeline, StageName } from "../config/pipeline.js";
 import type { Keys } from "../redis/keys.js";
-import { Failures } from "../errors/failures.js";
+import { Failures } from "../failures/sink.js";
 import { Queues } from "../retry/queues.js";
 import { Pusher } from "../webhook/push.js";
-import { Committer } from "./commit.js";
+import { Committer } from "../pipeline/commit.js";
 import type { Logger } from "../telemetry/log.js";
-import { WorkerHeartbeat } from "./heartbeat.js";
-import { ensureGroups, processConsumerName, StageRunner } from "./runner.js";
-import type { StageFactory } from "./stage.js";
+import { WorkerHeartbeat } from "../pipeline/heartbeat.js";
+import { processConsumerName, StageRunner } from "../pipeline/runner.js";
+import { ensureGroups } from "../streams/groups.js";
+import type { StageFactory } from "../pipeline/stage.js";
 
 export interface WorkerOptions {
   url: string;

@@ -6,7 +6,7 @@ import { SYSTEM_AGENT } from "../protocol/agent.js";
 import { composeEnvelope } from "../protocol/compose.js";
 import type { Envelope } from "../protocol/envelope.js";
 import { severityOf, toErrorInfo, type ErrorInfo } from "../protocol/errors.js";
-import { carryingEnvelope } from "../pipeline/entry.js";
+import { carryingEnvelope } from "../streams/entry.js";
 import type { Keys } from "../redis/keys.js";
 import type { Logger } from "../telemetry/log.js";
 

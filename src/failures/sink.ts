@@ -1,4 +1,4 @@
-import { text, Field, type StreamEntry } from "../pipeline/entry.js";
+import { text, Field, type StreamEntry } from "../streams/entry.js";
 import { categoryOf, type ErrorInfo } from "../protocol/errors.js";
 import { metrics } from "../telemetry/metrics.js";
 import type { Redis } from "ioredis";

@@ -1,0 +1,19 @@
+import type { Redis } from "ioredis";
+import type { Pipeline } from "../config/pipeline.js";
+import type { Keys } from "../redis/keys.js";
+
+/** Creates a consumer group reading from the start of its stream, if it does not exist. */
+export async function ensureGroup(redis: Redis, stream: string, group: string): Promise<void> {
+  try {
+    await redis.xgroup("CREATE", stream, group, "0", "MKSTREAM");
+  } catch (error) {
+    if (!String((error as Error).message).startsWith("BUSYGROUP")) throw error;
+  }
+}
+
+/** Creates every stage's group, so entries forwarded before a stage's worker starts wait for it. */
+export async function ensureGroups(redis: Redis, keys: Keys, pipeline: Pipeline): Promise<void> {
+  for (const stage of Object.values(pipeline.stages)) {
+    await ensureGroup(redis, keys.stream(stage.stream), stage.group);
+  }
+}
