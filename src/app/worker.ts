@@ -3,13 +3,14 @@ import type { Pipeline, StageName } from "../config/pipeline.js";
 import type { Keys } from "../redis/keys.js";
 import { Failures } from "../failures/sink.js";
 import { Queues } from "../retry/queues.js";
-import { Pusher } from "../webhook/push.js";
+import { StageRetries } from "../retry/stage-retries.js";
+import { Pusher, schedulePushes } from "../stages/deliver/push.js";
 import { Committer } from "../pipeline/commit.js";
 import type { Logger } from "../telemetry/log.js";
 import { WorkerHeartbeat } from "../pipeline/heartbeat.js";
 import { processConsumerName, StageRunner } from "../pipeline/runner.js";
 import { ensureGroups } from "../streams/groups.js";
-import type { StageFactory } from "../pipeline/stage.js";
+import type { StageFactory, WebhookQueue } from "../pipeline/stage.js";
 
 export interface WorkerOptions {
   url: string;
@@ -21,7 +22,11 @@ export interface WorkerOptions {
   log: Logger;
 }
 
-/** Runs any subset of the stages in this process; any number of processes may do the same. */
+/**
+ * Runs any subset of the stages in this process; any number of processes may do the same.
+ * The composition root of a worker: the runner gets the failure sink, the retry path and
+ * the webhook queue as interfaces (`src/pipeline/ports.ts`), built here.
+ */
 export class Worker {
   readonly runners: StageRunner[];
   readonly failures: Failures;
@@ -33,8 +38,11 @@ export class Worker {
   constructor(options: WorkerOptions) {
     this.#o = options;
     const { url, redis, keys, pipeline, log } = options;
-    this.#queues = new Queues(url, keys, log);
-    this.failures = new Failures(redis, keys, pipeline, log);
+    const queues = (this.#queues = new Queues(url, keys, log));
+    const failures = (this.failures = new Failures(redis, keys, pipeline, log));
+    const webhooks: WebhookQueue = {
+      schedule: (entries) => schedulePushes(queues, pipeline, entries),
+    };
     const consumerBase = processConsumerName();
     this.#heartbeat = new WorkerHeartbeat({
       redis,
@@ -50,9 +58,9 @@ export class Worker {
         keys,
         pipeline,
         stage,
-        queues: this.#queues,
+        queues,
         committer: new Committer(redis, keys, pipeline, stage),
-        failures: this.failures,
+        failures,
         log: log.child({ stage: "deliver" }),
       });
     }
@@ -60,15 +68,16 @@ export class Worker {
       (stage) =>
         new StageRunner(
           {
-            url: options.url,
-            redis: options.redis,
-            keys: options.keys,
-            pipeline: options.pipeline,
+            url,
+            redis,
+            keys,
+            pipeline,
             stage,
             factory: options.factories[stage],
-            log: options.log,
-            queues: this.#queues,
-            failures: this.failures,
+            log,
+            failures,
+            retries: (parts) => new StageRetries({ ...parts, pipeline, queues, failures }),
+            webhooks,
           },
           consumerBase,
         ),

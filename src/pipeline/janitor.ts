@@ -5,9 +5,9 @@ import { parseConsumers } from "../redis/info.js";
 import type { Keys } from "../redis/keys.js";
 import "../redis/buffer-commands.js";
 import { trimAcknowledged } from "../redis/trim.js";
-import type { Failures } from "../failures/sink.js";
 import type { Logger } from "../telemetry/log.js";
 import type { Committer } from "./commit.js";
+import type { FailureSink } from "./ports.js";
 import { parseEntries, type StreamEntry } from "../streams/entry.js";
 
 /** XAUTOCLAIM rounds per tick, so one tick stays short however large the backlog. */
@@ -25,7 +25,7 @@ export interface JanitorOptions {
   ownConsumers: ReadonlySet<string>;
   /** Hands claimed entries to the stage's handler. */
   process: (entries: StreamEntry[]) => Promise<void>;
-  failures: Failures;
+  failures: FailureSink;
   log: Logger;
 }
 

@@ -7,16 +7,14 @@ import { connectRedis, reconnectDelay } from "../redis/connection.js";
 import { parseConsumers } from "../redis/info.js";
 import type { Keys } from "../redis/keys.js";
 import "../redis/buffer-commands.js";
-import type { Failures } from "../failures/sink.js";
-import type { Queues } from "../retry/queues.js";
-import { StageRetries } from "../retry/stage-retries.js";
 import type { Logger } from "../telemetry/log.js";
 import { stageBatch } from "../telemetry/record.js";
 import { Committer } from "./commit.js";
 import { parseEntries, type StreamEntry } from "../streams/entry.js";
 import { ensureGroup } from "../streams/groups.js";
 import { Janitor } from "./janitor.js";
-import type { Outcome, StageFactory, StageHandler } from "./stage.js";
+import type { FailureSink, RetryResolver, RetryResolverFactory } from "./ports.js";
+import type { Outcome, StageFactory, StageHandler, WebhookQueue } from "./stage.js";
 import { traceBatch } from "./tracing.js";
 
 export interface RunnerOptions {
@@ -28,9 +26,10 @@ export interface RunnerOptions {
   stage: StageName;
   factory: StageFactory;
   log: Logger;
-  /** The process's BullMQ producers and job workers. */
-  queues: Queues;
-  failures: Failures;
+  failures: FailureSink;
+  /** The stage's retry path (the policy table and its queue). */
+  retries: RetryResolverFactory;
+  webhooks: WebhookQueue;
 }
 
 export interface RunnerCounters {
@@ -59,7 +58,7 @@ export class StageRunner {
   readonly #stream: string;
   readonly #handler: StageHandler;
   readonly #committer: Committer;
-  readonly #retries: StageRetries;
+  readonly #retries: RetryResolver;
   readonly #consumers: string[];
   readonly #readers = new Map<string, { redis: Redis; clientId?: number }>();
   #loops: Promise<void>[] = [];
@@ -77,18 +76,14 @@ export class StageRunner {
       stage: this.stage,
       log,
       now: Date.now,
-      queues: options.queues,
-      failures: options.failures,
+      webhooks: options.webhooks,
     });
     this.#committer = new Committer(options.redis, options.keys, options.pipeline, this.stage);
-    this.#retries = new StageRetries({
-      queues: options.queues,
-      handler: this.#handler,
-      pipeline: options.pipeline,
+    this.#retries = options.retries({
       stage: this.stage,
+      handler: this.#handler,
       committer: this.#committer,
       log,
-      failures: options.failures,
     });
     this.#consumers = Array.from(
       { length: this.stage.concurrency },

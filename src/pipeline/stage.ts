@@ -3,8 +3,6 @@ import type { Pipeline, StageDefinition } from "../config/pipeline.js";
 import type { ErrorInfo } from "../protocol/errors.js";
 import type { FailureStatus } from "../protocol/status.js";
 import type { Keys } from "../redis/keys.js";
-import type { Failures } from "../failures/sink.js";
-import type { Queues } from "../retry/queues.js";
 import type { Logger } from "../telemetry/log.js";
 import type { Output, StreamEntry } from "../streams/entry.js";
 
@@ -66,9 +64,16 @@ export interface StageContext {
   stage: StageDefinition;
   log: Logger;
   now: () => number;
-  /** BullMQ producers, for stages that hand work to a queue (deliver: webhooks). */
-  queues: Queues;
-  failures: Failures;
+  /** Where deliver hands messages for recipients with a webhook. */
+  webhooks: WebhookQueue;
+}
+
+/**
+ * The webhook push queue as a stage sees it (a BullMQ queue, wired in `src/app/`): the
+ * entries are pushed by a job worker, their first try at once.
+ */
+export interface WebhookQueue {
+  schedule(entries: readonly StreamEntry[]): Promise<void>;
 }
 
 export type StageFactory = (context: StageContext) => StageHandler;

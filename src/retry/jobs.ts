@@ -4,7 +4,7 @@ import { toErrorInfo, type ErrorInfo } from "../protocol/errors.js";
 import type { Committer } from "../pipeline/commit.js";
 import { carry, Field, type Output, type StreamEntry } from "../streams/entry.js";
 import type { Attempt, Outcome } from "../pipeline/stage.js";
-import type { Failures } from "../failures/sink.js";
+import type { FailureSink } from "../pipeline/ports.js";
 import type { RetryState } from "../history/record.js";
 import type { Logger } from "../telemetry/log.js";
 import { metrics } from "../telemetry/metrics.js";
@@ -77,7 +77,7 @@ export interface EntryJobsOptions {
   stage: StageDefinition;
   committer: Committer;
   log: Logger;
-  failures: Failures;
+  failures: FailureSink;
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { Pipeline } from "../config/pipeline.js";
 import { toErrorInfo, type ErrorInfo } from "../protocol/errors.js";
 import { Field, type StreamEntry } from "../streams/entry.js";
+import type { RetryResolver } from "../pipeline/ports.js";
 import type { Outcome, StageHandler } from "../pipeline/stage.js";
 import {
   entryProcessor,
@@ -24,7 +25,7 @@ export interface StageRetriesOptions extends EntryJobsOptions {
  * stream at once; the job runs the stage's handler on the entry again until it succeeds or
  * its policy's attempts are spent.
  */
-export class StageRetries {
+export class StageRetries implements RetryResolver {
   readonly #o: StageRetriesOptions;
   readonly #queue: string;
 

@@ -1,13 +1,18 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
-import type { Outcome } from "../pipeline/stage.js";
 import { UUID_V7_PATTERN, uuidv7Time } from "../protocol/ids.js";
 import type { ToolName } from "../protocol/tools.js";
 import { metrics, type DeliveryPath, type HttpRoute, type StageOutcome } from "./metrics.js";
 
 /** One-line recorders for the places that observe: the runner, deliver, inbox, HTTP, tools. */
 
-const OUTCOME_LABEL: Record<Outcome["kind"], StageOutcome> = {
+/**
+ * The kinds of a stage's outcome, as telemetry knows them: the runner's `Outcome` (in
+ * `src/pipeline/stage.ts`, a layer above) must fit, so a new kind fails to type-check there.
+ */
+export type OutcomeKind = "forward" | "done" | "reject" | "retry" | "dead_letter";
+
+const OUTCOME_LABEL: Record<OutcomeKind, StageOutcome> = {
   forward: "forwarded",
   done: "done",
   reject: "rejected",
@@ -16,7 +21,9 @@ const OUTCOME_LABEL: Record<Outcome["kind"], StageOutcome> = {
 };
 
 /** Starts timing one batch of a stage; `done` records its outcomes and the duration. */
-export function stageBatch(stage: string): { done(outcomes: readonly Outcome[]): void } {
+export function stageBatch(stage: string): {
+  done<O extends { readonly kind: OutcomeKind }>(outcomes: readonly O[]): void;
+} {
   const started = performance.now();
   return {
     done(outcomes) {

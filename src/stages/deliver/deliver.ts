@@ -5,7 +5,7 @@ import { carry, Field, text, type StreamEntry } from "../../streams/entry.js";
 import { DONE, type Outcome, type StageContext, type StageFactory } from "../../pipeline/stage.js";
 import { traceInboxSend, type InboxSend } from "../../inbox/tracing.js";
 import { recordDelivered } from "../../telemetry/record.js";
-import { PUSHED, schedulePushes } from "../../webhook/push.js";
+import { PUSHED } from "./push.js";
 
 /**
  * deliver: appends a message to one recipient's inbox stream, once per message and
@@ -89,7 +89,7 @@ async function schedule(
   outcomes: Outcome[],
 ): Promise<Outcome[]> {
   try {
-    await schedulePushes(context.queues, context.pipeline, [...pushes.values()]);
+    await context.webhooks.schedule([...pushes.values()]);
     return outcomes;
   } catch (error) {
     const retry: Outcome = { kind: "retry", error: toErrorInfo(error) };

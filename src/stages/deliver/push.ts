@@ -1,14 +1,14 @@
 import { performance } from "node:perf_hooks";
 import { DelayedError } from "bullmq";
 import type { Redis } from "ioredis";
-import type { Pipeline } from "../config/pipeline.js";
-import { decodeStored, readStoredEnvelopes } from "../history/record.js";
-import { SwitchboardError, type ErrorInfo } from "../protocol/errors.js";
-import { Field, text, type Output, type StreamEntry } from "../streams/entry.js";
-import { DONE } from "../pipeline/stage.js";
-import type { Keys } from "../redis/keys.js";
-import { metrics, type WebhookResult } from "../telemetry/metrics.js";
-import { recordDelivered } from "../telemetry/record.js";
+import type { Pipeline } from "../../config/pipeline.js";
+import { decodeStored, readStoredEnvelopes } from "../../history/record.js";
+import { SwitchboardError, type ErrorInfo } from "../../protocol/errors.js";
+import { Field, text, type Output, type StreamEntry } from "../../streams/entry.js";
+import { DONE } from "../../pipeline/stage.js";
+import type { Keys } from "../../redis/keys.js";
+import { metrics, type WebhookResult } from "../../telemetry/metrics.js";
+import { recordDelivered } from "../../telemetry/record.js";
 import {
   entryProcessor,
   retryingStatus,
@@ -16,12 +16,12 @@ import {
   type EntryJob,
   type EntryJobsOptions,
   type Tried,
-} from "../retry/jobs.js";
-import { policyOf } from "../retry/policy.js";
-import { jobOptions, WEBHOOK_QUEUE, type Queues } from "../retry/queues.js";
-import { Breakers } from "./breaker.js";
-import { endpointOf } from "./endpoint.js";
-import { postWebhook, type WebhookResult as PostResult } from "./post.js";
+} from "../../retry/jobs.js";
+import { policyOf } from "../../retry/policy.js";
+import { jobOptions, WEBHOOK_QUEUE, type Queues } from "../../retry/queues.js";
+import { Breakers } from "../../webhook/breaker.js";
+import { endpointOf } from "../../webhook/endpoint.js";
+import { postWebhook, type WebhookResult as PostResult } from "../../webhook/post.js";
 
 /** What the delivery marker holds for a message pushed to a webhook (else an inbox entry id). */
 export const PUSHED = "webhook";
