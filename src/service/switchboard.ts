@@ -184,7 +184,10 @@ export class Switchboard {
     return this.#inbox.peek(agent, limit);
   }
 
-  /** Calls `listener` with the agent of each mail announcement, until the returned function is called. */
+  /**
+   * Calls `listener` with the agent of each mail announcement (a hint: re-read the inbox),
+   * until the returned function is called.
+   */
   onMail(listener: (agent: string) => void): () => void {
     return this.#mail.listen(listener);
   }
