@@ -6,8 +6,7 @@ import type { Caller } from "./identity.js";
 
 /** Refuses a caller that is not an admin agent, naming how an operator makes it one. */
 export async function requireAdmin(service: Switchboard, caller: Caller, tool: string) {
-  const agent = await service.registry.get(caller.agent);
-  if (agent?.role === "admin") return;
+  if (await service.isAdmin(caller.agent)) return;
   throw new SwitchboardError(
     "FORBIDDEN",
     `${tool} is an admin tool and '${caller.agent}' is not an admin agent; ` +

@@ -80,7 +80,7 @@ export async function startHttpFrontEnd(options: HttpOptions): Promise<HttpFront
     limits: limits.sessions,
     log,
   });
-  const stopUpdates = listenForInboxUpdates(service.mail, (_agent, uri) => {
+  const stopUpdates = listenForInboxUpdates(service, (_agent, uri) => {
     modern.notify.resourceUpdated(uri);
     sessions.notify(uri);
   });

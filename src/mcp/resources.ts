@@ -6,7 +6,6 @@ import {
   type McpServer,
   type ReadResourceResult,
 } from "@modelcontextprotocol/server";
-import { directorySeenBy } from "../agents/visibility.js";
 import { ThreadIdSchema } from "../protocol/envelope.js";
 import { SwitchboardError } from "../protocol/errors.js";
 import type { Caller } from "./identity.js";
@@ -44,7 +43,7 @@ export function registerResources(
     async (uri, ctx) =>
       guarded(uri.href, deps, async () => {
         const caller = await identity.require(ctx);
-        return json(uri, { agents: await directorySeenBy(service.registry, caller.agent) });
+        return json(uri, { agents: await service.listAgents(caller.agent) });
       }),
   );
   server.registerResource(
@@ -134,7 +133,7 @@ function ownInbox(uri: string, caller: Caller): Caller {
 async function peek(deps: ToolDeps, agent: string) {
   const [digest, messages] = await Promise.all([
     deps.service.digest(agent),
-    deps.service.inbox.waiting(agent, INBOX_PEEK),
+    deps.service.waitingMail(agent, INBOX_PEEK),
   ]);
   return {
     agent,

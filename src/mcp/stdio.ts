@@ -67,7 +67,7 @@ export function serveStdioFrontEnd(
     },
     { onerror: (error) => log.warn("mcp stdio error", { error: error.message }) },
   );
-  const stopUpdates = listenForInboxUpdates(service.mail, (agent, uri) => {
+  const stopUpdates = listenForInboxUpdates(service, (agent, uri) => {
     if (identity.bound?.agent !== agent) return;
     for (const [server, { subscriptions, modern }] of instances) {
       if (modern || subscriptions.has(uri)) {

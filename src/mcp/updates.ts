@@ -1,4 +1,4 @@
-import type { MailAnnouncements } from "../inbox/mail.js";
+import type { Switchboard } from "../service/switchboard.js";
 import { inboxUri } from "./resources.js";
 
 /** How long announcements for one inbox are gathered into one hint. */
@@ -9,7 +9,7 @@ const COALESCE_MS = 50;
  * a burst of mail for one agent gives one hint. Returns the function that stops it.
  */
 export function listenForInboxUpdates(
-  mail: MailAnnouncements,
+  service: Switchboard,
   deliver: (agent: string, uri: string) => void,
 ): () => void {
   const pending = new Set<string>();
@@ -20,7 +20,7 @@ export function listenForInboxUpdates(
     pending.clear();
     for (const agent of agents) deliver(agent, inboxUri(agent));
   };
-  const stop = mail.listen((agent) => {
+  const stop = service.onMail((agent) => {
     pending.add(agent);
     timer ??= setTimeout(flush, COALESCE_MS);
   });

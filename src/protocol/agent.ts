@@ -1,9 +1,18 @@
 import { z } from "zod";
 import { AgentNameSchema, CapabilitySchema } from "./envelope.js";
+import { SwitchboardError } from "./errors.js";
 import { jsonValueSchema } from "./json-value.js";
 
 /** The name of Switchboard itself, as the sender of notices and events; no agent may take it. */
 export const SYSTEM_AGENT = "switchboard";
+
+/** NOT_FOUND for an agent name no agent has, pointing at the directory. */
+export function agentNotFound(name: string): SwitchboardError {
+  return new SwitchboardError("NOT_FOUND", `no agent named '${name}'`, {
+    field: "name",
+    hint: "listAgents",
+  });
+}
 
 export const AGENT_STATUSES = ["online", "idle", "offline"] as const;
 export type AgentStatus = (typeof AGENT_STATUSES)[number];

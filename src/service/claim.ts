@@ -54,7 +54,7 @@ async function claimWithToken(
   token: string,
 ): Promise<Claim> {
   const { agent } = options;
-  const owner = await service.registry.authenticate(token);
+  const owner = await service.agentOf(token);
   if (owner === agent) {
     await keepRegistration(service, options, token);
     return { agent, token, how: "env" };
@@ -65,7 +65,7 @@ async function claimWithToken(
       `SWITCHBOARD_TOKEN belongs to agent '${owner}', not '${agent}'; start with --agent ${owner}, or set the token of '${agent}'`,
     );
   }
-  const registered = (await service.registry.get(agent)) !== undefined;
+  const registered = await service.isRegistered(agent);
   throw new SwitchboardError(
     "UNAUTHENTICATED",
     registered
@@ -78,12 +78,12 @@ async function claimFromFile(service: Switchboard, options: ClaimOptions): Promi
   const { agent, credentials } = options;
   const saved = await credentials.read();
   if (saved !== undefined) {
-    const owner = await service.registry.authenticate(saved);
+    const owner = await service.agentOf(saved);
     if (owner === agent) {
       await keepRegistration(service, options, saved);
       return { agent, token: saved, how: "saved" };
     }
-    if (owner !== undefined || (await service.registry.get(agent)) !== undefined) {
+    if (owner !== undefined || (await service.isRegistered(agent))) {
       throw rotatedAway(agent, credentials.path);
     }
     // The name is free (removed, or Redis lost its data): the saved token is dead; register anew.

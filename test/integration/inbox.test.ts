@@ -115,9 +115,9 @@ describe("inboxes", () => {
       sent.push((await h.sendAs("alice", { to: ["bob"], body: i })).message_id);
     await eventually(async () => (await h.service.digest("bob")).unread === 3);
     const [first] = await h.fetch("bob", 1);
-    expect((await h.service.inbox.waiting("bob", 10)).map((m) => m.message_id)).toEqual(sent);
+    expect((await h.service.waitingMail("bob", 10)).map((m) => m.message_id)).toEqual(sent);
     await h.service.ack("bob", [first!.message_id]);
-    expect((await h.service.inbox.waiting("bob", 10)).map((m) => m.body)).toEqual([1, 2]);
+    expect((await h.service.waitingMail("bob", 10)).map((m) => m.body)).toEqual([1, 2]);
     expect((await h.fetch("bob")).map((m) => m.body)).toEqual([1, 2]); // still there to fetch
   });
 
@@ -287,9 +287,7 @@ describe("agents", () => {
       agent: { capabilities: ["review"] },
     });
     expect(await h.service.authenticate(first.token)).toBe("bob");
-    expect((await h.service.registry.list({ capability: "testing" })).map((a) => a.name)).toEqual(
-      [],
-    );
+    expect((await h.registry.list({ capability: "testing" })).map((a) => a.name)).toEqual([]);
     await h.service.unregister("bob");
     await expect(h.service.authenticate(first.token)).rejects.toMatchObject({
       code: "UNAUTHENTICATED",

@@ -31,7 +31,7 @@ describe("agent tokens", () => {
     await expect(h.service.register({ name: "eve" }, "undefined")).rejects.toMatchObject(
       unauthenticated(/^the presented token does not start with 'sbt_'/),
     );
-    expect(await h.service.registry.get("eve")).toBeUndefined();
+    expect(await h.registry.get("eve")).toBeUndefined();
     await expect(h.service.authenticate(stranger)).rejects.toMatchObject({
       code: "UNAUTHENTICATED",
     });
@@ -45,7 +45,7 @@ describe("agent tokens", () => {
       await expect(h.service.register({ name }, token)).rejects.toMatchObject(
         unauthenticated(/^the presented token belongs to no agent/),
       );
-      expect(await h.service.registry.get(name)).toBeUndefined();
+      expect(await h.registry.get(name)).toBeUndefined();
     }
     // Registered again without a token, the name gets a new one; the old stays dead.
     const again = await h.service.register({ name: "old" });

@@ -1,10 +1,11 @@
 import { Option, type Command } from "commander";
-import { AGENT_STATUSES, type AgentView } from "../../protocol/agent.js";
+import { Registry } from "../../agents/registry.js";
+import { AGENT_STATUSES, agentNotFound, type AgentView } from "../../protocol/agent.js";
 import { SwitchboardError } from "../../protocol/errors.js";
 import { usageError } from "../errors.js";
 import { globalOptions, splitList, withExamples } from "../options.js";
 import { noteUnusedPrefix } from "../presence.js";
-import { credentialsFile } from "../runtime.js";
+import { credentialsFile, withRuntime, type Runtime } from "../runtime.js";
 import { withService } from "../service.js";
 import { formatDuration, formatTable, truncate } from "../table.js";
 
@@ -101,9 +102,9 @@ export function registerAgents(program: Command): void {
 }
 
 async function listAgents(options: ListOptions, command: Command): Promise<void> {
-  const agents = await withService(globalOptions(command), async (service, runtime) => {
+  const agents = await withRuntime(globalOptions(command), async (runtime) => {
     await noteUnusedPrefix(runtime);
-    return service.registry.list({ capability: options.capability, status: options.status });
+    return registryOf(runtime).list({ capability: options.capability, status: options.status });
   });
   if (options.json === true) process.stdout.write(`${JSON.stringify(agents, null, 2)}\n`);
   else if (agents.length === 0) process.stdout.write("(no agents registered)\n");
@@ -160,8 +161,8 @@ async function setAdmin(
   command: Command,
 ): Promise<void> {
   const revoke = options.revoke === true;
-  const found = await withService(globalOptions(command), (service) =>
-    service.registry.setRole(name, revoke ? undefined : "admin"),
+  const found = await withRuntime(globalOptions(command), (runtime) =>
+    registryOf(runtime).setRole(name, revoke ? undefined : "admin"),
   );
   if (!found) {
     throw new SwitchboardError("NOT_FOUND", `no agent named '${name}'`, { hint: "listAgents" });
@@ -185,10 +186,11 @@ interface TokenOptions {
  * too (made, with --save), so a restart here is the agent again.
  */
 async function agentToken(name: string, options: TokenOptions, command: Command): Promise<void> {
-  const rotated = await withService(globalOptions(command), async (service, runtime) => {
-    await service.agent(name);
+  const rotated = await withRuntime(globalOptions(command), async (runtime) => {
+    const registry = registryOf(runtime);
+    if ((await registry.get(name)) === undefined) throw agentNotFound(name);
     if (options.rotate !== true) return undefined;
-    const token = await service.registry.rotateToken(name);
+    const token = await registry.rotateToken(name);
     if (token === undefined) {
       throw new SwitchboardError("NOT_FOUND", `agent '${name}' was removed while rotating`);
     }
@@ -217,6 +219,14 @@ async function agentToken(name: string, options: TokenOptions, command: Command)
         ? ""
         : `Kept in ${rotated.file}: \`switchboard stdio --agent ${name}\` on this machine uses it from its next start.\n`),
   );
+}
+
+/**
+ * The registry itself, for what only an operator does: list every agent as it is
+ * registered (webhook URLs whole), grant the admin role, rotate a token.
+ */
+function registryOf(runtime: Runtime): Registry {
+  return new Registry(runtime.redis, runtime.keys, runtime.pipeline);
 }
 
 function formatAgents(agents: readonly AgentView[], now: number): string {

@@ -131,8 +131,8 @@ async function lookAt(
   await noteUnusedPrefix(runtime);
   await service.agent(options.agent);
   return options.peek === true
-    ? service.inbox.peek(options.agent, options.limit)
-    : service.inbox.waiting(options.agent, options.limit);
+    ? service.recentMail(options.agent, options.limit)
+    : service.waitingMail(options.agent, options.limit);
 }
 
 /** Takes waiting messages as fetch_inbox does; acknowledges them with `--ack`, else says when they return. */

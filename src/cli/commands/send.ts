@@ -5,7 +5,8 @@ import { SwitchboardError } from "../../protocol/errors.js";
 import { describeIssues, firstIssuePath } from "../../protocol/issues.js";
 import { MAX_AWAIT_REPLY_SECONDS, ToolInputs } from "../../protocol/tools.js";
 import { MAX_TTL_SECONDS } from "../../protocol/compose.js";
-import type { SendResult, Switchboard } from "../../service/switchboard.js";
+import type { SendResult } from "../../service/send.js";
+import type { Switchboard } from "../../service/switchboard.js";
 import { usageError, withOptionNames } from "../errors.js";
 import { globalOptions, integerBetween, splitList, withExamples } from "../options.js";
 import { withService } from "../service.js";
@@ -171,7 +172,7 @@ async function send(options: SendOptions, command: Command): Promise<void> {
 
 /** The CLI speaks for an agent only when it is registered: mail from nobody helps no one. */
 async function checkSender(service: Switchboard, from: string): Promise<void> {
-  if ((await service.registry.get(from)) !== undefined) return;
+  if (await service.isRegistered(from)) return;
   throw new SwitchboardError(
     "NOT_FOUND",
     `--from '${from}' is not a registered agent; register it first: switchboard agents register ${from}`,

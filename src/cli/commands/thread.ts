@@ -1,11 +1,11 @@
 import type { Command } from "commander";
-import type { MessageView } from "../../history/history.js";
+import { History, type MessageView } from "../../history/history.js";
 import type { Target } from "../../protocol/envelope.js";
 import { ThreadIdSchema } from "../../protocol/envelope.js";
 import { usageError } from "../errors.js";
 import { globalOptions, withExamples } from "../options.js";
 import { noteUnusedPrefix } from "../presence.js";
-import { withService } from "../service.js";
+import { withRuntime } from "../runtime.js";
 import { formatDuration, formatTable, truncate } from "../table.js";
 
 /** `switchboard thread ID`: a thread in order, with where each message stands. */
@@ -36,9 +36,10 @@ async function showThread(
       "id",
     );
   }
-  const messages = await withService(globalOptions(command), async (service, runtime) => {
+  // An operator reads every thread, as no agent may: from the history itself.
+  const messages = await withRuntime(globalOptions(command), async (runtime) => {
     await noteUnusedPrefix(runtime);
-    return service.history.thread(null, id);
+    return new History(runtime.redis, runtime.keys, runtime.pipeline).thread(null, id);
   });
   if (options.json === true) process.stdout.write(`${JSON.stringify(messages, null, 2)}\n`);
   else process.stdout.write(`${formatThread(messages, Date.now())}\n`);

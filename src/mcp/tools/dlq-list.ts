@@ -24,15 +24,14 @@ export const dlqListTool = defineAgentTool(
   },
   async ({ input, caller, deps: { service } }) => {
     await requireAdmin(service, caller, "dlq_list");
-    const store = service.deadLetters;
-    const [page, depth] = await Promise.all([
-      store.list(filterOf(input), { limit: input.limit, after: input.after }),
-      store.depth(),
-    ]);
+    const page = await service.listDeadLetters(filterOf(input), {
+      limit: input.limit,
+      after: input.after,
+    });
     const more = page.next_cursor === null ? "" : `; more after ${page.next_cursor}`;
     return {
-      data: { ...page, depth },
-      text: `${page.dead_letters.length} of ${plural(depth, "dead letter")}${more}`,
+      data: page,
+      text: `${page.dead_letters.length} of ${plural(page.depth, "dead letter")}${more}`,
     };
   },
 );

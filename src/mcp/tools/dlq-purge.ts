@@ -16,12 +16,11 @@ export const dlqPurgeTool = defineAgentTool(
   },
   async ({ input, caller, deps: { service } }) => {
     await requireAdmin(service, caller, "dlq_purge");
-    const store = service.deadLetters;
     if (input.ids === undefined) {
-      const tally = await store.purgeAll(filterOf(input));
+      const tally = await service.purgeMatchingDeadLetters(filterOf(input));
       return { data: tally, text: `dead letters purged: ${tally.purged}` };
     }
-    const results = await store.purge(input.ids);
+    const results = await service.purgeDeadLetters(input.ids);
     const tally = addUp(noPurges(), results);
     return {
       data: { ...tally, results },

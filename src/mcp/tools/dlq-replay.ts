@@ -17,15 +17,14 @@ export const dlqReplayTool = defineAgentTool(
   },
   async ({ input, caller, deps: { service } }) => {
     await requireAdmin(service, caller, "dlq_replay");
-    const store = service.deadLetters;
     if (input.ids === undefined) {
-      const tally = await store.replayAll(filterOf(input));
+      const tally = await service.replayMatchingDeadLetters(filterOf(input));
       return {
         data: tally,
         text: `dead letters replayed: ${tally.replayed} (already replayed: ${tally.already_replayed})`,
       };
     }
-    const results = await store.replay(input.ids);
+    const results = await service.replayDeadLetters(input.ids);
     const tally = addUp(noReplays(), results);
     return {
       data: { ...tally, results },

@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { directorySeenBy } from "../../agents/visibility.js";
 import { AgentSchema } from "../schemas.js";
 import { namesText } from "../text.js";
 import { defineAgentTool } from "../tool.js";
@@ -20,7 +19,7 @@ export const listAgentsTool = defineAgentTool(
     annotations: { readOnlyHint: true, openWorldHint: false },
   },
   async ({ input, caller, deps: { service } }) => {
-    const agents = await directorySeenBy(service.registry, caller.agent, {
+    const agents = await service.listAgents(caller.agent, {
       capability: input.capability,
       status: input.status,
     });

@@ -2,7 +2,7 @@ import type { ServerContext } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import { TraceContextSchema, type TraceContext } from "../../protocol/envelope.js";
 import type { ToolInput } from "../../protocol/tools.js";
-import type { SendResult } from "../../service/switchboard.js";
+import type { SendResult } from "../../service/send.js";
 import { InboxMessageSchema } from "../schemas.js";
 import { namesText, preview } from "../text.js";
 import { defineAgentTool } from "../tool.js";

@@ -1,0 +1,39 @@
+import type { Redis } from "ioredis";
+import type { StatusChange } from "../agents/registry.js";
+import type { Ingress } from "../ingress/ingress.js";
+import { SYSTEM_AGENT } from "../protocol/agent.js";
+import { composeEnvelope } from "../protocol/compose.js";
+import type { Keys } from "../redis/keys.js";
+import type { Logger } from "../telemetry/log.js";
+
+/** The topic on which agents' status changes are published. */
+export const AGENT_EVENTS_TOPIC = "switchboard.agents";
+
+/** Agents' status changes, logged, and sent as messages on the `switchboard.agents` topic. */
+export class AgentEvents {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+    private readonly ingress: Ingress,
+    private readonly log: Logger,
+  ) {}
+
+  /** Logs each change; sends them only when anyone listens. */
+  async publish(changes: readonly StatusChange[]): Promise<void> {
+    if (changes.length === 0) return;
+    for (const change of changes) this.log.info("agent status", { ...change });
+    const listeners = await this.redis.scard(this.keys.topic(AGENT_EVENTS_TOPIC));
+    if (listeners === 0) return;
+    await this.ingress.acceptMany(
+      changes.map((change) =>
+        composeEnvelope({
+          from: SYSTEM_AGENT,
+          topic: AGENT_EVENTS_TOPIC,
+          type: "switchboard.agent_status",
+          subject: `${change.agent} is ${change.to}`,
+          body: { ...change },
+        }),
+      ),
+    );
+  }
+}
