@@ -2,10 +2,8 @@ import type { z } from "zod";
 import type { AgentRole, AgentStatus, AgentView, RegisterInputSchema } from "../protocol/agent.js";
 import { AgentField } from "../redis/agent-fields.js";
 
-/**
- * An agent's record (the hash at `Keys.agent`) as written by registration and read as the
- * view others get. Its field names are {@link AgentField}'s, shared with the Lua.
- */
+// An agent's record (the hash at `Keys.agent`) as registration writes it and others see
+// it. Its field names are AgentField's, which the Lua shares.
 
 /**
  * The fields a registration writes: the agent comes online. Optional fields it leaves out
