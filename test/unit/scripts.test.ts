@@ -8,19 +8,15 @@ import { Lua, lua } from "../../src/redis/script.js";
 
 const SRC = fileURLToPath(new URL("../../src", import.meta.url));
 
-function sources(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
-    entry.isDirectory()
-      ? sources(join(dir, entry.name))
-      : entry.name.endsWith(".ts")
-        ? [readFileSync(join(dir, entry.name), "utf8")]
-        : [],
-  );
-}
+/** The text of every TypeScript file under src/. */
+const sources = (): string[] =>
+  readdirSync(SRC, { recursive: true, encoding: "utf8" })
+    .filter((name) => name.endsWith(".ts"))
+    .map((name) => readFileSync(join(SRC, name), "utf8"));
 
 describe("Lua scripts", () => {
   it("are all defined on a connection by defineScripts, each once", () => {
-    const written = sources(SRC).flatMap((text) =>
+    const written = sources().flatMap((text) =>
       [...text.matchAll(/new Script<[\s\S]*?>\(\s*"(\w+)"/g)].map((m) => m[1]!),
     );
     const defined: string[] = [];
