@@ -13,7 +13,7 @@ import { parseDocument } from "yaml";
 import { DEFAULT_PIPELINE_FILE, loadPipeline, type RetryPolicy } from "../src/config/pipeline.js";
 import { connectRedis } from "../src/redis/connection.js";
 import { provisionRedis } from "../src/redis/provision.js";
-import { defineScripts } from "../src/redis/scripts.js";
+import { defineScripts } from "../src/app/scripts.js";
 import type { BenchOptions } from "./args.js";
 import * as failuresReport from "./failures-report.js";
 import {

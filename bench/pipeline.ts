@@ -9,7 +9,7 @@
 import { loadPipeline } from "../src/config/pipeline.js";
 import { connectRedis } from "../src/redis/connection.js";
 import { provisionRedis } from "../src/redis/provision.js";
-import { defineScripts } from "../src/redis/scripts.js";
+import { defineScripts } from "../src/app/scripts.js";
 import { parseOptions, type BenchOptions } from "./args.js";
 import { ensureBuilt } from "./build.js";
 import { composeMessages } from "./load.js";

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { Pipeline } from "../config/pipeline.js";
 import {
@@ -12,10 +12,14 @@ import {
 import { hasCapability, parseCapability } from "../protocol/capabilities.js";
 import { parseInput } from "../protocol/compose.js";
 import { SwitchboardError } from "../protocol/errors.js";
-import { checkTokenFormat, mintToken } from "../protocol/token.js";
+import { mintToken } from "../protocol/token.js";
 import { ensureGroup } from "../streams/groups.js";
+import { AgentField } from "../redis/agent-fields.js";
 import type { Keys } from "../redis/keys.js";
 import { literalPrivateHost } from "../webhook/address.js";
+import { registrationFields, toView } from "./record.js";
+import { registerScript, setRoleScript, setStatusScript } from "./scripts.js";
+import { checkOwner, hashToken, rotateToken, tokenOwner, unknownToken } from "./tokens.js";
 
 /** The consumer group every inbox is read through, and its one consumer. */
 export const INBOX_GROUP = "inbox";
@@ -34,9 +38,6 @@ export interface StatusChange {
   from: AgentStatus | "";
   to: AgentStatus;
 }
-
-export const hashToken = (token: string): string =>
-  createHash("sha256").update(token).digest("hex");
 
 /**
  * Agents in Redis: a record per agent, a directory scored by last contact, capability and
@@ -63,30 +64,17 @@ export class Registry {
   ): Promise<Registration> {
     const r = parseInput(RegisterInputSchema, input);
     if (r.webhook_url !== undefined) this.checkWebhook(r.webhook_url);
-    if (presentedToken !== undefined) await this.checkOwner(presentedToken, r.name);
+    if (presentedToken !== undefined)
+      await checkOwner(this.redis, this.keys, presentedToken, r.name);
     const token = presentedToken ?? mintToken();
     const previous = await this.get(r.name);
-    const fields: (string | number)[] = [
-      "name",
-      r.name,
-      "capabilities",
-      JSON.stringify(r.capabilities),
-      "status",
-      "online",
-      "last_seen",
+    const result = await registerScript.run(this.redis, {
+      record: this.keys.agent(r.name),
+      presentedHash: presentedToken === undefined ? undefined : hashToken(presentedToken),
+      newHash: hashToken(token),
       now,
-    ];
-    if (r.description !== undefined) fields.push("description", r.description);
-    if (r.metadata !== undefined) fields.push("metadata", JSON.stringify(r.metadata));
-    if (r.webhook_url !== undefined) fields.push("webhook_url", r.webhook_url);
-    const result = await this.redis.sbRegister(
-      1,
-      this.keys.agent(r.name),
-      presentedToken === undefined ? "" : hashToken(presentedToken),
-      hashToken(token),
-      now,
-      ...fields,
-    );
+      fields: registrationFields(r, now),
+    });
     if (result === -1) throw unknownToken();
     if (result === 0) {
       throw new SwitchboardError(
@@ -110,14 +98,14 @@ export class Registry {
     if (r.webhook_url !== undefined) {
       // Made once and kept across updates, so receivers need not be told a new one.
       const secret = `whsec_${randomBytes(24).toString("base64url")}`;
-      batch.hsetnx(this.keys.agent(r.name), "webhook_secret", secret);
+      batch.hsetnx(this.keys.agent(r.name), AgentField.webhookSecret, secret);
     }
     await batch.exec();
     await ensureGroup(this.redis, this.keys.inbox(r.name), INBOX_GROUP);
     const webhookSecret =
       r.webhook_url === undefined
         ? undefined
-        : ((await this.redis.hget(this.keys.agent(r.name), "webhook_secret")) ?? undefined);
+        : ((await this.redis.hget(this.keys.agent(r.name), AgentField.webhookSecret)) ?? undefined);
     return {
       agent: (await this.get(r.name))!,
       token,
@@ -138,57 +126,24 @@ export class Registry {
     );
   }
 
-  /**
-   * Refuses a presented token unless it belongs to `name`: malformed or unknown is
-   * UNAUTHENTICATED, another agent's is INVALID_INPUT naming whose it is.
-   */
-  private async checkOwner(token: string, name: string): Promise<void> {
-    const owner = await this.authenticate(token);
-    if (owner === undefined) throw unknownToken();
-    if (owner === name) return;
-    throw new SwitchboardError(
-      "INVALID_INPUT",
-      `the presented token is agent '${owner}''s, so it can only update '${owner}'; to register '${name}', present no token`,
-      { field: "name" },
-    );
-  }
-
   /** The agent a token belongs to, if any; a malformed token is UNAUTHENTICATED, unlooked-up. */
-  async authenticate(token: string): Promise<string | undefined> {
-    checkTokenFormat(token);
-    return (await this.redis.get(this.keys.token(hashToken(token)))) ?? undefined;
+  authenticate(token: string): Promise<string | undefined> {
+    return tokenOwner(this.redis, this.keys, token);
   }
 
   /**
-   * Gives an agent a new token and returns it; the old one stops working at once (one
-   * script swaps both). Undefined when no agent has the name.
+   * Gives an agent a new token and returns it; the old one stops working at once.
+   * Undefined when no agent has the name.
    */
-  async rotateToken(name: string): Promise<string | undefined> {
-    for (;;) {
-      const oldHash = await this.redis.hget(this.keys.agent(name), "token_hash");
-      if (oldHash === null) return undefined;
-      const token = mintToken();
-      const newHash = hashToken(token);
-      const rotated = await this.redis.sbRotateToken(
-        3,
-        this.keys.agent(name),
-        this.keys.token(oldHash),
-        this.keys.token(newHash),
-        oldHash,
-        newHash,
-        name,
-      );
-      if (rotated === 1) return token;
-      if (rotated === 0) return undefined;
-      // -1: another rotation (or a re-registration) came first; rotate from its token.
-    }
+  rotateToken(name: string): Promise<string | undefined> {
+    return rotateToken(this.redis, this.keys, name);
   }
 
   /** Removes an agent, its token, capabilities and subscriptions; its inbox stays until retention. */
   async unregister(name: string): Promise<void> {
     const [agent, tokenHash, topics] = await Promise.all([
       this.get(name),
-      this.redis.hget(this.keys.agent(name), "token_hash"),
+      this.redis.hget(this.keys.agent(name), AgentField.tokenHash),
       this.redis.smembers(this.keys.agentTopics(name)),
     ]);
     if (agent === undefined) return;
@@ -238,11 +193,11 @@ export class Registry {
   async touch(name: string, now = Date.now()): Promise<StatusChange | undefined> {
     const [, previous] = await Promise.all([
       this.redis.zadd(this.keys.directory(), "XX", now, name),
-      this.redis.sbSetStatus(1, this.keys.agent(name), "", "online", now, ""),
+      setStatusScript.run(this.redis, { record: this.keys.agent(name), to: "online", seenAt: now }),
     ]);
     if (previous === null) return undefined;
     await this.redis.incr(this.keys.directoryVersion());
-    return { agent: name, from: previous as AgentStatus | "", to: "online" };
+    return { agent: name, from: previous, to: "online" };
   }
 
   /** Moves agents not heard from to idle, then offline; returns what changed. */
@@ -263,24 +218,21 @@ export class Registry {
           ? ["idle", "offline", now - offlineAfterMs]
           : ["online", "idle", now - idleAfterMs];
       // An online agent silent past both timeouts goes to idle now and offline on the next sweep.
-      const previous = await this.redis.sbSetStatus(
-        1,
-        this.keys.agent(name),
+      const record = this.keys.agent(name);
+      const previous = await setStatusScript.run(this.redis, {
+        record,
         from,
         to,
-        "",
-        threshold,
-      );
+        quietSince: threshold,
+      });
       if (previous !== null) changes.push({ agent: name, from, to });
       else if (to === "offline") {
-        const skipped = await this.redis.sbSetStatus(
-          1,
-          this.keys.agent(name),
-          "online",
-          "idle",
-          "",
-          now - idleAfterMs,
-        );
+        const skipped = await setStatusScript.run(this.redis, {
+          record,
+          from: "online",
+          to: "idle",
+          quietSince: now - idleAfterMs,
+        });
         if (skipped !== null) changes.push({ agent: name, from: "online", to: "idle" });
       }
     }
@@ -293,7 +245,7 @@ export class Registry {
    * operators call this: registration never writes `role`, and keeps the one it finds.
    */
   async setRole(name: string, role: AgentRole | undefined): Promise<boolean> {
-    return (await this.redis.sbSetRole(1, this.keys.agent(name), role ?? "")) === 1;
+    return (await setRoleScript.run(this.redis, { record: this.keys.agent(name), role })) === 1;
   }
 
   async subscribe(name: string, topic: string): Promise<boolean> {
@@ -321,31 +273,4 @@ export class Registry {
   async subscribers(topic: string): Promise<string[]> {
     return this.redis.smembers(this.keys.topic(topic));
   }
-}
-
-function unknownToken(): SwitchboardError {
-  return new SwitchboardError(
-    "UNAUTHENTICATED",
-    "the presented token belongs to no agent (it was unregistered, or mistyped); present none " +
-      "and call register_agent to get a new one: only Switchboard mints tokens",
-  );
-}
-
-function toView(hash: Record<string, string>): AgentView | undefined {
-  if (hash.name === undefined) return undefined;
-  return {
-    name: hash.name,
-    capabilities: JSON.parse(hash.capabilities ?? "[]") as string[],
-    description: hash.description,
-    metadata:
-      hash.metadata === undefined
-        ? undefined
-        : (JSON.parse(hash.metadata) as Record<string, unknown>),
-    delivery: hash.webhook_url === undefined ? "pull" : "webhook",
-    webhook_url: hash.webhook_url,
-    status: (hash.status ?? "offline") as AgentStatus,
-    role: hash.role as AgentRole | undefined,
-    registered_at: new Date(Number(hash.registered_at)).toISOString(),
-    last_seen: new Date(Number(hash.last_seen)).toISOString(),
-  };
 }

@@ -6,7 +6,7 @@ import { SwitchboardError } from "../protocol/errors.js";
 import { checkEvictionPolicy, connectRedis } from "../redis/connection.js";
 import { Keys } from "../redis/keys.js";
 import { provisionRedis, type ProvisionedRedis } from "../redis/provision.js";
-import { defineScripts } from "../redis/scripts.js";
+import { defineScripts } from "../app/scripts.js";
 import { createLogger, type Logger, type LogLevel } from "../telemetry/log.js";
 import type { GlobalOptions } from "./options.js";
 

@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { STAGE_NAMES, type Pipeline } from "../config/pipeline.js";
+import type { Pipeline } from "../config/pipeline.js";
 import { decodeStored, readStoredEnvelopes, type StoredEnvelope } from "../history/record.js";
 import { Field, ORIGINAL_PREFIX, parseEntries, text, type StreamEntry } from "../streams/entry.js";
 
@@ -22,7 +22,6 @@ import {
   addUp,
   noPurges,
   noReplays,
-  toReplayResult,
   type PurgeOutcome,
   type PurgeResult,
   type ReplayOutcome,
@@ -30,6 +29,7 @@ import {
   type Tally,
 } from "./results.js";
 import { messageIdsOf, purgeLetters } from "./purge.js";
+import { replayLetters } from "./replay.js";
 import { checkIds, named, resolveIds, targetsOf, type Resolved } from "./resolve.js";
 
 /** Entries read per XREVRANGE while scanning. */
@@ -68,11 +68,10 @@ interface Scan {
  * The dead-letter store: one capped stream per partition of everything that gave up
  * (poison entries, exhausted retries), newest last. Lists read it newest first with
  * filters; replay appends a dead letter's original entry to the stream of the stage it
- * died in, once (`sbDlqReplay`); purge deletes.
+ * died in, once (`replay.ts`); purge deletes (`purge.ts`).
  */
 export class DeadLetters {
   readonly stream: string;
-  readonly #stages: string[];
 
   constructor(
     private readonly redis: Redis,
@@ -80,7 +79,6 @@ export class DeadLetters {
     private readonly pipeline: Pipeline,
   ) {
     this.stream = keys.stream(pipeline.deadLetters.stream);
-    this.#stages = STAGE_NAMES.map((name) => keys.stream(pipeline.stages[name].stream));
   }
 
   /** How many dead letters the store holds. */
@@ -178,18 +176,8 @@ export class DeadLetters {
     const done = new Map<string, ReplayResult>();
     for (let i = 0; i < live.length; i += ACT_BATCH) {
       const batch = live.slice(i, i + ACT_BATCH);
-      const replies = await this.redis.sbDlqReplay(
-        1 + this.#stages.length + batch.length,
-        this.stream,
-        ...this.#stages,
-        ...batch.map((id) => this.keys.deadLetterReplayed(id)),
-        this.pipeline.dedupe.deliveryWindowMs,
-        now,
-        STAGE_NAMES.length,
-        ...STAGE_NAMES,
-        ...batch,
-      );
-      replies.forEach((reply, j) => done.set(batch[j]!, toReplayResult(batch[j]!, reply)));
+      const results = await replayLetters(this.redis, this.keys, this.pipeline, batch, now);
+      for (const result of results) done.set(result.id, result);
     }
     return targets.map((t) =>
       named(t, t.none ? { id: t.id, result: "not_found" } : done.get(t.id)!),

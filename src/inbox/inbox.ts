@@ -10,11 +10,18 @@ import { ensureGroup } from "../streams/groups.js";
 import "../redis/buffer-commands.js";
 import type { Keys } from "../redis/keys.js";
 import { parseGroups } from "../redis/info.js";
-import { compareStreamIds, exclusiveStart, streamIdTime } from "../redis/stream-ids.js";
+import { exclusiveStart, streamIdTime } from "../redis/stream-ids.js";
 import { recordAcked } from "../telemetry/record.js";
+import { handOut, type Taken } from "./hand-out.js";
 import type { MailAnnouncements } from "./mail.js";
+import {
+  inboxAckScript,
+  inboxDigestScript,
+  inboxSkipTakenScript,
+  inboxTakeScript,
+} from "./scripts.js";
 import { reportStatuses, type StatusReport } from "./statuses.js";
-import { inboxTraceparents, traceReceive, traceSettle } from "./tracing.js";
+import { inboxTraceparents, traceSettle } from "./tracing.js";
 
 /** How often a waiting fetch re-checks Redis, in case an announcement was missed. */
 const RECHECK_MS = 1000;
@@ -91,7 +98,7 @@ export class Inbox {
     };
     if (entryIds.length === 0) return result;
     const [flags, traceparents] = await Promise.all([
-      this.#ackEntries(agent, entryIds),
+      inboxAckScript.run(this.redis, { keys: this.keys, agent, entryIds }),
       inboxTraceparents(this.redis, this.keys.inbox(agent), entryIds),
     ]);
     const reports: StatusReport[] = [];
@@ -110,12 +117,7 @@ export class Inbox {
   }
 
   async digest(agent: string): Promise<Digest> {
-    const [unread, oldest] = await this.redis.sbInboxDigest(
-      2,
-      this.keys.inbox(agent),
-      this.keys.unacked(agent),
-      INBOX_GROUP,
-    );
+    const [unread, oldest] = await inboxDigestScript.run(this.redis, { keys: this.keys, agent });
     return {
       unread,
       oldest_waiting_seconds:
@@ -142,15 +144,12 @@ export class Inbox {
   async take(agent: string, messageId: string): Promise<InboxMessage | undefined> {
     const message = await this.read(agent, messageId);
     if (message === undefined) return undefined;
-    const taken = await this.redis.sbInboxTake(
-      3,
-      this.keys.inbox(agent),
-      this.keys.unacked(agent),
-      this.keys.taken(agent),
-      INBOX_GROUP,
-      message.inbox_id,
-      this.pipeline.dedupe.deliveryWindowMs,
-    );
+    const taken = await inboxTakeScript.run(this.redis, {
+      keys: this.keys,
+      agent,
+      entryId: message.inbox_id,
+      takenTtlMs: this.pipeline.dedupe.deliveryWindowMs,
+    });
     if (taken === 0) return undefined;
     recordAcked([messageId]);
     await reportStatuses(this.redis, this.keys, this.pipeline, [
@@ -210,17 +209,6 @@ export class Inbox {
     );
   }
 
-  /** Acknowledges inbox entries; per entry, 1 if now, 0 if before. */
-  async #ackEntries(agent: string, entryIds: readonly string[]): Promise<number[]> {
-    return this.redis.sbInboxAck(
-      2,
-      this.keys.inbox(agent),
-      this.keys.unacked(agent),
-      INBOX_GROUP,
-      ...entryIds,
-    );
-  }
-
   /** Redelivers what outlived the visibility timeout, then new mail; drops what expired. */
   async #take(agent: string, limit: number): Promise<InboxMessage[]> {
     const inbox = this.keys.inbox(agent);
@@ -256,66 +244,24 @@ export class Inbox {
             ">",
           );
     const fresh = await this.#withoutTaken(agent, parseEntries(reply?.[0]?.[1]));
-    return this.#handOut(agent, [
+    const taken: Taken[] = [
       ...claimed.map((e) => ({ entry: e, redelivered: true })),
       ...fresh.map((e) => ({ entry: e, redelivered: false })),
-    ]);
+    ];
+    const messages = await this.#messages(taken.map((t) => t.entry));
+    return handOut(this.redis, this.keys, this.pipeline, agent, taken, messages);
   }
 
   /** Drops (and acknowledges) entries taken out as awaited replies. */
   async #withoutTaken(agent: string, entries: StreamEntry[]): Promise<StreamEntry[]> {
     if (entries.length === 0) return entries;
     const ids = entries.map((e) => e.id);
-    const taken = await this.redis.sbInboxSkipTaken(
-      2,
-      this.keys.inbox(agent),
-      this.keys.taken(agent),
-      INBOX_GROUP,
-      ...ids,
-    );
-    return taken.length === 0 ? entries : entries.filter((e) => !taken.includes(e.id));
-  }
-
-  async #handOut(
-    agent: string,
-    taken: { entry: StreamEntry; redelivered: boolean }[],
-  ): Promise<InboxMessage[]> {
-    const now = Date.now();
-    const live: InboxMessage[] = [];
-    const reports: StatusReport[] = [];
-    const expiredIds: string[] = [];
-    const messages = await this.#messages(taken.map((t) => t.entry));
-    taken.forEach(({ entry, redelivered }, i) => {
-      const message = messages[i];
-      const messageId = text(entry, Field.messageId) ?? "";
-      const expired =
-        message === undefined ||
-        (message.expires_at !== undefined && Date.parse(message.expires_at) <= now);
-      if (!expired) {
-        live.push({ ...message, redelivered });
-        const traceparent = traceReceive(agent, entry, messageId, redelivered);
-        reports.push({ messageId, recipient: agent, status: "read", traceparent });
-        return;
-      }
-      expiredIds.push(entry.id);
-      reports.push({
-        messageId,
-        recipient: agent,
-        status: "expired",
-        traceparent: text(entry, Field.traceparent),
-        error: {
-          code: "EXPIRED",
-          message:
-            message === undefined
-              ? `message ${messageId} is gone: past history retention before ${agent} fetched it`
-              : `message expired at ${message.expires_at} before ${agent} fetched it`,
-          field: "expires_at",
-        },
-      });
+    const taken = await inboxSkipTakenScript.run(this.redis, {
+      keys: this.keys,
+      agent,
+      entryIds: ids,
     });
-    if (expiredIds.length > 0) await this.#ackEntries(agent, expiredIds);
-    await reportStatuses(this.redis, this.keys, this.pipeline, reports);
-    return live.sort((a, b) => compareStreamIds(a.inbox_id, b.inbox_id));
+    return taken.length === 0 ? entries : entries.filter((e) => !taken.includes(e.id));
   }
 
   /**

@@ -13,6 +13,7 @@ import {
   type Output,
   type StreamEntry,
 } from "../streams/entry.js";
+import { commitScript, type Append } from "./commit-script.js";
 import type { Attempt, Outcome } from "./stage.js";
 
 const CARRIED_ON_REJECT = [
@@ -47,7 +48,7 @@ function valueOf(fields: FieldList, name: string): string | undefined {
 const entryTime = (id: string): number => Number(id.slice(0, id.indexOf("-")));
 
 /**
- * Turns outcomes into one atomic `sbCommit` call per batch: acknowledgements and the
+ * Turns outcomes into one atomic commit script call per batch: acknowledgements and the
  * entries they forward go to Redis together, or not at all.
  */
 export class Committer {
@@ -102,41 +103,27 @@ export class Committer {
   }
 
   /**
-   * One `sbCommit` call: acknowledges each entry (none for id '') and appends its outputs;
-   * each dead letter's id also goes into the set of its message's dead letters.
+   * One commit script call: acknowledges each entry (none for id '') and appends its
+   * outputs; each dead letter's id also goes into the set of its message's dead letters.
    */
   #commitScript(committed: readonly { id: string; outputs: readonly Output[] }[]): Promise<number> {
-    const keys = [this.#keys.stream(this.#stage.stream)];
-    const keyIndex = new Map<string, number>();
-    const indexOf = (key: string): number => {
-      let index = keyIndex.get(key);
-      if (index === undefined) {
-        keys.push(key);
-        index = keys.length; // KEYS are 1-based
-        keyIndex.set(key, index);
-      }
-      return index;
-    };
-    const args: (string | Buffer | number)[] = [
-      this.#stage.group,
-      this.#pipeline.history.retentionMs,
-      committed.length,
-    ];
-    for (const { id, outputs } of committed) {
-      args.push(id, outputs.length);
-      for (const output of outputs) {
-        const messageId =
-          output.to === "dead" ? valueOf(output.fields, Field.messageId) : undefined;
-        const set = messageId === undefined ? 0 : indexOf(this.#keys.deadLettersOf(messageId));
-        args.push(
-          indexOf(this.streamOf(output.to)),
-          set,
-          output.fields.length / 2,
-          ...output.fields,
-        );
-      }
-    }
-    return this.#redis.sbCommit(keys.length, ...keys, ...args);
+    return commitScript.run(this.#redis, {
+      stream: this.#keys.stream(this.#stage.stream),
+      group: this.#stage.group,
+      indexTtlMs: this.#pipeline.history.retentionMs,
+      entries: committed.map(({ id, outputs }) => ({
+        id,
+        outputs: outputs.map((output): Append => {
+          const messageId =
+            output.to === "dead" ? valueOf(output.fields, Field.messageId) : undefined;
+          return {
+            stream: this.streamOf(output.to),
+            index: messageId === undefined ? undefined : this.#keys.deadLettersOf(messageId),
+            fields: output.fields,
+          };
+        }),
+      })),
+    });
   }
 
   /** The stored envelopes of messages about to be dead-lettered, so the dead letter holds it. */

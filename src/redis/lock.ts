@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
 import type { Redis } from "ioredis";
+import { lua, Script } from "./script.js";
 
 /**
  * How long a lock lives unless released: a holder killed mid-way holds it this long.
@@ -9,6 +10,25 @@ import type { Redis } from "ioredis";
 export const LOCK_TTL_MS = 10_000;
 /** How often a waiter tries again. @defaultValue 50 ms */
 const LOCK_RETRY_MS = 50;
+
+/**
+ * Releases a lock taken with `SET key owner NX PX ttl`, only if this owner still holds it
+ * (it may have expired and been taken by another).
+ *
+ * KEYS[1]     the lock
+ * ARGV[1]     the owner's id
+ * returns     1 released, 0 not held by this owner
+ */
+export const unlockScript = new Script<{ lock: string; owner: string }, 0 | 1>(
+  "sbUnlock",
+  lua`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+`,
+  (p) => ({ keys: [p.lock], args: [p.owner] }),
+);
 
 /**
  * Runs `work` while holding `key` (`SET NX PX`), waiting for it as long as another holds
@@ -28,6 +48,6 @@ export async function withLock<T>(
   try {
     return await work();
   } finally {
-    await redis.sbUnlock(1, key, owner);
+    await unlockScript.run(redis, { lock: key, owner });
   }
 }

@@ -1,9 +1,85 @@
 import type { Redis } from "ioredis";
 import type { Pipeline } from "../config/pipeline.js";
 import type { Keys } from "../redis/keys.js";
+import { lua, Script } from "../redis/script.js";
 import type { Endpoint } from "./endpoint.js";
 
 export type BreakerState = "closed" | "open" | "half_open";
+
+/** Field names of a breaker's hash, for the script that keeps it and the list that shows it. */
+const F = {
+  state: "state",
+  /** Open: when the probe may go; half-open: when the probe's lease ends. Epoch ms. */
+  until: "until",
+  /** Consecutive failures. */
+  failures: "failures",
+  endpoint: "endpoint",
+  lastFailure: "last_failure",
+  openedAt: "opened_at",
+} as const;
+
+interface BreakerParams {
+  /** The breaker's hash. */
+  breaker: string;
+  op: "acquire" | "success" | "failure";
+  now: number;
+  /** Consecutive failures that open it. */
+  threshold: number;
+  cooldownMs: number;
+  /** How long a probe holds the half-open breaker, ms. */
+  probeLeaseMs: number;
+  /** The endpoint as shown (origin and path). */
+  endpoint: string;
+}
+
+/**
+ * A webhook endpoint's circuit breaker. Closed: calls go through. After `threshold`
+ * consecutive failures it opens for `cooldown`; then one caller gets through as a probe
+ * (half-open, for a lease so that a lost probe does not hold it forever): a success
+ * closes it, a failure opens it again.
+ *
+ * KEYS[1]     the breaker (hash)
+ * ARGV[1]     'acquire', 'success' or 'failure'; ARGV[2] now, ms; ARGV[3] threshold;
+ * ARGV[4]     cool-down, ms; ARGV[5] the probe's lease, ms; ARGV[6] the endpoint as shown
+ *             (origin and path)
+ * returns     { state, until }: acquire → 'closed' or 'probe' (go ahead), 'open' or
+ *             'half_open' (wait until `until`); success/failure → the state now
+ */
+export const breakerScript = new Script<BreakerParams, [BreakerState | "probe", number]>(
+  "sbBreaker",
+  lua`
+local state = redis.call('HGET', KEYS[1], ${F.state}) or 'closed'
+local now = tonumber(ARGV[2])
+redis.call('PEXPIRE', KEYS[1], 86400000)
+if ARGV[1] == 'acquire' then
+  if state == 'closed' then
+    return { 'closed', 0 }
+  end
+  local until_ms = tonumber(redis.call('HGET', KEYS[1], ${F.until}) or '0')
+  if now < until_ms then
+    return { state, until_ms }
+  end
+  redis.call('HSET', KEYS[1], ${F.state}, 'half_open', ${F.until}, now + tonumber(ARGV[5]))
+  return { 'probe', 0 }
+end
+if ARGV[1] == 'success' then
+  redis.call('HSET', KEYS[1], ${F.state}, 'closed', ${F.failures}, 0, ${F.until}, 0)
+  return { 'closed', 0 }
+end
+local failures = redis.call('HINCRBY', KEYS[1], ${F.failures}, 1)
+redis.call('HSET', KEYS[1], ${F.endpoint}, ARGV[6], ${F.lastFailure}, now)
+if state == 'half_open' or (state == 'closed' and failures >= tonumber(ARGV[3])) then
+  local until_ms = now + tonumber(ARGV[4])
+  redis.call('HSET', KEYS[1], ${F.state}, 'open', ${F.until}, until_ms, ${F.openedAt}, now)
+  return { 'open', until_ms }
+end
+return { state, 0 }
+`,
+  (p) => ({
+    keys: [p.breaker],
+    args: [p.op, p.now, p.threshold, p.cooldownMs, p.probeLeaseMs, p.endpoint],
+  }),
+);
 
 /** What `acquire` answers: go ahead (maybe as the probe), or wait until a time. */
 export type Permit =
@@ -70,31 +146,32 @@ export class Breakers {
     return endpoints
       .map(([id, endpoint], i): BreakerView | undefined => {
         const hash = replies[i]?.[1] as Record<string, string> | undefined;
-        if (hash === undefined || hash.state === undefined) return undefined;
+        const state = hash?.[F.state] as BreakerState | undefined;
+        if (hash === undefined || state === undefined) return undefined;
+        const lastFailure = hash[F.lastFailure];
         return {
           endpoint,
           id,
-          state: hash.state as BreakerState,
-          failures: Number(hash.failures ?? 0),
-          until: hash.state === "closed" ? null : Number(hash.until),
-          last_failure: hash.last_failure === undefined ? null : Number(hash.last_failure),
+          state,
+          failures: Number(hash[F.failures] ?? 0),
+          until: state === "closed" ? null : Number(hash[F.until]),
+          last_failure: lastFailure === undefined ? null : Number(lastFailure),
         };
       })
       .filter((b): b is BreakerView => b !== undefined)
       .sort((a, b) => a.endpoint.localeCompare(b.endpoint));
   }
 
-  #call(op: string, endpoint: Endpoint, now: number): Promise<[string, number]> {
+  #call(op: BreakerParams["op"], endpoint: Endpoint, now: number) {
     const { breaker, timeoutMs } = this.#config;
-    return this.#redis.sbBreaker(
-      1,
-      this.#keys.breaker(endpoint.hash),
+    return breakerScript.run(this.#redis, {
+      breaker: this.#keys.breaker(endpoint.hash),
       op,
       now,
-      breaker.failureThreshold,
-      breaker.cooldownMs,
-      2 * timeoutMs,
-      endpoint.label,
-    );
+      threshold: breaker.failureThreshold,
+      cooldownMs: breaker.cooldownMs,
+      probeLeaseMs: 2 * timeoutMs,
+      endpoint: endpoint.label,
+    });
   }
 }

@@ -6,7 +6,7 @@ import type { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import { Registry } from "../../src/agents/registry.js";
 import { loadPipeline, STAGE_NAMES } from "../../src/config/pipeline.js";
-import { defineScripts } from "../../src/redis/scripts.js";
+import { defineScripts } from "../../src/app/scripts.js";
 import { Keys } from "../../src/redis/keys.js";
 import { cliEnv, finished, killAll, start } from "../support/cli.js";
 import { eventually } from "../support/harness.js";

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { hashToken } from "../../src/agents/registry.js";
+import { hashToken } from "../../src/agents/tokens.js";
 import { withLock } from "../../src/redis/lock.js";
 import { Harness } from "../support/harness.js";
 

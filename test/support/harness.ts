@@ -16,7 +16,7 @@ import { Worker } from "../../src/app/worker.js";
 import { composeEnvelope, type SendRequest } from "../../src/protocol/compose.js";
 import { connectRedis } from "../../src/redis/connection.js";
 import { Keys } from "../../src/redis/keys.js";
-import { defineScripts } from "../../src/redis/scripts.js";
+import { defineScripts } from "../../src/app/scripts.js";
 import { STAGE_FACTORIES } from "../../src/stages/index.js";
 import { createLogger, silentLogger } from "../../src/telemetry/log.js";
 import { deleteByPrefix, redisUrl, testPrefix } from "./redis.js";

@@ -64,7 +64,10 @@ const LAYERS: Readonly<Record<string, Rule>> = {
     ],
   },
   app: {
-    units: ["config", "telemetry", "redis", "streams", "failures", "pipeline", "retry", "stages"],
+    units: [
+      ...["config", "telemetry", "redis", "streams", "webhook", "agents", "inbox", "dlq"],
+      ...["failures", "ingress", "pipeline", "retry", "stages"],
+    ],
   },
   cli: {
     units: [

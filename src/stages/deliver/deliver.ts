@@ -1,8 +1,10 @@
 import { SwitchboardError, toErrorInfo } from "../../protocol/errors.js";
 import { AgentNameSchema } from "../../protocol/envelope.js";
 import { pipelined } from "../../redis/batch.js";
+import type { ScriptReply } from "../../redis/script.js";
 import { carry, Field, text, type StreamEntry } from "../../streams/entry.js";
 import { DONE, type Outcome, type StageContext, type StageFactory } from "../../pipeline/stage.js";
+import { inboxAppendScript } from "../../inbox/scripts.js";
 import { traceInboxSend, type InboxSend } from "../../inbox/tracing.js";
 import { recordDelivered } from "../../telemetry/record.js";
 import { PUSHED } from "./push.js";
@@ -22,21 +24,15 @@ export const deliverStage: StageFactory = (context) => ({
       deliverable,
       function queueAppend(pipeline, item) {
         const { recipient, messageId, replyTo } = item;
-        pipeline.sbInboxAppend(
-          5,
-          keys.inbox(recipient),
-          keys.delivered(recipient, messageId),
-          keys.unacked(recipient),
-          keys.replyTo(recipient, replyTo ?? messageId),
-          keys.agent(recipient),
-          definition.dedupe.deliveryWindowMs,
-          definition.inbox.quota,
-          replyTo === undefined ? "" : messageId,
-          keys.mailChannel(),
-          replyTo === undefined ? recipient : `${recipient} ${replyTo}`,
-          ...carry(item.entry, [Field.messageId, Field.seq]),
-          ...item.send.fields,
-        );
+        inboxAppendScript.queue(pipeline, {
+          keys,
+          agent: recipient,
+          messageId,
+          replyTo,
+          markerTtlMs: definition.dedupe.deliveryWindowMs,
+          quota: definition.inbox.quota,
+          fields: [...carry(item.entry, [Field.messageId, Field.seq]), ...item.send.fields],
+        });
       },
     );
     let next = 0;
@@ -47,7 +43,7 @@ export const deliverStage: StageFactory = (context) => ({
       const answer = replies[next++]!;
       c.send.end(answer);
       if (!answer.ok) return { kind: "retry", error: toErrorInfo(answer.error) };
-      const [inboxId, appended] = answer.replies[0] as [string, number];
+      const [inboxId, appended] = answer.replies[0] as ScriptReply<typeof inboxAppendScript>;
       if (appended === -1) return full(context, c.recipient);
       if (appended === 2) {
         pushes.set(i, c.entry);

@@ -6,6 +6,7 @@ import { decodeStored, readStoredEnvelopes } from "../../history/record.js";
 import { SwitchboardError, type ErrorInfo } from "../../protocol/errors.js";
 import { Field, text, type Output, type StreamEntry } from "../../streams/entry.js";
 import { DONE } from "../../pipeline/stage.js";
+import { AgentField as A } from "../../redis/agent-fields.js";
 import type { Keys } from "../../redis/keys.js";
 import { metrics, type WebhookResult } from "../../telemetry/metrics.js";
 import { recordDelivered } from "../../telemetry/record.js";
@@ -98,7 +99,7 @@ export class Pusher {
     const [[, marker], [, agent]] = ((await redis
       .pipeline()
       .get(keys.delivered(recipient, messageId))
-      .hmget(keys.agent(recipient), "name", "webhook_url", "webhook_secret")
+      .hmget(keys.agent(recipient), A.name, A.webhookUrl, A.webhookSecret)
       .exec()) ?? []) as [
       [null, string | null],
       [null, [string | null, string | null, string | null]],

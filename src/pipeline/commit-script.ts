@@ -1,0 +1,96 @@
+import { lua, Script, type ScriptArg } from "../redis/script.js";
+import type { FieldList } from "../streams/entry.js";
+
+/** An entry for another stream, as the commit script appends it. */
+export interface Append {
+  stream: string;
+  /** A set that gets the new entry's id (a dead letter, indexed by its message id). */
+  index?: string | undefined;
+  fields: FieldList;
+}
+
+export interface CommitParams {
+  /** The stream the entries were read from, and its group. */
+  stream: string;
+  group: string;
+  /** How long index sets live from the last addition, ms. */
+  indexTtlMs: number;
+  entries: readonly {
+    /** The entry to acknowledge; '' for none (a retry job's entry, in no stream any more). */
+    id: string;
+    outputs: readonly Append[];
+  }[];
+}
+
+/**
+ * Acknowledges entries of a stage stream and appends each one's outputs, atomically.
+ * An entry that is no longer pending (another consumer took it over and finished it)
+ * gets no outputs: a hop is forwarded once, never twice. An entry id of '' acknowledges
+ * nothing and appends its outputs (a retry job's entry, in no stream any more). An
+ * output may name a set that gets the new entry's id (a dead letter, indexed by its
+ * message id), kept for ARGV[2] ms from the last addition.
+ *
+ * KEYS[1]     the stream read from; KEYS[2..] streams and sets written to (same hash slot)
+ * ARGV[1]     consumer group; ARGV[2] how long index sets live, ms
+ * ARGV[3]     number of entries N; then per entry:
+ *               entry id (or ''), number of outputs M; then per output:
+ *                 index into KEYS of the stream, index into KEYS of a set (0: none),
+ *                 number of field/value pairs F, then 2F values
+ * returns     the number of entries acknowledged (and forwarded) by this call
+ */
+export const commitScript = new Script<CommitParams, number>(
+  "sbCommit",
+  lua`
+local group, index_ttl = ARGV[1], ARGV[2]
+local n = tonumber(ARGV[3])
+local i = 4
+local acked = 0
+for _ = 1, n do
+  local id = ARGV[i]
+  local outputs = tonumber(ARGV[i + 1])
+  i = i + 2
+  local mine = 1
+  if id ~= '' then
+    mine = redis.call('XACK', KEYS[1], group, id)
+    acked = acked + mine
+  end
+  for _ = 1, outputs do
+    local key = KEYS[tonumber(ARGV[i])]
+    local set = tonumber(ARGV[i + 1])
+    local npairs = tonumber(ARGV[i + 2])
+    i = i + 3
+    if mine == 1 then
+      local added = redis.call('XADD', key, '*', unpack(ARGV, i, i + 2 * npairs - 1))
+      if set > 0 then
+        redis.call('SADD', KEYS[set], added)
+        redis.call('PEXPIRE', KEYS[set], index_ttl)
+      end
+    end
+    i = i + 2 * npairs
+  end
+end
+return acked
+`,
+  function encodeCommit({ stream, group, indexTtlMs, entries }) {
+    const keys: ScriptArg[] = [stream];
+    const keyIndex = new Map<string, number>();
+    const indexOf = (key: string): number => {
+      let index = keyIndex.get(key);
+      if (index === undefined) {
+        keys.push(key);
+        index = keys.length; // KEYS are 1-based
+        keyIndex.set(key, index);
+      }
+      return index;
+    };
+    const args: ScriptArg[] = [group, indexTtlMs, entries.length];
+    for (const { id, outputs } of entries) {
+      args.push(id, outputs.length);
+      for (const { stream: to, index, fields } of outputs) {
+        const set = index === undefined ? 0 : indexOf(index);
+        args.push(indexOf(to), set, fields.length / 2, ...fields);
+      }
+    }
+    return { keys, args };
+  },
+);
