@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import type { Pipeline, StageDefinition } from "../config/pipeline.js";
-import { toErrorInfo } from "../protocol/errors.js";
+import { decideFailure } from "../failures/decide.js";
+import { toErrorInfo, type ErrorInfo } from "../protocol/errors.js";
 import { parseConsumers } from "../redis/info.js";
 import type { Keys } from "../redis/keys.js";
 import "../redis/buffer-commands.js";
@@ -118,16 +119,25 @@ export class Janitor {
   }
 
   async #handOver(entries: StreamEntry[]): Promise<void> {
-    const { stage, committer, log } = this.#o;
+    const { stage, pipeline, committer, log } = this.#o;
     this.counters.claimed += entries.length;
     const deliveries = await this.#deliveryCounts(entries);
-    const poison = entries.filter((e) => (deliveries.get(e.id) ?? 0) > stage.maxDeliveries);
-    const live = entries.filter((e) => (deliveries.get(e.id) ?? 0) <= stage.maxDeliveries);
-    if (poison.length > 0) {
-      const error = {
-        code: "POISON" as const,
-        message: `handed out more than maxDeliveries (${stage.maxDeliveries}) times by stage '${stage.name}' without being acknowledged`,
-      };
+    const live: StreamEntry[] = [];
+    const poison: StreamEntry[] = [];
+    let error: ErrorInfo | undefined;
+    for (const entry of entries) {
+      const decision = decideFailure(pipeline, stage, {
+        kind: "redelivered",
+        deliveries: deliveries.get(entry.id) ?? 0,
+      });
+      if (decision.kind === "retry") {
+        live.push(entry);
+      } else {
+        poison.push(entry); // a stage's poison has one error: past its maxDeliveries
+        error = decision.error;
+      }
+    }
+    if (error !== undefined) {
       const moved = await committer.deadLetter(poison, deliveries, error);
       this.counters.deadLettered += moved;
       for (const entry of poison) {

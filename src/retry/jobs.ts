@@ -1,27 +1,35 @@
 import { UnrecoverableError, type Job, type Processor } from "bullmq";
+import { z } from "zod";
 import type { Pipeline, StageDefinition } from "../config/pipeline.js";
 import { toErrorInfo, type ErrorInfo } from "../protocol/errors.js";
+import { describeIssues, firstIssuePath } from "../protocol/issues.js";
 import type { Committer } from "../pipeline/commit.js";
 import { carry, Field, type Output, type StreamEntry } from "../streams/entry.js";
 import type { Attempt, Outcome } from "../pipeline/stage.js";
 import type { FailureSink } from "../pipeline/ports.js";
+import { decideFailure } from "../failures/decide.js";
 import type { RetryState } from "../history/record.js";
 import type { Logger } from "../telemetry/log.js";
 import { metrics } from "../telemetry/metrics.js";
-import { backoffDelay, policyFor, RetryLater, strategyFor } from "./policy.js";
+import { RetryLater } from "./queues.js";
 import { traceAttempt } from "./tracing.js";
 
-/** A stage entry waiting in a BullMQ queue to be tried (again). */
-export interface EntryJob {
+/**
+ * A stage entry waiting in a BullMQ queue to be tried (again). Parsed where a job starts:
+ * a job is data from Redis, written by this or another version.
+ */
+const EntryJobSchema = z.object({
   /** The entry's id in its stage stream. */
-  id: string;
+  id: z.string(),
   /** Its fields, values base64 (they are bytes). */
-  fields: [string, string][];
+  fields: z.array(z.tuple([z.string(), z.base64()])),
   /** Attempts made before the job's first run (1 when the stage tried it already). */
-  tried: number;
+  tried: z.int().nonnegative(),
   /** The failed attempts so far. */
-  attempts: Attempt[];
-}
+  attempts: z.array(z.object({ at: z.string(), code: z.string(), message: z.string() })),
+});
+
+export type EntryJob = z.infer<typeof EntryJobSchema>;
 
 export function toJob(entry: StreamEntry, tried: number, attempts: Attempt[] = []): EntryJob {
   const fields = [...entry.fields].map(([name, value]): [string, string] => [
@@ -72,6 +80,12 @@ export function retryingStatus(
 /** What one try of a job came to: an outcome; for a webhook, its endpoint and `Retry-After`. */
 export type Tried = Outcome & { retryAfterMs?: number | undefined; endpoint?: string | undefined };
 
+/** Which try of a job this is: number `attempt` (from 1) of the `of` allowed. */
+export interface JobTry {
+  attempt: number;
+  of: number;
+}
+
 export interface EntryJobsOptions {
   pipeline: Pipeline;
   stage: StageDefinition;
@@ -82,28 +96,32 @@ export interface EntryJobsOptions {
 
 /**
  * The processor of a queue of stage entries: tries an entry once; a success commits what
- * it produced; a failure is retried by the policy of its category (BullMQ waits, with the
- * delay computed here so that `get_message` can tell when), or, once the attempts are
- * spent or the error cannot be retried, dead-lettered with its attempt history (the
- * sender is told by persist) and the job fails for good.
+ * it produced; a failure is what the failure decision makes it: a retry (BullMQ waits, with
+ * the delay decided here so that `get_message` can tell when), or a dead letter with its
+ * attempt history or a drop (the sender is told by persist), and the job fails for good.
  */
 export function entryProcessor(
   options: EntryJobsOptions,
   span: { name: string; destination: string },
-  tryOnce: (entry: StreamEntry, job: Job<EntryJob>, token: string | undefined) => Promise<Tried>,
-): Processor<EntryJob> {
+  tryOnce: (
+    entry: StreamEntry,
+    thisTry: JobTry,
+    job: Job<unknown>,
+    token: string | undefined,
+  ) => Promise<Tried>,
+): Processor<unknown> {
   const { pipeline, stage, committer, failures } = options;
   return async (job, token) => {
-    const entry = entryOf(job.data);
-    const trace = traceAttempt(
-      span.name,
-      span.destination,
-      entry,
-      job.data.tried + job.attemptsMade + 1,
-    );
+    const data = parseJob(job, options.log);
+    const entry = entryOf(data);
+    const thisTry = {
+      attempt: data.tried + job.attemptsMade + 1,
+      of: data.tried + (job.opts.attempts ?? 1),
+    };
+    const trace = traceAttempt(span.name, span.destination, entry, thisTry.attempt);
     let tried: Tried;
     try {
-      tried = trace.end(await tryOnce(entry, job, token));
+      tried = trace.end(await tryOnce(entry, thisTry, job, token));
     } catch (error) {
       if (error instanceof Error && error.name === "DelayedError") {
         trace.end({ kind: "retry", error: { code: "BREAKER_OPEN", message: error.message } });
@@ -111,50 +129,74 @@ export function entryProcessor(
       }
       tried = trace.end({ kind: "retry", error: toErrorInfo(error) });
     }
-    if (tried.kind !== "retry") {
-      if (tried.kind === "reject" && strategyFor(pipeline, tried.error) === "dead_letter") {
-        tried = { kind: "dead_letter", error: tried.error };
-      }
+    if (tried.kind !== "retry" && tried.kind !== "reject") {
       if (tried.kind === "dead_letter") failures.deadLettered(stage.name, entry, tried.error);
       await committer.append(entry, tried);
-      if (tried.kind === "reject" || tried.kind === "dead_letter") {
-        throw new UnrecoverableError(`${tried.error.code}: ${tried.error.message}`);
-      }
+      if (tried.kind === "dead_letter") throw unrecoverable(tried.error);
       return;
     }
     const { error } = tried;
-    const attempt = job.data.tried + job.attemptsMade + 1;
+    if (tried.kind === "retry") failures.failed(stage.name, entry, error, tried.endpoint);
+    const decision = decideFailure(
+      pipeline,
+      stage,
+      tried.kind === "reject"
+        ? tried
+        : {
+            ...thisTry,
+            kind: "retry",
+            error,
+            retryAfterMs: tried.retryAfterMs,
+            random: Math.random,
+          },
+    );
     const attempts = [
-      ...job.data.attempts,
+      ...data.attempts,
       { at: new Date().toISOString(), code: error.code, message: error.message },
     ];
-    failures.failed(stage.name, entry, error, tried.endpoint);
-    const strategy = strategyFor(pipeline, error);
-    const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-    if (strategy !== "retry" || last) {
+    if (decision.kind !== "retry") {
+      // A reject's dead letter has no attempt history: the handler judged the message, not a try.
       const settled: Outcome =
-        strategy === "drop"
-          ? { kind: "reject", status: "undeliverable", error }
-          : { kind: "dead_letter", error, deliveries: attempt, attempts };
+        decision.kind === "dead_letter" && tried.kind === "retry"
+          ? { ...decision, deliveries: thisTry.attempt, attempts }
+          : decision;
       if (settled.kind === "dead_letter") failures.deadLettered(stage.name, entry, error);
       await committer.append(entry, settled);
-      throw new UnrecoverableError(`${error.code}: ${error.message}`);
+      throw unrecoverable(error);
     }
-    const policy = policyFor(pipeline, error);
-    const delayMs = backoffDelay(policy, attempt, tried.retryAfterMs);
     // Independent writes, sent together: the attempt history and the `retrying` status.
     await Promise.all([
-      job.updateData({ ...job.data, attempts }),
+      job.updateData({ ...data, attempts }),
       committer.append(entry, {
         kind: "forward",
         outputs: retryingStatus(entry, stage.name, error, {
-          attempt: attempt + 1,
-          max_attempts: job.data.tried + (job.opts.attempts ?? 1),
-          next_at: new Date(Date.now() + delayMs).toISOString(),
+          attempt: decision.attempt,
+          max_attempts: decision.of,
+          next_at: new Date(Date.now() + decision.delayMs).toISOString(),
         }),
       }),
     ]);
-    metrics.retries.inc({ stage: stage.name, attempt: attempt + 1 });
-    throw new RetryLater(error, delayMs);
+    metrics.retries.inc({ stage: stage.name, attempt: decision.attempt });
+    throw new RetryLater(error, decision.delayMs);
   };
+}
+
+const unrecoverable = (error: ErrorInfo): UnrecoverableError =>
+  new UnrecoverableError(`${error.code}: ${error.message}`);
+
+/**
+ * A job's payload, checked: a malformed one (written by another version, or by hand) fails
+ * its job for good with a message naming the field, kept with the failed jobs.
+ */
+function parseJob(job: Job<unknown>, log: Logger): EntryJob {
+  const parsed = EntryJobSchema.safeParse(job.data);
+  if (parsed.success) return parsed.data;
+  const field = firstIssuePath(parsed.error);
+  const message = `job ${job.id ?? "?"} of queue ${job.queueName} has a malformed payload: ${describeIssues(parsed.error)}`;
+  log.warn("malformed job", {
+    queue: job.queueName,
+    job: job.id,
+    error: { code: "MALFORMED_ENTRY", message, field },
+  });
+  throw new UnrecoverableError(`MALFORMED_ENTRY: ${message}`);
 }

@@ -2,12 +2,11 @@ import { Queue, Worker, type JobsOptions, type Processor, type Telemetry } from 
 import { BullMQOtel } from "bullmq-otel";
 import { Redis } from "ioredis";
 import { STAGE_NAMES, type StageName } from "../config/pipeline.js";
-import { toErrorInfo } from "../protocol/errors.js";
+import { toErrorInfo, type ErrorInfo } from "../protocol/errors.js";
 import { reconnectDelay } from "../redis/connection.js";
 import type { Keys } from "../redis/keys.js";
 import type { Logger } from "../telemetry/log.js";
 import { isTracing, withTraceparent } from "../telemetry/spans.js";
-import { BACKOFF_TYPE, backoffStrategy } from "./policy.js";
 
 /** The queue of webhook deliveries (first tries and retries). */
 export const WEBHOOK_QUEUE = "webhooks";
@@ -17,6 +16,32 @@ export const retryQueueOf = (stage: StageName): string => `retry-${stage}`;
 
 /** Every queue there is, for status and metrics. */
 export const QUEUE_NAMES = [WEBHOOK_QUEUE, ...STAGE_NAMES.map(retryQueueOf)];
+
+/**
+ * Thrown by a job processor to be retried after `delayMs`, the failure decision's delay:
+ * the processor asks for the decision itself, so it can record "retrying, attempt 3 of 8,
+ * next at …" before BullMQ schedules it.
+ */
+export class RetryLater extends Error {
+  constructor(
+    readonly info: ErrorInfo,
+    readonly delayMs: number,
+  ) {
+    super(`${info.code}: ${info.message}`);
+    this.name = "RetryLater";
+  }
+}
+
+/** The name of the backoff type every Switchboard job uses; see {@link backoffStrategy}. */
+const BACKOFF_TYPE = "switchboard";
+
+/**
+ * BullMQ's custom backoff: the delay the processor's decision chose. Anything else a
+ * processor throws is a write that failed after the decision (Redis trouble): a second on.
+ */
+function backoffStrategy(_attemptsMade: number, _type?: string, error?: Error): number {
+  return error instanceof RetryLater ? error.delayMs : 1000;
+}
 
 /** Job options every Switchboard job shares; `attempts` comes from a retry policy. */
 export function jobOptions(attempts: number, jobId: string): JobsOptions {

@@ -1,17 +1,11 @@
-import type { Pipeline } from "../config/pipeline.js";
+import type { Pipeline, StageDefinition } from "../config/pipeline.js";
+import { decideFailure, type Decision } from "../failures/decide.js";
 import { toErrorInfo, type ErrorInfo } from "../protocol/errors.js";
 import { Field, type StreamEntry } from "../streams/entry.js";
 import type { RetryResolver } from "../pipeline/ports.js";
-import type { Outcome, StageHandler } from "../pipeline/stage.js";
-import {
-  entryProcessor,
-  retryingStatus,
-  toJob,
-  type EntryJob,
-  type EntryJobsOptions,
-} from "./jobs.js";
+import type { Attempt, Outcome, StageHandler } from "../pipeline/stage.js";
+import { entryProcessor, retryingStatus, toJob, type EntryJobsOptions } from "./jobs.js";
 import { metrics } from "../telemetry/metrics.js";
-import { backoffDelay, policyFor, strategyFor } from "./policy.js";
 import { jobOptions, retryQueueOf, type Queues } from "./queues.js";
 
 export interface StageRetriesOptions extends EntryJobsOptions {
@@ -43,81 +37,91 @@ export class StageRetries implements RetryResolver {
       const [outcome] = await handler.handle([entry]);
       return outcome ?? { kind: "retry", error: { code: "INTERNAL", message: "no outcome" } };
     });
-    this.#o.queues.work<EntryJob>(this.#queue, processor, this.#o.stage.concurrency);
+    this.#o.queues.work(this.#queue, processor, this.#o.stage.concurrency);
   }
 
   /**
-   * Decides each failure by the policy table: a retry is scheduled (the entry is then
+   * Asks the failure decision about each failure: a retry is scheduled (the entry is then
    * acknowledged), a dead letter or a dropped message is committed as such. A retry that
    * cannot be scheduled (Redis trouble) stays pending, to be handed out again.
    */
   async resolve(entries: readonly StreamEntry[], outcomes: Outcome[]): Promise<Outcome[]> {
-    const { pipeline } = this.#o;
-    const resolved = outcomes.map((o) => decide(pipeline, o));
-    const scheduled = resolved.flatMap((o, i) =>
-      o.kind === "retry" ? [{ i, entry: entries[i]!, error: o.error }] : [],
-    );
-    const { failures, stage } = this.#o;
+    const { pipeline, stage, failures } = this.#o;
+    const now = Date.now();
+    const decided = outcomes.map((o) => decide(pipeline, stage, o, now));
+    const resolved = decided.map((d) => d.outcome);
     for (const [i, o] of resolved.entries()) {
       if (o.kind === "retry" || o.kind === "reject" || o.kind === "dead_letter") {
         failures.failed(stage.name, entries[i]!, o.error);
       }
       if (o.kind === "dead_letter") failures.deadLettered(stage.name, entries[i]!, o.error);
     }
+    const scheduled = decided.flatMap(({ outcome, retry }, i) =>
+      retry === undefined || outcome.kind !== "retry"
+        ? []
+        : [{ i, entry: entries[i]!, error: outcome.error, retry }],
+    );
     if (scheduled.length === 0) return resolved;
-    const now = Date.now();
-    const jobs = scheduled.map(({ entry, error }) => {
-      const policy = policyFor(pipeline, error);
-      const delay = backoffDelay(policy, 1);
-      const attempts = [
-        { at: new Date(now).toISOString(), code: error.code, message: error.message },
-      ];
-      return {
-        name: this.#o.stage.name,
-        data: toJob(entry, 1, attempts),
-        opts: { ...jobOptions(policy.attempts - 1, `${this.#o.stage.name}-${entry.id}`), delay },
-        state: retryState(policy.attempts, now + delay),
-        traceparent: entry.fields.get(Field.traceparent),
-      };
-    });
+    const jobs = scheduled.map(({ entry, error, retry }) => ({
+      name: stage.name,
+      data: toJob(entry, retry.attempt - 1, [attemptOf(error, now)]),
+      opts: {
+        ...jobOptions(retry.of - retry.attempt + 1, `${stage.name}-${entry.id}`),
+        delay: retry.delayMs,
+      },
+      state: {
+        attempt: retry.attempt,
+        max_attempts: retry.of,
+        next_at: new Date(now + retry.delayMs).toISOString(),
+      },
+      traceparent: entry.fields.get(Field.traceparent),
+    }));
     try {
       await this.#o.queues.addEach(this.#queue, jobs);
     } catch (error) {
       this.#o.log.warn("could not schedule retries; the entries stay pending", {
-        stage: this.#o.stage.name,
+        stage: stage.name,
         count: jobs.length,
         error: toErrorInfo(error),
       });
       return resolved;
     }
-    scheduled.forEach(({ i, entry, error }, k) => {
+    scheduled.forEach(({ i, entry, error, retry }, k) => {
       resolved[i] = {
         kind: "retry",
         error,
-        scheduled: retryingStatus(entry, this.#o.stage.name, error, jobs[k]!.state),
+        scheduled: retryingStatus(entry, stage.name, error, jobs[k]!.state),
       };
-      metrics.retries.inc({ stage: this.#o.stage.name, attempt: 2 });
+      metrics.retries.inc({ stage: stage.name, attempt: retry.attempt });
     });
     return resolved;
   }
 }
 
-function retryState(maxAttempts: number, dueAt: number) {
-  return { attempt: 2, max_attempts: maxAttempts, next_at: new Date(dueAt).toISOString() };
+/**
+ * An outcome as the failure decision has it, with the retry to schedule; the stage's try
+ * was the first.
+ */
+function decide(
+  pipeline: Pipeline,
+  stage: StageDefinition,
+  outcome: Outcome,
+  now: number,
+): { outcome: Outcome; retry?: Extract<Decision, { kind: "retry" }> } {
+  if (outcome.kind !== "retry" && outcome.kind !== "reject") return { outcome };
+  const { error } = outcome;
+  const decision = decideFailure(
+    pipeline,
+    stage,
+    outcome.kind === "reject" ? outcome : { kind: "retry", error, attempt: 1, random: Math.random },
+  );
+  if (decision.kind === "retry") return { outcome, retry: decision };
+  if (decision.kind === "reject") return { outcome: decision };
+  return { outcome: { ...decision, attempts: [attemptOf(error, now)] } };
 }
 
-/** An outcome as the policy table has it; `retry` stays only where a retry is to be scheduled. */
-function decide(pipeline: Pipeline, outcome: Outcome): Outcome {
-  if (outcome.kind !== "retry" && outcome.kind !== "reject") return outcome;
-  const strategy = strategyFor(pipeline, outcome.error);
-  if (strategy === "dead_letter") return deadLetter(outcome.error);
-  if (outcome.kind === "reject") return outcome; // permanent: dropped, the sender told
-  if (strategy === "drop") return { kind: "reject", status: "undeliverable", error: outcome.error };
-  return policyFor(pipeline, outcome.error).attempts > 1 ? outcome : deadLetter(outcome.error);
-}
-
-const deadLetter = (error: ErrorInfo): Outcome => ({
-  kind: "dead_letter",
-  error,
-  attempts: [{ at: new Date().toISOString(), code: error.code, message: error.message }],
+const attemptOf = (error: ErrorInfo, now: number): Attempt => ({
+  at: new Date(now).toISOString(),
+  code: error.code,
+  message: error.message,
 });

@@ -14,11 +14,11 @@ import {
   entryProcessor,
   retryingStatus,
   toJob,
-  type EntryJob,
   type EntryJobsOptions,
+  type JobTry,
   type Tried,
 } from "../../retry/jobs.js";
-import { policyOf } from "../../retry/policy.js";
+import { policyOf } from "../../failures/decide.js";
 import { jobOptions, WEBHOOK_QUEUE, type Queues } from "../../retry/queues.js";
 import { Breakers } from "../../webhook/breaker.js";
 import { endpointOf } from "../../webhook/endpoint.js";
@@ -70,16 +70,15 @@ export class Pusher {
 
   start(): void {
     const span = { name: "send webhook", destination: "webhook" };
-    const processor = entryProcessor(this.#o, span, (entry, job, token) =>
-      this.#push(entry, job.data, job.attemptsMade, (until) => job.moveToDelayed(until, token)),
+    const processor = entryProcessor(this.#o, span, (entry, thisTry, job, token) =>
+      this.#push(entry, thisTry, (until) => job.moveToDelayed(until, token)),
     );
-    this.#o.queues.work<EntryJob>(WEBHOOK_QUEUE, processor, this.#o.pipeline.webhooks.concurrency);
+    this.#o.queues.work(WEBHOOK_QUEUE, processor, this.#o.pipeline.webhooks.concurrency);
   }
 
   async #push(
     entry: StreamEntry,
-    job: EntryJob,
-    attemptsMade: number,
+    thisTry: JobTry,
     delayUntil: (at: number) => Promise<void>,
   ): Promise<Tried> {
     const { redis, keys, pipeline } = this.#o;
@@ -129,8 +128,8 @@ export class Pusher {
       await this.#o.committer.append(entry, {
         kind: "forward",
         outputs: retryingStatus(entry, "deliver", breakerError(endpoint.label, until), {
-          attempt: job.tried + attemptsMade + 1,
-          max_attempts: policyOf(pipeline, "delivery").attempts,
+          attempt: thisTry.attempt,
+          max_attempts: thisTry.of,
           next_at: new Date(until).toISOString(),
           breaker: permit.state === "half_open" ? "half_open" : "open",
         }),
@@ -145,7 +144,7 @@ export class Pusher {
       secret,
       body,
       messageId,
-      attempt: job.tried + attemptsMade + 1,
+      attempt: thisTry.attempt,
       traceparent: text(entry, Field.traceparent),
       timeoutMs: pipeline.webhooks.timeoutMs,
       allowPrivateNetworks: pipeline.webhooks.allowPrivateNetworks,
