@@ -17,7 +17,7 @@ const policyArb: fc.Arbitrary<RetryPolicy> = fc
     attempts: fc.integer({ min: 1, max: 100 }),
     delayMs: fc.integer({ min: 1, max: 100_000 }),
     headroom: fc.integer({ min: 0, max: 3_600_000 }),
-    jitter: fc.double({ min: 0, max: 1, noNaN: true }),
+    jitter: fc.integer({ min: 0, max: 100 }).map((percent) => percent / 100),
   })
   .map(({ headroom, ...p }) => ({ ...p, maxDelayMs: p.delayMs + headroom }));
 
@@ -30,12 +30,15 @@ const tableArb: fc.Arbitrary<PolicyTable> = fc.record({
   retries: byCategory(policyArb),
 }) as fc.Arbitrary<PolicyTable>;
 
-const stageArb = fc.record({
+type StageLike = Parameters<typeof decideFailure>[1];
+
+const stageArb: fc.Arbitrary<StageLike> = fc.record({
   name: fc.constantFrom(...STAGE_NAMES),
   maxDeliveries: fc.integer({ min: 1, max: 1000 }),
 });
 
-const codeArb = fc.constantFrom(...(Object.keys(ERROR_CODES) as ErrorCode[]));
+const CODES = Object.keys(ERROR_CODES) as ErrorCode[];
+const codeArb = fc.constantFrom(...CODES);
 const drawArb = fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true });
 
 /** A failed try: try `attempt`, of `of` allowed when a job holds them, a `Retry-After` maybe. */
@@ -68,21 +71,42 @@ const retried = ({ code, attempt, of, retryAfterMs, draw }: RetryCase): Failed =
 const policyIn = (table: PolicyTable, code: ErrorCode): RetryPolicy =>
   table.retries[categoryOf(code)]!;
 
+/** A table and a try it retries: a retryable code, its category under `retry`, tries left. */
+const retryingArb = fc
+  .tuple(
+    tableArb,
+    retryArb.filter((c) => isRetryable(c.code)),
+  )
+  .map(([table, c]) => {
+    const strategies = { ...table.errors.strategies, [categoryOf(c.code)]: "retry" as const };
+    const of = Math.max(2, c.of ?? policyIn(table, c.code).attempts);
+    return {
+      table: { ...table, errors: { strategies } },
+      c: {
+        ...c,
+        of: c.of === undefined && of > 2 ? undefined : of,
+        attempt: Math.min(c.attempt, of - 1),
+      },
+    };
+  });
+
 describe("the failure decision", () => {
-  it("obeys the table's category → strategy for every code; what cannot succeed is never retried", () => {
+  it("obeys the table's category → strategy for every code; what cannot succeed is dead-lettered", () => {
     fc.assert(
       fc.property(tableArb, stageArb, retryArb, (table, stage, c) => {
-        const decision = decideFailure(table, stage, retried(c));
-        const strategy = table.errors.strategies[categoryOf(c.code)];
-        const of = c.of ?? policyIn(table, c.code).attempts;
-        if (strategy === "drop") {
-          expect(decision).toMatchObject({ kind: "reject", status: "undeliverable" });
-        } else if (strategy === "dead_letter" || !isRetryable(c.code)) {
-          expect(decision.kind).toBe("dead_letter");
-        } else {
-          expect(decision.kind).toBe(c.attempt < of ? "retry" : "dead_letter");
+        for (const code of CODES) {
+          const decision = decideFailure(table, stage, retried({ ...c, code }));
+          const strategy = table.errors.strategies[categoryOf(code)];
+          const of = c.of ?? policyIn(table, code).attempts;
+          if (strategy === "drop") {
+            expect(decision).toMatchObject({ kind: "reject", status: "undeliverable" });
+          } else if (strategy === "dead_letter" || !isRetryable(code)) {
+            expect(decision.kind).toBe("dead_letter");
+          } else {
+            expect(decision.kind).toBe(c.attempt < of ? "retry" : "dead_letter");
+          }
+          if (decision.kind !== "retry") expect(decision.error.code).toBe(code);
         }
-        if (decision.kind !== "retry") expect(decision.error.code).toBe(c.code);
       }),
     );
   });
@@ -103,10 +127,9 @@ describe("the failure decision", () => {
 
   it("dead-letters a try at or past the tries allowed, under a retry strategy", () => {
     fc.assert(
-      fc.property(tableArb, stageArb, retryArb, (table, stage, c) => {
-        const of = c.of ?? policyIn(table, c.code).attempts;
-        fc.pre(c.attempt >= of);
-        const decision = decideFailure(table, stage, retried(c));
+      fc.property(tableArb, stageArb, retryArb, fc.nat(3), (table, stage, c, past) => {
+        const attempt = (c.of ?? policyIn(table, c.code).attempts) + past;
+        const decision = decideFailure(table, stage, retried({ ...c, attempt }));
         expect(decision.kind).not.toBe("retry");
         if (table.errors.strategies[categoryOf(c.code)] === "retry") {
           expect(decision.kind).toBe("dead_letter");
@@ -117,47 +140,57 @@ describe("the failure decision", () => {
 
   it("waits the backoff: within ±jitter of delayMs·2^(n−1) capped, never before a Retry-After", () => {
     fc.assert(
-      fc.property(tableArb, stageArb, retryArb, (table, stage, c) => {
+      fc.property(retryingArb, stageArb, ({ table, c }, stage) => {
         const decision = decideFailure(table, stage, retried(c));
-        fc.pre(decision.kind === "retry");
-        if (decision.kind !== "retry") return;
         const policy = policyIn(table, c.code);
         const nominal = Math.min(policy.maxDelayMs, policy.delayMs * 2 ** (c.attempt - 1));
         const after = c.retryAfterMs ?? 0;
+        expect(decision).toMatchObject({
+          kind: "retry",
+          attempt: c.attempt + 1,
+          of: c.of ?? policy.attempts,
+        });
+        if (decision.kind !== "retry") return;
         expect(decision.delayMs).toBeGreaterThanOrEqual(Math.max(1, after));
         expect(decision.delayMs).toBeGreaterThanOrEqual(Math.floor(nominal * (1 - policy.jitter)));
         expect(decision.delayMs).toBeLessThanOrEqual(
           Math.max(1, after, Math.ceil(nominal * (1 + policy.jitter))),
         );
-        expect(decision.attempt).toBe(c.attempt + 1);
-        expect(decision.of).toBe(c.of ?? policy.attempts);
         expect(decision.attempt).toBeLessThanOrEqual(decision.of);
       }),
     );
   });
 
-  it("waits no less for a later try, for the same draw", () => {
+  it("waits no less for a later try, nor for a higher draw", () => {
+    const delayOf = (table: PolicyTable, stage: StageLike, c: RetryCase): number => {
+      const decision = decideFailure(table, stage, retried(c));
+      if (decision.kind !== "retry") throw new Error(`expected a retry, got ${decision.kind}`);
+      return decision.delayMs;
+    };
     fc.assert(
-      fc.property(tableArb, stageArb, retryArb, (table, stage, c) => {
-        const later = { ...c, attempt: c.attempt + 1, of: 1000 };
-        const first = decideFailure(table, stage, retried({ ...c, of: 1000 }));
-        const second = decideFailure(table, stage, retried(later));
-        if (first.kind === "retry" && second.kind === "retry") {
-          expect(second.delayMs).toBeGreaterThanOrEqual(first.delayMs);
-        } else {
-          expect(second.kind).toBe(first.kind); // the strategy, not the attempt, decided
-        }
+      fc.property(retryingArb, stageArb, drawArb, ({ table, c }, stage, draw) => {
+        const first = { ...c, of: 1000 };
+        const later = { ...first, attempt: c.attempt + 1 };
+        expect(delayOf(table, stage, later)).toBeGreaterThanOrEqual(delayOf(table, stage, first));
+        const [low, high] = [c.draw, draw].sort((x, y) => x - y) as [number, number];
+        expect(delayOf(table, stage, { ...c, draw: high })).toBeGreaterThanOrEqual(
+          delayOf(table, stage, { ...c, draw: low }),
+        );
       }),
     );
   });
 
   it("decides the same for the same failure and draw", () => {
     fc.assert(
-      fc.property(tableArb, stageArb, retryArb, (table, stage, c) => {
-        expect(decideFailure(table, stage, retried(c))).toEqual(
-          decideFailure(table, stage, retried(c)),
-        );
-      }),
+      fc.property(
+        fc.oneof(retryingArb, fc.record({ table: tableArb, c: retryArb })),
+        stageArb,
+        ({ table, c }, stage) => {
+          expect(decideFailure(table, stage, retried(c))).toEqual(
+            decideFailure(table, stage, retried(c)),
+          );
+        },
+      ),
     );
   });
 
