@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { Pipeline, StageDefinition } from "../config/pipeline.js";
 import { toErrorInfo, type ErrorInfo } from "../protocol/errors.js";
 import { describeIssues, firstIssuePath } from "../protocol/issues.js";
+import { streamIdSchema } from "../protocol/stream-id.js";
 import type { Committer } from "../pipeline/commit.js";
 import { carry, Field, type Output, type StreamEntry } from "../streams/entry.js";
 import type { Attempt, Outcome } from "../pipeline/stage.js";
@@ -19,8 +20,7 @@ import { traceAttempt } from "./tracing.js";
  * a job is data from Redis, written by this or another version.
  */
 const EntryJobSchema = z.object({
-  /** The entry's id in its stage stream. */
-  id: z.string(),
+  id: streamIdSchema("the entry's id in its stage stream"),
   /** Its fields, values base64 (they are bytes). */
   fields: z.array(z.tuple([z.string(), z.base64()])),
   /** Attempts made before the job's first run (1 when the stage tried it already). */

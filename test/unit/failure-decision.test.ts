@@ -233,6 +233,7 @@ describe("a retry or push job's payload", () => {
     [null, /field `\(root\)`/],
     [{ ...good, fields: [["mid", "not base64!"]] }, /field `fields\[0\]\[1\]`/],
     [{ ...good, tried: -1 }, /field `tried`/],
+    [{ ...good, id: "the first" }, /field `id`: the entry's id in its stage stream/],
     [{ ...good, attempts: undefined }, /field `attempts`/],
   ])("fails a malformed one for good, naming the field: %j", async (data, field) => {
     const failed = processor(job(data), "token");
