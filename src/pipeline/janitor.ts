@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import type { Pipeline, StageDefinition } from "../config/pipeline.js";
-import { decideFailure } from "../failures/decide.js";
+import { decideFailure } from "./failure-decision.js";
 import { toErrorInfo, type ErrorInfo } from "../protocol/errors.js";
 import { parseConsumers } from "../redis/info.js";
 import type { Keys } from "../redis/keys.js";

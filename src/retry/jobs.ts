@@ -8,7 +8,7 @@ import type { Committer } from "../pipeline/commit.js";
 import { carry, Field, type Output, type StreamEntry } from "../streams/entry.js";
 import type { Attempt, Outcome } from "../pipeline/stage.js";
 import type { FailureSink } from "../pipeline/ports.js";
-import { decideFailure } from "../failures/decide.js";
+import { decideFailure } from "../pipeline/failure-decision.js";
 import type { RetryState } from "../history/record.js";
 import type { Logger } from "../telemetry/log.js";
 import { metrics } from "../telemetry/metrics.js";

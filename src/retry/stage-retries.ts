@@ -1,5 +1,5 @@
 import type { Pipeline, StageDefinition } from "../config/pipeline.js";
-import { decideFailure, type Decision } from "../failures/decide.js";
+import { decideFailure, type Decision } from "../pipeline/failure-decision.js";
 import { toErrorInfo, type ErrorInfo } from "../protocol/errors.js";
 import { Field, type StreamEntry } from "../streams/entry.js";
 import type { RetryResolver } from "../pipeline/ports.js";

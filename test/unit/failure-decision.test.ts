@@ -2,7 +2,11 @@ import type { Job } from "bullmq";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { STAGE_NAMES, STRATEGIES, type RetryPolicy } from "../../src/config/pipeline.js";
-import { decideFailure, type Failed, type PolicyTable } from "../../src/failures/decide.js";
+import {
+  decideFailure,
+  type Failed,
+  type PolicyTable,
+} from "../../src/pipeline/failure-decision.js";
 import {
   categoryOf,
   ERROR_CATEGORIES,

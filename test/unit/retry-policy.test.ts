@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parsePipeline } from "../../src/config/pipeline.js";
-import { backoffDelay, strategyFor } from "../../src/failures/decide.js";
+import { backoffDelay, strategyFor } from "../../src/pipeline/failure-decision.js";
 import { signWebhook, verifyWebhook } from "../../src/webhook/signature.js";
 
 const pipeline = (document: Record<string, unknown> = {}) =>

@@ -18,7 +18,7 @@ import {
   type JobTry,
   type Tried,
 } from "../../retry/jobs.js";
-import { policyOf } from "../../failures/decide.js";
+import { policyOf } from "../../pipeline/failure-decision.js";
 import { jobOptions, WEBHOOK_QUEUE, type Queues } from "../../retry/queues.js";
 import { Breakers } from "../../webhook/breaker.js";
 import { endpointOf } from "../../webhook/endpoint.js";
