@@ -1,5 +1,10 @@
 import { Option, type Command } from "commander";
-import { STAGE_NAMES, type Pipeline, type StageName } from "../../config/pipeline.js";
+import {
+  MAX_CONCURRENCY,
+  STAGE_NAMES,
+  type Pipeline,
+  type StageName,
+} from "../../config/pipeline.js";
 import { workerProbes } from "../../health/probes.js";
 import { startProbeServer } from "../../health/server.js";
 import { listenError, usageError } from "../errors.js";
@@ -15,9 +20,6 @@ interface WorkerCommandOptions {
   metricsPort?: number;
   metricsHost: string;
 }
-
-/** The pipeline file's own ceiling for `concurrency`. */
-const MAX_CONCURRENCY = 64;
 
 /** `switchboard worker`: any subset of the stages, for scaling stages apart. */
 export function registerWorker(program: Command): void {
