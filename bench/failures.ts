@@ -88,7 +88,7 @@ export async function runFailuresBench(
   const dir = mkdtempSync(join(tmpdir(), "switchboard-bench-"));
   const cases = casesIn(dir);
   const pipeline = loadPipeline(cases[0]!.pipelineFile);
-  const redisAt = await provisionRedis({ purpose: "cli", log: progress });
+  const redisAt = await provisionRedis({ log: progress });
   const admin = defineScripts(connectRedis(redisAt.url, "admin", "bench:admin"));
   const producer = connectRedis(redisAt.url, "admin", "bench:producer");
   const setup: Setup = {

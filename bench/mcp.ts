@@ -38,7 +38,7 @@ export async function runMcpBench(options: BenchOptions, argv: readonly string[]
     ...rest.map((agents) => ({ mode: "session" as const, agents })),
   ];
   const pipeline = loadPipeline(process.env.SWITCHBOARD_PIPELINE || undefined);
-  const redisAt = await provisionRedis({ purpose: "cli", log: progress });
+  const redisAt = await provisionRedis({ log: progress });
   const admin = connectRedis(redisAt.url, "admin", "bench:admin");
   const setup = {
     url: redisAt.url,

@@ -36,7 +36,7 @@ if (options.failures) {
   process.exit(await (await import("./failures.js")).runFailuresBench(options, argv));
 }
 const pipeline = loadPipeline(process.env.SWITCHBOARD_PIPELINE || undefined);
-const redisAt = await provisionRedis({ purpose: "cli", log });
+const redisAt = await provisionRedis({ log });
 const admin = defineScripts(connectRedis(redisAt.url, "admin", "bench:admin"));
 const producer = connectRedis(redisAt.url, "admin", "bench:producer");
 

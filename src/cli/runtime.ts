@@ -117,7 +117,6 @@ export async function openRuntime(
   const note = (message: string, fields?: Record<string, unknown>): void =>
     options.longRunning ? log.info(message, fields) : log.debug(message, fields);
   const provisioned = await provisionRedis({
-    purpose: "cli",
     env: { ...process.env, REDIS_URL: settings.REDIS_URL ?? "" },
     log: (line) => note(line),
   });

@@ -10,8 +10,8 @@ export type ConnectionRole = "command" | "reader" | "admin";
 
 /**
  * Opens a connection for one role:
- * - `command`: the shared connection of a process, auto-pipelined, commands queue while
- *   reconnecting;
+ * - `command`: the shared connection of a process; commands issued together are sent
+ *   together (ioredis auto-pipelining), and they queue while reconnecting;
  * - `reader`: a connection of its own for blocking `XREADGROUP` (a blocked connection serves
  *   nothing else);
  * - `admin`: short-lived CLI work that should fail fast when Redis is away.
@@ -49,5 +49,34 @@ export async function checkEvictionPolicy(
     }
   } catch (error) {
     debug("could not check Redis's maxmemory-policy", { error: (error as Error).message });
+  }
+}
+
+/** One PING on a connection of its own, that gives up after `timeoutMs`; rejects with why. */
+export async function pingUrl(url: string, timeoutMs: number): Promise<void> {
+  const client = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: timeoutMs,
+    commandTimeout: timeoutMs,
+    enableOfflineQueue: false,
+  });
+  client.on("error", () => {}); // reported through the rejected promise instead
+  try {
+    await client.connect();
+    await client.ping();
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** Whether a Redis answers PING at `url` within `timeoutMs`. */
+export async function answersPing(url: string, timeoutMs: number): Promise<boolean> {
+  try {
+    await pingUrl(url, timeoutMs);
+    return true;
+  } catch {
+    return false;
   }
 }

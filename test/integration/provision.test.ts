@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { provisionRedis, type ProvisionedRedis } from "../../src/redis/provision.js";
+import { provisionTestRedis, type TestRedis } from "../support/test-redis.js";
 
 /** With `env: {}` a Docker engine is only used when its default socket exists. */
 const expectedSource = existsSync("/var/run/docker.sock") ? "container" : "spawned";
@@ -44,12 +44,12 @@ function isAlive(pid: number): boolean {
   }
 }
 
-describe("provisionRedis, purpose test", () => {
-  let own: ProvisionedRedis;
+describe("provisionTestRedis", () => {
+  let own: TestRedis;
   const lines: string[] = [];
 
   beforeAll(async () => {
-    own = await provisionRedis({ purpose: "test", env: {}, log: (line) => lines.push(line) });
+    own = await provisionTestRedis({ env: {}, log: (line) => lines.push(line) });
   });
 
   afterAll(async () => {
@@ -64,19 +64,14 @@ describe("provisionRedis, purpose test", () => {
   });
 
   it("uses REDIS_URL when it answers, and its stop() leaves that Redis running", async () => {
-    const fromEnv = await provisionRedis({
-      purpose: "test",
-      env: { REDIS_URL: own.url },
-      log: () => {},
-    });
+    const fromEnv = await provisionTestRedis({ env: { REDIS_URL: own.url }, log: () => {} });
     expect(fromEnv).toMatchObject({ url: own.url, source: "env" });
     await fromEnv.stop();
     expect(await answersPing(own.url)).toBe(true);
   });
 
   it("rejects a REDIS_URL that does not answer, naming it", async () => {
-    const attempt = provisionRedis({
-      purpose: "test",
+    const attempt = provisionTestRedis({
       env: { REDIS_URL: "redis://127.0.0.1:1" },
       log: () => {},
     });
@@ -87,11 +82,11 @@ describe("provisionRedis, purpose test", () => {
   });
 });
 
-describe("provisionRedis stop()", () => {
+describe("provisionTestRedis stop()", () => {
   it.runIf(expectedSource === "spawned")(
     "stops the spawned server and frees its port",
     async () => {
-      const redis = await provisionRedis({ purpose: "test", env: {}, log: () => {} });
+      const redis = await provisionTestRedis({ env: {}, log: () => {} });
       const pid = await serverPid(redis.url);
       expect(isAlive(pid)).toBe(true);
 

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type { TestProject } from "vitest/node";
-import { provisionRedis } from "../../src/redis/provision.js";
+import { provisionTestRedis } from "./test-redis.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -23,7 +23,7 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const [redis] = await Promise.all([
-    provisionRedis({ purpose: "test" }),
+    provisionTestRedis(),
     promisify(execFile)(
       process.execPath,
       [join(ROOT, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"],
