@@ -1,68 +1,30 @@
-import { isSpanContextValid, trace, TraceFlags } from "@opentelemetry/api";
-import {
-  collectDefaultMetrics,
-  Counter,
-  Gauge,
-  Histogram,
-  Registry,
-  type LabelValues,
-  type RegistryContentType,
-} from "prom-client";
+import { collectDefaultMetrics, Registry, type RegistryContentType } from "prom-client";
 import { STAGE_NAMES } from "../config/pipeline.js";
 import type { AgentStatus } from "../protocol/agent.js";
+import type { ErrorCategory } from "../protocol/errors.js";
 import { ToolInputs, type ToolName } from "../protocol/tools.js";
+import { instrumentsIn, type NoLabels } from "./instruments.js";
 
 /**
- * The Prometheus metrics of this process: one registry, every metric of the contract in
+ * The Prometheus metrics of this process: every metric of the contract in
  * docs/operations.md, each behind a small typed interface whose label values are the
  * bounded sets the contract names (never a message id, URL or agent name, except `agent`
  * on the inbox backlog of the ten busiest agents). Recording is an in-memory increment;
  * nothing is exported until something scrapes `/metrics`.
  */
 
-export type StageOutcome = "forwarded" | "done" | "rejected" | "retried" | "dead_lettered";
-export type DeliveryPath = "inbox" | "webhook";
-export type WebhookResult =
-  | "ok"
-  | "client_error"
-  | "server_error"
-  | "throttled"
-  | "timeout"
-  | "unreachable"
-  | "forbidden"
-  | "breaker_open";
-export type ErrorCategory =
-  "validation" | "routing" | "delivery" | "quota" | "auth" | "transient" | "internal";
+const STAGE_OUTCOMES = ["forwarded", "done", "rejected", "retried", "dead_lettered"] as const;
+export type StageOutcome = (typeof STAGE_OUTCOMES)[number];
+const DELIVERY_PATHS = ["inbox", "webhook"] as const;
+export type DeliveryPath = (typeof DELIVERY_PATHS)[number];
+const WEBHOOK_RESULTS = [
+  ...["ok", "client_error", "server_error", "throttled"],
+  ...["timeout", "unreachable", "forbidden", "breaker_open"],
+] as const;
+export type WebhookResult = (typeof WEBHOOK_RESULTS)[number];
 export type HttpRoute = "/mcp" | "/metrics" | "/healthz" | "/readyz" | "other";
 export type RetryJobState = "waiting" | "delayed" | "active" | "failed";
 export type BreakerState = "closed" | "open" | "half_open";
-
-export interface CounterOf<L> {
-  inc(labels: L, by?: number): void;
-}
-export interface HistogramOf<L> {
-  observe(labels: L, seconds: number): void;
-}
-export interface ExemplarHistogramOf<L> {
-  /** The exemplar carries `traceId`, or the active span's trace id when none is given. */
-  observe(labels: L, seconds: number, traceId?: string): void;
-}
-export interface GaugeOf<L> {
-  set(labels: L, value: number): void;
-  /** Drops every series, for gauges rebuilt on each scrape. */
-  reset(): void;
-}
-
-type NoLabels = Record<never, never>;
-
-const PREFIX = "switchboard_";
-
-/** Buckets (seconds) for work within one process: a batch, an HTTP request. */
-const FAST_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60];
-/** Buckets (seconds) for a message's way from acceptance into an inbox or to a webhook. */
-const DELIVERY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
-/** Buckets (seconds) from acceptance to acknowledgement: agents take their time. */
-const ACK_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 14_400];
 
 /**
  * The registry of this process. Created for OpenMetrics (prom-client allows exemplars only
@@ -71,94 +33,14 @@ const ACK_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600
 export const registry = new Registry<RegistryContentType>();
 registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
 
-type Names<L> = keyof L & string;
-/** Typed labels as prom-client takes them (its own types know only the label names). */
-const values = <L>(labels: L) => labels as unknown as LabelValues<Names<L>>;
+const { counter, histogram, exemplarHistogram, gauge } = instrumentsIn(registry, "switchboard_");
 
-function counter<L extends object>(name: string, help: string, labels: Names<L>[]) {
-  const metric = new Counter({
-    name: PREFIX + name,
-    help,
-    labelNames: labels,
-    registers: [registry],
-  });
-  return {
-    metric,
-    api: { inc: (l: L, by = 1) => metric.inc(values(l), by) } as CounterOf<L>,
-  };
-}
-
-function histogram<L extends object>(
-  name: string,
-  help: string,
-  labels: Names<L>[],
-  buckets: number[],
-) {
-  const metric = new Histogram({
-    name: PREFIX + name,
-    help,
-    labelNames: labels,
-    buckets,
-    registers: [registry],
-  });
-  return {
-    metric,
-    api: {
-      observe: (l: L, seconds: number) => metric.observe(values(l), seconds),
-    } as HistogramOf<L>,
-  };
-}
-
-function exemplarHistogram<L extends object>(
-  name: string,
-  help: string,
-  labels: Names<L>[],
-  buckets: number[],
-): { metric: Histogram; api: ExemplarHistogramOf<L> } {
-  const metric = new Histogram({
-    name: PREFIX + name,
-    help,
-    labelNames: labels,
-    buckets,
-    enableExemplars: true,
-    registers: [registry],
-  });
-  return {
-    metric,
-    api: {
-      observe(l, seconds, traceId = activeTraceId()) {
-        // prom-client types exemplar labels as the metric's own labels; they are not.
-        const exemplar = values<L>((traceId === undefined ? {} : { trace_id: traceId }) as L);
-        metric.observe({ labels: values(l), value: seconds, exemplarLabels: exemplar });
-      },
-    },
-  };
-}
-
-function gauge<L extends object>(name: string, help: string, labels: Names<L>[]): GaugeOf<L> {
-  const metric = new Gauge({
-    name: PREFIX + name,
-    help,
-    labelNames: labels,
-    registers: [registry],
-  });
-  // prom-client gives a gauge without labels a sample at 0, from the start and after
-  // reset(). A cluster gauge has none until it is read: a worker never reads it, and a
-  // front end that cannot reach Redis leaves it out rather than report 0.
-  const reset = () => {
-    metric.reset();
-    if (labels.length === 0) metric.remove(values({} as L));
-  };
-  reset();
-  return { set: (l, value) => metric.set(values(l), value), reset };
-}
-
-/** The trace id of the active span, when it is sampled; undefined with tracing off. */
-export function activeTraceId(): string | undefined {
-  const context = trace.getActiveSpan()?.spanContext();
-  if (context === undefined || !isSpanContextValid(context)) return undefined;
-  return (context.traceFlags & TraceFlags.SAMPLED) !== 0 ? context.traceId : undefined;
-}
+/** Buckets (seconds) for work within one process: a batch, an HTTP request. */
+const FAST_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60];
+/** Buckets (seconds) for a message's way from acceptance into an inbox or to a webhook. */
+const DELIVERY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+/** Buckets (seconds) from acceptance to acknowledgement: agents take their time. */
+const ACK_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 14_400];
 
 const stageEntries = counter<{ stage: string; outcome: StageOutcome }>(
   "stage_entries_total",
@@ -282,28 +164,15 @@ export const metrics = {
 
 // Known label sets start at zero, so their series exist (and rate() works) before the first event.
 for (const stage of STAGE_NAMES) {
-  for (const outcome of ["forwarded", "done", "rejected", "retried", "dead_lettered"] as const) {
-    stageEntries.api.inc({ stage, outcome }, 0);
-  }
+  for (const outcome of STAGE_OUTCOMES) stageEntries.api.inc({ stage, outcome }, 0);
   batchDuration.metric.zero({ stage });
 }
-for (const result of [
-  "ok",
-  "client_error",
-  "server_error",
-  "throttled",
-  "timeout",
-  "unreachable",
-  "forbidden",
-  "breaker_open",
-] as const) {
-  webhookRequests.api.inc({ result }, 0);
-}
+for (const result of WEBHOOK_RESULTS) webhookRequests.api.inc({ result }, 0);
 for (const tool of Object.keys(ToolInputs) as ToolName[]) {
   toolCalls.api.inc({ tool, result: "ok" }, 0);
   toolCalls.api.inc({ tool, result: "error" }, 0);
 }
-for (const path of ["inbox", "webhook"] as const) deliveryLatency.metric.zero({ path });
+for (const path of DELIVERY_PATHS) deliveryLatency.metric.zero({ path });
 
 let defaultsOn = false;
 
