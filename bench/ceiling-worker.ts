@@ -1,6 +1,6 @@
 /**
  * The bare ceiling: moves entries through the same four stage streams with nothing but
- * XREADGROUP → XADD (same fields, to the next stream) → XACK, pipelined per batch. No
+ * XREADGROUP → XADD (same fields, to the next stream) → XACK, one Redis batch per read. No
  * decoding, no Lua, no handler work. The last stage appends to a recipient's inbox,
  * chosen from the bytes of the message id (without decoding the envelope).
  *

@@ -240,7 +240,7 @@ How to read it:
   it, and *chosen tenth done* compares like with like.
 - **delivered msgs/s**: the measured messages divided by the time from the first send to
   the last first 2xx (the receiver's wall clock; same host). The producer appends all the
-  messages up front in pipelined batches of 500, so the webhook queue is saturated and
+  messages up front in batches of 500 (a round trip each), so the webhook queue is saturated and
   latencies are mostly queueing time. **÷ clean**: this case's median over the clean one's;
   the cost is 1 − that.
 - **chosen tenth done / the rest done**: first send → the last 2xx of the chosen tenth,

@@ -40,7 +40,7 @@ async function append(ingress: Ingress, batch: readonly Envelope[], into: Accept
   }
 }
 
-/** Appends everything in back-to-back pipelined batches. */
+/** Appends everything in back-to-back batches, one round trip each. */
 export async function produceFlat(
   ingress: Ingress,
   envelopes: readonly Envelope[],

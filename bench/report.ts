@@ -207,13 +207,13 @@ How to read it:
 
 - **msgs/s**: messages divided by the time from the first append until every message is in
   an inbox and every stage group (persist included) has nothing left to read or acknowledge.
-  The producer appends in pipelined batches of 500 as fast as it can, so the saturated runs
+  The producer appends in batches of 500 (a round trip each) as fast as it can, so the saturated runs
   queue up in the validate stream and their latencies are mostly queueing time.
 - **Latency**: inbox entry id time minus ingress entry id time, both from the Redis clock
   (1 ms resolution), for every measured message.
 - **bare ceiling**: the same four streams moved by processes that only do \`XREADGROUP\` →
-  \`XADD\` (same fields, next stream; the last stage appends to an inbox) → \`XACK\`, pipelined
-  per batch, no decoding, no Lua, same batch size and number of processes. Its chain is
+  \`XADD\` (same fields, next stream; the last stage appends to an inbox) → \`XACK\`, one Redis
+  batch per read, no decoding, no Lua, same batch size and number of processes. Its chain is
   linear (4 reads, 4 appends, 4 acks per message); ours also fans out to persist from route
   and deliver and does the per-message writes of each stage.
 - **Redis cmds/msg**: \`INFO commandstats\` calls between the start and the end of the

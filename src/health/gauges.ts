@@ -1,6 +1,6 @@
 import { STAGE_NAMES } from "../config/pipeline.js";
 import type { AgentStatus } from "../protocol/agent.js";
-import { pipelined } from "../redis/batch.js";
+import { sendBatch } from "../redis/batch.js";
 import { metrics } from "../telemetry/metrics.js";
 import { readFailureStatus, setFailureGauges } from "./failures.js";
 import { withinTime } from "./readiness.js";
@@ -19,7 +19,7 @@ export interface ClusterSnapshot {
 
 /**
  * Everything the cluster gauges show, in two round trips: the stage status, agents by
- * status and the directory in one pipeline; then each agent's unacknowledged count.
+ * status and the directory in one batch; then each agent's unacknowledged count.
  */
 export async function readCluster(
   source: StatusSource,
@@ -43,7 +43,7 @@ export async function readCluster(
     number,
     string[],
   ];
-  const counts = await pipelined(redis, names, function queueGet(p, agent) {
+  const counts = await sendBatch(redis, names, function queueGet(p, agent) {
     p.get(keys.unacked(agent));
   });
   const backlog = names

@@ -43,7 +43,7 @@ export interface StatusReport {
   dead_letters: { stream: string; length: number };
 }
 
-/** A pipeline's replies: [error, reply] per command. */
+/** A batch's replies: [error, reply] per command. */
 export type Replies = [Error | null, unknown][];
 
 export async function readStatus(source: StatusSource, now = Date.now()): Promise<StatusReport> {
@@ -52,13 +52,13 @@ export async function readStatus(source: StatusSource, now = Date.now()): Promis
   return status(await execute(batch));
 }
 
-/** Sends a pipeline; its replies, one per command. */
+/** Sends a batch; its replies, one per command. */
 export async function execute(batch: ChainableCommander): Promise<Replies> {
   return (await batch.exec()) ?? [];
 }
 
 /**
- * Adds the commands of a status read to a pipeline (four per stage, one for the dead
+ * Adds the commands of a status read to a batch (four per stage, one for the dead
  * letters); returns what reads the report from the replies.
  */
 export function queueStatus(

@@ -48,7 +48,7 @@ export interface Attempt {
 export const DONE: Outcome = Object.freeze({ kind: "done" });
 
 /**
- * A stage's logic. It gets a whole batch so that it can pipeline its Redis work, and
+ * A stage's logic. It gets a whole batch so that it can send its Redis work in one batch, and
  * returns one outcome per entry, in order. Handlers must be idempotent: an entry may be
  * handed out again after a crash.
  */

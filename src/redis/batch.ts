@@ -5,24 +5,24 @@ export type ItemReplies = { ok: true; replies: unknown[] } | { ok: false; error:
 
 /**
  * Sends the commands of a whole batch in one round trip. `queue` adds one item's commands
- * to the pipeline; the replies come back grouped per item, in order.
+ * to the batch; the replies come back grouped per item, in order.
  *
  * Stage handlers use this rather than a promise per command: it costs far less CPU per
- * entry. (On a Redis Cluster, commands for keys on several nodes will need one pipeline
+ * entry. (On a Redis Cluster, commands for keys on several nodes will need one batch
  * per node; this function is the one place to change.)
  */
-export async function pipelined<T>(
+export async function sendBatch<T>(
   redis: Redis,
   items: readonly T[],
-  queue: (pipeline: ChainableCommander, item: T) => void,
+  queue: (batch: ChainableCommander, item: T) => void,
 ): Promise<ItemReplies[]> {
-  const pipeline = redis.pipeline();
+  const batch = redis.pipeline();
   const counts = items.map((item) => {
-    const before = pipeline.length;
-    queue(pipeline, item);
-    return pipeline.length - before;
+    const before = batch.length;
+    queue(batch, item);
+    return batch.length - before;
   });
-  const replies = pipeline.length === 0 ? [] : ((await pipeline.exec()) ?? []);
+  const replies = batch.length === 0 ? [] : ((await batch.exec()) ?? []);
   let at = 0;
   return counts.map((count) => {
     const mine = replies.slice(at, at + count);

@@ -102,7 +102,7 @@ export class Queues {
 
   /**
    * Adds jobs, each in the trace context of its entry, so BullMQ's spans for it (with
-   * tracing on) belong to the message's trace. One round trip: the adds are pipelined.
+   * tracing on) belong to the message's trace. One round trip: the adds go in one batch.
    */
   async addEach<T>(
     name: string,

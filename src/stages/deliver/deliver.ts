@@ -1,6 +1,6 @@
 import { SwitchboardError, toErrorInfo } from "../../protocol/errors.js";
 import { AgentNameSchema } from "../../protocol/envelope.js";
-import { pipelined } from "../../redis/batch.js";
+import { sendBatch } from "../../redis/batch.js";
 import type { ScriptReply } from "../../redis/script.js";
 import { carry, Field, text, type StreamEntry } from "../../streams/entry.js";
 import { DONE, type Outcome, type StageContext, type StageFactory } from "../../pipeline/stage.js";
@@ -19,22 +19,18 @@ export const deliverStage: StageFactory = (context) => ({
     const checked = entries.map((entry) => check(context, entry));
     const deliverable = checked.filter((c): c is Deliverable => !("kind" in c));
     const { keys, pipeline: definition } = context;
-    const replies = await pipelined(
-      context.redis,
-      deliverable,
-      function queueAppend(pipeline, item) {
-        const { recipient, messageId, replyTo } = item;
-        inboxAppendScript.queue(pipeline, {
-          keys,
-          agent: recipient,
-          messageId,
-          replyTo,
-          markerTtlMs: definition.dedupe.deliveryWindowMs,
-          quota: definition.inbox.quota,
-          fields: [...carry(item.entry, [Field.messageId, Field.seq]), ...item.send.fields],
-        });
-      },
-    );
+    const replies = await sendBatch(context.redis, deliverable, function queueAppend(batch, item) {
+      const { recipient, messageId, replyTo } = item;
+      inboxAppendScript.queue(batch, {
+        keys,
+        agent: recipient,
+        messageId,
+        replyTo,
+        markerTtlMs: definition.dedupe.deliveryWindowMs,
+        quota: definition.inbox.quota,
+        fields: [...carry(item.entry, [Field.messageId, Field.seq]), ...item.send.fields],
+      });
+    });
     let next = 0;
     /** Entries for webhook recipients, by their place in the batch. */
     const pushes = new Map<number, StreamEntry>();

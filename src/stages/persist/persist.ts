@@ -10,7 +10,7 @@ import {
   type MessageStatus,
   type RecipientStatus,
 } from "../../protocol/status.js";
-import { pipelined } from "../../redis/batch.js";
+import { sendBatch } from "../../redis/batch.js";
 import {
   decodeStored,
   readStoredEnvelopes,
@@ -34,7 +34,7 @@ export const persistStage: StageFactory = (context) => ({
     const envelopes = await envelopesOfFailures(context, entries);
     const planned = entries.map((entry) => plan(context, entry, envelopes));
     const writes = planned.filter((p): p is Planned => "write" in p);
-    const replies = await pipelined(context.redis, writes, (pipeline, p) => p.write(pipeline));
+    const replies = await sendBatch(context.redis, writes, (batch, p) => p.write(batch));
     let next = 0;
     return planned.map((p): Outcome => {
       if (!("write" in p)) return p;
@@ -46,7 +46,7 @@ export const persistStage: StageFactory = (context) => ({
 });
 
 /** Queues one entry's writes. */
-type Write = (pipeline: ChainableCommander) => void;
+type Write = (batch: ChainableCommander) => void;
 
 /** An entry's writes, and the notice its sender gets, if any. */
 interface Planned {
@@ -151,13 +151,13 @@ function planRouted(context: StageContext, entry: StreamEntry): Write {
     at,
     ...recipients.flatMap((agent) => [RecordField.recipient(agent, "queued"), at]),
   ];
-  return function writeRouted(pipeline) {
+  return function writeRouted(batch) {
     // The record's lifetime was set when the front end stored the envelope.
-    pipeline.hset(key, ...fields);
+    batch.hset(key, ...fields);
     // The first message of a thread made for it is found by its id: no index entry needed.
     if (seq > 0 && !(seq === 1 && threadId === messageId)) {
       const thread = keys.thread(threadId);
-      pipeline.zadd(thread, seq, messageId).pexpire(thread, ttl);
+      batch.zadd(thread, seq, messageId).pexpire(thread, ttl);
     }
   };
 }
@@ -192,20 +192,20 @@ function planStatus(
   const value = event(context, extra);
   if (recipient !== undefined) {
     const field = RecordField.recipient(recipient, status as RecipientStatus);
-    return { write: (pipeline) => void pipeline.hset(key, field, value), notice };
+    return { write: (batch) => void batch.hset(key, field, value), notice };
   }
   // Refused before routing. A producer that bypassed the front end left no record: keep
   // what can be read of the envelope it carried, for the sender to see.
   const carried = entry.fields.get(Field.envelope);
   const ttl = context.pipeline.history.retentionMs;
-  const write: Write = function writeRefused(pipeline) {
-    pipeline.hset(key, RecordField.message(status as MessageStatus), value);
+  const write: Write = function writeRefused(batch) {
+    batch.hset(key, RecordField.message(status as MessageStatus), value);
     if (carried !== undefined) {
-      pipeline
+      batch
         .hsetnx(key, RecordField.encoding, text(entry, Field.encoding) ?? "json")
         .hsetnx(key, RecordField.envelope, carried);
     }
-    pipeline.pexpire(key, ttl);
+    batch.pexpire(key, ttl);
   };
   return { write, notice };
 }

@@ -5,7 +5,7 @@ import { claimOf, formatClaim, parseClaim } from "../../protocol/idempotency.js"
 import { UUID_V7_PATTERN } from "../../protocol/ids.js";
 import { checkBodyDepth } from "../../protocol/json-value.js";
 import { SwitchboardError, toErrorInfo } from "../../protocol/errors.js";
-import { pipelined, type ItemReplies } from "../../redis/batch.js";
+import { sendBatch, type ItemReplies } from "../../redis/batch.js";
 import { RecordField, readStoredEnvelopes, type StoredEnvelope } from "../../history/record.js";
 import { Field, text, type FieldList, type StreamEntry } from "../../streams/entry.js";
 import type { Outcome, StageContext, StageFactory } from "../../pipeline/stage.js";
@@ -22,8 +22,8 @@ export const validateStage: StageFactory = (context) => ({
     const stored = await storedEnvelopes(context, entries);
     const checked = entries.map((entry, i) => check(context, entry, stored[i]));
     const valid = checked.filter((c): c is Checked => !("kind" in c));
-    const replies = await pipelined(context.redis, valid, (pipeline, item) =>
-      queueWrites(context, pipeline, item),
+    const replies = await sendBatch(context.redis, valid, (batch, item) =>
+      queueWrites(context, batch, item),
     );
     let next = 0;
     return checked.map((c) => ("kind" in c ? c : conclude(c, replies[next++]!)));
@@ -131,26 +131,26 @@ function checkEnvelope(
 }
 
 /** Idempotency key, thread sequence, and the record of an envelope that came in the entry. */
-function queueWrites(context: StageContext, pipeline: ChainableCommander, item: Checked): void {
+function queueWrites(context: StageContext, batch: ChainableCommander, item: Checked): void {
   const { keys, pipeline: definition } = context;
   const { envelope, carried } = item;
   const ttl = definition.history.retentionMs;
   if (envelope.idempotency_key !== undefined) {
     const key = keys.idempotency(envelope.from, envelope.idempotency_key);
     const claim = formatClaim(claimOf(envelope));
-    pipeline.set(key, claim, "PX", definition.dedupe.idempotencyWindowMs, "NX", "GET");
+    batch.set(key, claim, "PX", definition.dedupe.idempotencyWindowMs, "NX", "GET");
   }
   if (envelope.seq === undefined && !startsThread(envelope)) {
     // A crash before the commit leaves a gap in the numbering, never a repeat. A thread
     // made for its first message (its id is that message's) starts at 1 with no counter:
     // the first reply creates the counter at 1, then counts on.
     const seqKey = keys.threadSeq(envelope.thread_id);
-    if (UUID_V7_PATTERN.test(envelope.thread_id)) pipeline.set(seqKey, 1, "NX");
-    pipeline.incr(seqKey).pexpire(seqKey, ttl);
+    if (UUID_V7_PATTERN.test(envelope.thread_id)) batch.set(seqKey, 1, "NX");
+    batch.incr(seqKey).pexpire(seqKey, ttl);
   }
   if (carried !== undefined) {
     const record = keys.message(envelope.id);
-    pipeline
+    batch
       .hset(record, RecordField.encoding, carried.enc, RecordField.envelope, carried.data)
       .pexpire(record, ttl);
   }
