@@ -6,6 +6,7 @@ import { dataDir } from "../config/data-dir.js";
 import { isTemporaryFile, readIfExists, writeFileAtomically } from "../config/files.js";
 import { AgentNameSchema } from "../protocol/envelope.js";
 import { SwitchboardError } from "../protocol/errors.js";
+import type { ProvisionedRedis } from "../redis/provision.js";
 
 /**
  * Where the token of a `switchboard stdio` agent is kept on this machine, so that the next
@@ -32,7 +33,7 @@ export type CredentialsRecord = z.infer<typeof CredentialsRecordSchema>;
 export interface CredentialsScope {
   url: string;
   /** `spawned` and `reused`: the Redis the CLI starts, whose port changes from run to run. */
-  source: "env" | "localhost" | "reused" | "container" | "spawned";
+  source: ProvisionedRedis["source"];
   prefix: string;
   env?: NodeJS.ProcessEnv;
 }

@@ -34,19 +34,21 @@ const STAGE_TUNING = {
   retention: RetentionSchema.prefault({}),
 };
 
-type Tuning = typeof STAGE_TUNING;
-type Defaulted = z.ZodDefault | z.ZodPrefault;
+/** Each field of a shape as it is without its default, optional. */
+type WithoutDefaults<S extends Record<string, z.ZodDefault | z.ZodPrefault>> = {
+  [K in keyof S]: z.ZodOptional<ReturnType<S[K]["unwrap"]>>;
+};
 
 /** The fields of {@link STAGE_TUNING} without their defaults: a stage's own value, or none. */
-function withoutDefaults<S extends Record<string, Defaulted>>(
+function withoutDefaults<S extends Record<string, z.ZodDefault | z.ZodPrefault>>(
   shape: S,
-): { [K in keyof S]: z.ZodOptional<ReturnType<S[K]["unwrap"]>> } {
+): WithoutDefaults<S> {
   return Object.fromEntries(
     Object.entries(shape).map(([field, schema]) => [
       field,
       (schema.unwrap() as z.ZodType).optional(),
     ]),
-  ) as { [K in keyof S]: z.ZodOptional<ReturnType<S[K]["unwrap"]>> };
+  ) as WithoutDefaults<S>;
 }
 
 /** The `defaults` block: every tuning field, each with its default. */
@@ -56,7 +58,7 @@ export type StageTuning = z.output<typeof StageDefaultsSchema>;
 const StageOverrideSchema = z.strictObject({
   stream: streamName.optional(),
   group: streamName.optional(),
-  ...withoutDefaults<Tuning>(STAGE_TUNING),
+  ...withoutDefaults(STAGE_TUNING),
 });
 type StageOverride = z.output<typeof StageOverrideSchema>;
 
@@ -91,6 +93,7 @@ export function resolveStages(
   const stages = {} as Record<StageName, StageDefinition>;
   STAGE_NAMES.forEach((name, index) => {
     const { stream, group, ...tuning } = overrides[name];
+    // A field given as undefined (by code; YAML cannot) keeps the default, as if absent.
     const own = Object.fromEntries(
       Object.entries(tuning).filter(([, value]) => value !== undefined),
     ) as Partial<StageTuning>;
