@@ -13,7 +13,7 @@ import { hasCapability, parseCapability } from "../protocol/capabilities.js";
 import { parseInput } from "../protocol/compose.js";
 import { SwitchboardError } from "../protocol/errors.js";
 import { mintToken } from "../protocol/token.js";
-import { ensureGroup } from "../streams/groups.js";
+import { ensureGroup, INBOX_GROUP } from "../streams/groups.js";
 import { AgentField } from "../redis/agent-fields.js";
 import type { Keys } from "../redis/keys.js";
 import { literalPrivateHost } from "../webhook/address.js";
@@ -22,7 +22,6 @@ import { registerScript, setRoleScript, setStatusScript } from "./scripts.js";
 import { checkOwner, hashToken, rotateToken, tokenOwner, unknownToken } from "./tokens.js";
 
 /** The consumer group every inbox is read through, and its one consumer. */
-export const INBOX_GROUP = "inbox";
 
 export interface Registration {
   agent: AgentView;

@@ -30,7 +30,7 @@ import {
  */
 export { MAX_CONCURRENCY, STAGE_NAMES, type StageDefinition, type StageName } from "./stages.js";
 export { DEFAULT_MAX_BODY_DEPTH, DEFAULT_SEND_RATE } from "./limits.js";
-export { STRATEGIES, type RetryPolicy, type Strategy } from "./failure-policy.js";
+export type { RetryPolicy, Strategy } from "./failure-policy.js";
 export type { RoutingRule } from "./delivery.js";
 export type { HttpLimits } from "./http.js";
 

@@ -1,5 +1,4 @@
 import { Field, ORIGINAL_PREFIX, text, type StreamEntry } from "../streams/entry.js";
-
 import {
   categoryOf,
   ERROR_CATEGORIES,

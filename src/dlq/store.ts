@@ -2,7 +2,6 @@ import type { Redis } from "ioredis";
 import type { Pipeline } from "../config/pipeline.js";
 import { decodeStored, readStoredEnvelopes, type StoredEnvelope } from "../history/record.js";
 import { Field, ORIGINAL_PREFIX, parseEntries, text, type StreamEntry } from "../streams/entry.js";
-
 import type { Envelope } from "../protocol/envelope.js";
 import type { ErrorInfo } from "../protocol/errors.js";
 import type { Keys } from "../redis/keys.js";

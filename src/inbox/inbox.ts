@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { INBOX_GROUP } from "../agents/registry.js";
+import { INBOX_GROUP } from "../streams/groups.js";
 import type { Pipeline } from "../config/pipeline.js";
 import type { Envelope } from "../protocol/envelope.js";
 import { contentOf, type MessageContent } from "../protocol/message.js";

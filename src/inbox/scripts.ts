@@ -1,4 +1,4 @@
-import { INBOX_GROUP } from "../agents/registry.js";
+import { INBOX_GROUP } from "../streams/groups.js";
 import { AgentField } from "../redis/agent-fields.js";
 import type { Keys } from "../redis/keys.js";
 import { lua, Script } from "../redis/script.js";

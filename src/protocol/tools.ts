@@ -41,7 +41,7 @@ export const MAX_AGE_SECONDS = 10 * 365 * 86_400;
 export const MAX_DLQ_LIMIT = 200;
 export const MAX_DLQ_IDS = 100;
 
-/** The stages, as config/pipeline.ts names them (protocol/ may not import config/). */
+/** The stages, as config/stages.ts names them (protocol/ may not import config/). */
 export const DEAD_LETTER_STAGES = ["validate", "route", "deliver", "persist"] as const;
 
 export const DeadLetterIdSchema = streamIdSchema(

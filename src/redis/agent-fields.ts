@@ -1,7 +1,7 @@
 /**
  * Field names of an agent's record (the hash at `Keys.agent`), for the TypeScript that
  * reads and writes it and for the Lua that does (interpolated with `lua`). It lives here,
- * low, because agents/, inbox/ and webhook/ all read the record.
+ * low, because agents/, inbox/ and the webhook pusher (stages/deliver/push.ts) all read it.
  */
 export const AgentField = {
   name: "name",

@@ -2,6 +2,9 @@ import type { Redis } from "ioredis";
 import type { Pipeline } from "../config/pipeline.js";
 import type { Keys } from "../redis/keys.js";
 
+/** The consumer group of every inbox stream (its one consumer is the agent). */
+export const INBOX_GROUP = "inbox";
+
 /** Creates a consumer group reading from the start of its stream, if it does not exist. */
 export async function ensureGroup(redis: Redis, stream: string, group: string): Promise<void> {
   try {

@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { INBOX_GROUP } from "../../src/agents/registry.js";
+import { INBOX_GROUP } from "../../src/streams/groups.js";
 import { Keys } from "../../src/redis/keys.js";
 import { cliEnv, killAll, run as runCli, start as startCli } from "../support/cli.js";
 import { eventually } from "../support/harness.js";

@@ -2,7 +2,7 @@ import type { Redis } from "ioredis";
 
 /**
  * Dead letters and error-history entries written in the documented formats (see
- * src/pipeline/entry.ts `Field`), as the pipeline and the retry queue write them.
+ * src/streams/entry.ts `Field`), as the pipeline and the retry queue write them.
  */
 
 export interface SeededDeadLetter {

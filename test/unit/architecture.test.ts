@@ -30,10 +30,10 @@ const LAYERS: Readonly<Record<string, Rule>> = {
     units: ["protocol", "config"],
     packages: ["node:*", "@opentelemetry/*", "pino", "prom-client"],
   },
-  redis: { units: ["protocol", "config", "telemetry"] },
+  redis: { units: ["protocol", "config"] },
   streams: { units: ["protocol", "config", "redis"] },
   history: { units: ["protocol", "config", "redis"] },
-  webhook: { units: ["protocol", "config", "telemetry", "redis"] },
+  webhook: { units: ["protocol", "config", "redis"] },
   agents: { units: ["protocol", "config", "redis", "streams", "webhook"] },
   inbox: { units: ["protocol", "config", "telemetry", "redis", "streams", "history", "agents"] },
   dlq: { units: ["protocol", "config", "redis", "streams", "history"] },
@@ -49,7 +49,7 @@ const LAYERS: Readonly<Record<string, Rule>> = {
   },
   service: {
     units: [
-      ...["protocol", "config", "telemetry", "redis", "streams", "history"],
+      ...["protocol", "config", "telemetry", "redis", "history"],
       ...["agents", "inbox", "dlq", "ingress"],
     ],
   },
@@ -59,7 +59,7 @@ const LAYERS: Readonly<Record<string, Rule>> = {
   },
   mcp: {
     units: [
-      ...["version.ts", "protocol", "config", "telemetry", "agents", "inbox", "dlq"],
+      ...["version.ts", "protocol", "config", "telemetry", "inbox", "dlq"],
       ...["service", "http", "health"],
     ],
   },

@@ -1,7 +1,8 @@
 import type { Job } from "bullmq";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { STAGE_NAMES, STRATEGIES, type RetryPolicy } from "../../src/config/pipeline.js";
+import { STAGE_NAMES, type RetryPolicy } from "../../src/config/pipeline.js";
+import { STRATEGIES } from "../../src/config/failure-policy.js";
 import {
   decideFailure,
   type Failed,
