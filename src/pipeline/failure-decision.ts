@@ -104,7 +104,7 @@ export function policyOf(table: PolicyTable, category: ErrorCategory): RetryPoli
  * is honoured: the delay is never shorter than it asked (nor capped below it).
  */
 export function backoffDelay(
-  policy: RetryPolicy,
+  policy: Pick<RetryPolicy, "delayMs" | "maxDelayMs" | "jitter">,
   retry: number,
   retryAfterMs?: number,
   random: () => number = Math.random,

@@ -1,4 +1,4 @@
-import { UnrecoverableError, type Job, type Processor } from "bullmq";
+import { DelayedError, UnrecoverableError, type Job, type Processor } from "bullmq";
 import { z } from "zod";
 import type { Pipeline, StageDefinition } from "../config/pipeline.js";
 import { toErrorInfo, type ErrorInfo } from "../protocol/errors.js";
@@ -8,7 +8,7 @@ import type { Committer } from "../pipeline/commit.js";
 import { carry, Field, type Output, type StreamEntry } from "../streams/entry.js";
 import type { Attempt, Outcome } from "../pipeline/stage.js";
 import type { FailureSink } from "../pipeline/ports.js";
-import { decideFailure } from "../pipeline/failure-decision.js";
+import { backoffDelay, decideFailure } from "../pipeline/failure-decision.js";
 import type { RetryState } from "../history/record.js";
 import type { Logger } from "../telemetry/log.js";
 import { metrics } from "../telemetry/metrics.js";
@@ -130,10 +130,10 @@ export function entryProcessor(
       tried = trace.end({ kind: "retry", error: toErrorInfo(error) });
     }
     if (tried.kind !== "retry" && tried.kind !== "reject") {
-      if (tried.kind === "dead_letter") failures.deadLettered(stage.name, entry, tried.error);
-      await committer.append(entry, tried);
-      if (tried.kind === "dead_letter") throw unrecoverable(tried.error);
-      return;
+      await settle(options, job, token, entry, tried);
+      if (tried.kind !== "dead_letter") return;
+      failures.deadLettered(stage.name, entry, tried.error);
+      throw unrecoverable(tried.error);
     }
     const { error } = tried;
     if (tried.kind === "retry") failures.failed(stage.name, entry, error, tried.endpoint);
@@ -160,8 +160,8 @@ export function entryProcessor(
         decision.kind === "dead_letter" && tried.kind === "retry"
           ? { ...decision, deliveries: thisTry.attempt, attempts }
           : decision;
+      await settle(options, job, token, entry, settled);
       if (settled.kind === "dead_letter") failures.deadLettered(stage.name, entry, error);
-      await committer.append(entry, settled);
       throw unrecoverable(error);
     }
     // Independent writes, sent together: the attempt history and the `retrying` status.
@@ -179,6 +179,43 @@ export function entryProcessor(
     metrics.retries.inc({ stage: stage.name, attempt: decision.attempt });
     throw new RetryLater(error, decision.delayMs);
   };
+}
+
+/** How long a job whose outcome could not be written waits to run again: short, growing. */
+const SETTLE_BACKOFF = { delayMs: 500, maxDelayMs: 10_000, jitter: 0.5 };
+
+/**
+ * Writes what a job's try came to. A write that fails (the command connection fails fast
+ * while Redis is away) must not cost an attempt: on the last one BullMQ would fail the job
+ * for good, and its entry, acknowledged in its stream when the retry was scheduled, would
+ * be in no stream and no dead letter. So the job is put off instead, on the worker's
+ * connection (which waits for Redis), and tried again from its data, its attempts
+ * unchanged; it finds the work done where the stage's handlers are idempotent.
+ */
+async function settle(
+  options: EntryJobsOptions,
+  job: Job<unknown>,
+  token: string | undefined,
+  entry: StreamEntry,
+  outcome: Exclude<Outcome, { kind: "retry" }>,
+): Promise<void> {
+  try {
+    await options.committer.append(entry, outcome);
+  } catch (error) {
+    // Every start that did not count as an attempt (a put-off write, an open breaker).
+    const putOff = job.attemptsStarted - job.attemptsMade;
+    const delayMs = backoffDelay(SETTLE_BACKOFF, putOff);
+    options.log.warn("could not write a job's outcome; the job runs again later", {
+      queue: job.queueName,
+      job: job.id,
+      stage: options.stage.name,
+      outcome: outcome.kind,
+      delay_ms: delayMs,
+      error: toErrorInfo(error),
+    });
+    await job.moveToDelayed(Date.now() + delayMs, token);
+    throw new DelayedError();
+  }
 }
 
 const unrecoverable = (error: ErrorInfo): UnrecoverableError =>

@@ -1,12 +1,15 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { readMessageRecord } from "../../src/history/record.js";
 import { Inbox } from "../../src/inbox/inbox.js";
 import { MailAnnouncements } from "../../src/inbox/mail.js";
+import { retryQueueOf } from "../../src/retry/queues.js";
+import { failAppendOnce, isDelivered } from "../support/faults.js";
 import { eventually, fastPipeline, Harness } from "../support/harness.js";
 
 let h: Harness;
 let mail: MailAnnouncements | undefined;
 afterEach(async () => {
+  vi.restoreAllMocks();
   mail?.close();
   await h.close();
 });
@@ -23,16 +26,22 @@ async function bobStatus(id: string) {
   return (await readMessageRecord(h.redis, h.keys, id))?.recipients.bob;
 }
 
+/** alice sends bob two messages: the first fills his inbox (delivered), the second is sent. */
+async function fillThenSend(pipeline: ReturnType<typeof fastPipeline>) {
+  h = new Harness(pipeline);
+  await h.agents("alice", "bob");
+  await h.worker();
+  const first = await h.send({ from: "alice", to: ["bob"], body: 1 });
+  await eventually(async () => (await bobStatus(first))?.status === "delivered");
+  const second = await h.send({ from: "alice", to: ["bob"], body: 2 });
+  return { first, second };
+}
+
 describe("retries of a stage's failures", () => {
   it("retries a message for a full inbox by the quota policy until there is room", async () => {
-    h = new Harness(deferring(50));
+    const { first, second } = await fillThenSend(deferring(50));
     mail = new MailAnnouncements(h.url, h.keys);
     const inbox = new Inbox(h.redis, h.keys, h.pipeline, mail);
-    await h.agents("alice", "bob");
-    await h.worker();
-    const first = await h.send({ from: "alice", to: ["bob"], body: 1 });
-    await eventually(async () => (await bobStatus(first))?.status === "delivered");
-    const second = await h.send({ from: "alice", to: ["bob"], body: 2 });
     const waiting = await eventually(async () => {
       const s = await bobStatus(second);
       return s?.status === "retrying" && s;
@@ -49,12 +58,7 @@ describe("retries of a stage's failures", () => {
   });
 
   it("dead-letters a deferred message when the quota policy's attempts are spent", async () => {
-    h = new Harness(deferring(3));
-    await h.agents("alice", "bob");
-    await h.worker();
-    const first = await h.send({ from: "alice", to: ["bob"], body: 1 });
-    await eventually(async () => (await bobStatus(first))?.status === "delivered");
-    const second = await h.send({ from: "alice", to: ["bob"], body: 2 });
+    const { second } = await fillThenSend(deferring(3));
     const dead = await eventually(async () => {
       const s = await bobStatus(second);
       return s?.status === "dead_lettered" && s;
@@ -66,5 +70,38 @@ describe("retries of a stage's failures", () => {
     );
     expect(letter).toMatchObject({ mid: second, stage: "deliver", code: "INBOX_FULL", n: "3" });
     expect(JSON.parse(letter.hist!)).toHaveLength(3);
+  });
+
+  it("a dead letter whose write fails on the last attempt is written later, once", async () => {
+    const fault = failAppendOnce((outcome) => outcome.kind === "dead_letter");
+    const { second } = await fillThenSend(deferring(3));
+    await eventually(async () => (await bobStatus(second))?.status === "dead_lettered");
+    expect(fault.failed()).toBe(true);
+    const dead = await h.redis.xrange(h.stream("dead"), "-", "+");
+    expect(dead.filter(([, fields]) => fields.includes(second))).toHaveLength(1);
+    // The job ends as a dead letter's job does, not on the failed write.
+    expect(await h.failedJobs(retryQueueOf("deliver"))).toEqual([
+      expect.stringMatching(/^INBOX_FULL: /),
+    ]);
+  });
+
+  it("a success whose write fails on the last attempt is written later, once", async () => {
+    const fault = failAppendOnce(isDelivered);
+    const { first, second } = await fillThenSend(
+      fastPipeline({
+        inbox: { quota: 1, overflow: "defer" },
+        retries: { quota: { attempts: 2, delayMs: 1500, maxDelayMs: 1500, jitter: 0 } },
+      }),
+    );
+    mail = new MailAnnouncements(h.url, h.keys);
+    const inbox = new Inbox(h.redis, h.keys, h.pipeline, mail);
+    await eventually(async () => (await bobStatus(second))?.status === "retrying");
+    // Room before the job's one (and last) try.
+    const [fetched] = await inbox.fetch("bob", { limit: 10, waitSeconds: 0 });
+    await inbox.ack("bob", [fetched!.message_id]);
+    await eventually(async () => (await bobStatus(second))?.status === "delivered");
+    expect(fault.failed()).toBe(true);
+    expect(await h.inbox("bob")).toEqual([first, second]);
+    expect(await h.failedJobs(retryQueueOf("deliver"))).toEqual([]);
   });
 });

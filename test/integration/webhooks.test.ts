@@ -1,14 +1,16 @@
 import { lookup } from "node:dns/promises";
 import { hostname } from "node:os";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { DeadLetters } from "../../src/dlq/store.js";
 import { ALERTS_TOPIC } from "../../src/failures/escalate.js";
 import { readMessageRecord } from "../../src/history/record.js";
 import { Breakers } from "../../src/webhook/breaker.js";
 import { isPublicAddress } from "../../src/webhook/address.js";
 import { postWebhook } from "../../src/webhook/post.js";
+import { WEBHOOK_QUEUE } from "../../src/retry/queues.js";
 import { verifyWebhook } from "../../src/webhook/signature.js";
 import { cliEnv, run as runCli } from "../support/cli.js";
+import { failAppendOnce, isDelivered } from "../support/faults.js";
 import { eventually, fastPipeline, Harness } from "../support/harness.js";
 import { OwnRedis } from "../support/own-redis.js";
 import { WebhookServer, type Answer } from "../support/webhook-server.js";
@@ -17,6 +19,7 @@ let h: Harness;
 let server: WebhookServer;
 let ownRedis: OwnRedis | undefined;
 afterEach(async () => {
+  vi.restoreAllMocks();
   await h.close();
   await server.close();
   await ownRedis?.stop();
@@ -141,6 +144,29 @@ describe("webhook push delivery", () => {
       type: "switchboard.alert",
       body: { kind: "dead_letter", stage: "deliver", message_id: id, sender: "alice" },
     });
+  });
+
+  it("a dead letter whose write fails on the last attempt is written later, once", async () => {
+    await setUp(retrying(3, 100), () => ({ status: 503 }));
+    const fault = failAppendOnce((outcome) => outcome.kind === "dead_letter");
+    const id = await h.send({ from: "alice", to: ["hook"], body: "doomed" });
+    await eventually(async () => (await recipientStatus(id))?.status === "dead_lettered");
+    expect(fault.failed()).toBe(true);
+    const dead = await deadLetters();
+    expect(dead.filter((d) => d.mid === id)).toHaveLength(1);
+    expect(await h.failedJobs(WEBHOOK_QUEUE)).toEqual([
+      expect.stringMatching(/^WEBHOOK_SERVER_ERROR: /),
+    ]);
+  });
+
+  it("a success whose write fails on the last attempt is written later, once", async () => {
+    await setUp(retrying(2, 100), (n) => ({ status: n < 1 ? 500 : 200 }));
+    const fault = failAppendOnce(isDelivered);
+    const id = await h.send({ from: "alice", to: ["hook"], body: "at last" });
+    await eventually(async () => (await recipientStatus(id))?.status === "delivered");
+    expect(fault.failed()).toBe(true);
+    expect(server.deliveries(id)).toBe(1);
+    expect(await h.failedJobs(WEBHOOK_QUEUE)).toEqual([]);
   });
 
   it("a 400 is dead-lettered at once, without retries", async () => {

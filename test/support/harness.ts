@@ -1,4 +1,5 @@
-import type { Redis } from "ioredis";
+import { Queue } from "bullmq";
+import { Redis } from "ioredis";
 import {
   parsePipeline,
   type Pipeline,
@@ -144,6 +145,18 @@ export class Harness {
       ">",
     )) as [string, [string, string[]][]][] | null;
     return (reply?.[0]?.[1] ?? []).map(([id]) => id);
+  }
+
+  /** Why each job of a BullMQ queue that failed for good failed. */
+  async failedJobs(queue: string): Promise<string[]> {
+    const connection = new Redis(this.url, { maxRetriesPerRequest: null });
+    const reader = new Queue(queue, { connection, prefix: this.keys.queuePrefix() });
+    try {
+      return (await reader.getFailed()).map((job) => job.failedReason);
+    } finally {
+      await reader.close();
+      connection.disconnect();
+    }
   }
 
   async close(): Promise<void> {

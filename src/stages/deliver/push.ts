@@ -103,6 +103,9 @@ export class Pusher {
       [null, string | null],
       [null, [string | null, string | null, string | null]],
     ];
+    // Pushed before, and maybe not recorded: a job whose write failed runs again. Say it
+    // again, as deliver does for an inbox marker (the status is one field per recipient).
+    if (marker === PUSHED) return { kind: "forward", outputs: [delivered(messageId, recipient)] };
     if (marker !== null) return DONE;
     const [name, url, secret] = agent;
     if (name === null) {
