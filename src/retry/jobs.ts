@@ -130,10 +130,12 @@ export function entryProcessor(
       tried = trace.end({ kind: "retry", error: toErrorInfo(error) });
     }
     if (tried.kind !== "retry" && tried.kind !== "reject") {
+      // Alert first, as the runner does: a job put off by settle() and run again raises no
+      // second alert (one per stage and code per window), though it counts twice.
+      if (tried.kind === "dead_letter") failures.deadLettered(stage.name, entry, tried.error);
       await settle(options, job, token, entry, tried);
-      if (tried.kind !== "dead_letter") return;
-      failures.deadLettered(stage.name, entry, tried.error);
-      throw unrecoverable(tried.error);
+      if (tried.kind === "dead_letter") throw unrecoverable(tried.error);
+      return;
     }
     const { error } = tried;
     if (tried.kind === "retry") failures.failed(stage.name, entry, error, tried.endpoint);
@@ -160,8 +162,8 @@ export function entryProcessor(
         decision.kind === "dead_letter" && tried.kind === "retry"
           ? { ...decision, deliveries: thisTry.attempt, attempts }
           : decision;
-      await settle(options, job, token, entry, settled);
       if (settled.kind === "dead_letter") failures.deadLettered(stage.name, entry, error);
+      await settle(options, job, token, entry, settled);
       throw unrecoverable(error);
     }
     // Independent writes, sent together: the attempt history and the `retrying` status.
