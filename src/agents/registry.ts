@@ -1,7 +1,9 @@
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
+import type { z } from "zod";
 import type { Pipeline } from "../config/pipeline.js";
 import {
+  agentNotFound,
   type AgentRole,
   type AgentStatus,
   type AgentView,
@@ -16,6 +18,7 @@ import { mintToken } from "../protocol/token.js";
 import { ensureGroup, INBOX_GROUP } from "../streams/groups.js";
 import { AgentField } from "../redis/agent-fields.js";
 import type { Keys } from "../redis/keys.js";
+import { withLock } from "../redis/lock.js";
 import { literalPrivateHost } from "../webhook/address.js";
 import { registrationFields, toView } from "./record.js";
 import { registerScript, setRoleScript, setStatusScript } from "./scripts.js";
@@ -63,6 +66,14 @@ export class Registry {
   ): Promise<Registration> {
     const r = parseInput(RegisterInputSchema, input);
     if (r.webhook_url !== undefined) this.checkWebhook(r.webhook_url);
+    return this.#locked(r.name, () => this.#register(r, presentedToken, now));
+  }
+
+  async #register(
+    r: z.output<typeof RegisterInputSchema>,
+    presentedToken: string | undefined,
+    now: number,
+  ): Promise<Registration> {
     if (presentedToken !== undefined)
       await checkOwner(this.redis, this.keys, presentedToken, r.name);
     const token = presentedToken ?? mintToken();
@@ -135,11 +146,15 @@ export class Registry {
    * Undefined when no agent has the name.
    */
   rotateToken(name: string): Promise<string | undefined> {
-    return rotateToken(this.redis, this.keys, name);
+    return this.#locked(name, () => rotateToken(this.redis, this.keys, name));
   }
 
   /** Removes an agent, its token, capabilities and subscriptions; its inbox stays until retention. */
-  async unregister(name: string): Promise<void> {
+  unregister(name: string): Promise<void> {
+    return this.#locked(name, () => this.#unregister(name));
+  }
+
+  async #unregister(name: string): Promise<void> {
     const [agent, tokenHash, topics] = await Promise.all([
       this.get(name),
       this.redis.hget(this.keys.agent(name), AgentField.tokenHash),
@@ -247,22 +262,30 @@ export class Registry {
     return (await setRoleScript.run(this.redis, { record: this.keys.agent(name), role })) === 1;
   }
 
-  async subscribe(name: string, topic: string): Promise<boolean> {
-    const batch = this.redis
-      .multi()
-      .sadd(this.keys.topic(topic), name)
-      .sadd(this.keys.agentTopics(name), topic);
-    const replies = (await batch.exec()) ?? [];
-    return replies[0]?.[1] === 1;
+  // The agent's own list of topics is written first and cleared last, so that a process
+  // that dies half-way leaves nothing unregistering would not find.
+
+  /** Subscribes a registered agent to a topic: true if it was not; NOT_FOUND for no agent. */
+  subscribe(name: string, topic: string): Promise<boolean> {
+    return this.#locked(name, async () => {
+      if ((await this.redis.exists(this.keys.agent(name))) === 0) throw agentNotFound(name);
+      await this.redis.sadd(this.keys.agentTopics(name), topic);
+      return (await this.redis.sadd(this.keys.topic(topic), name)) === 1;
+    });
   }
 
-  async unsubscribe(name: string, topic: string): Promise<boolean> {
-    const batch = this.redis
-      .multi()
-      .srem(this.keys.topic(topic), name)
-      .srem(this.keys.agentTopics(name), topic);
-    const replies = (await batch.exec()) ?? [];
-    return replies[0]?.[1] === 1;
+  /** Ends a subscription: true if there was one. */
+  unsubscribe(name: string, topic: string): Promise<boolean> {
+    return this.#locked(name, async () => {
+      const removed = await this.redis.srem(this.keys.topic(topic), name);
+      await this.redis.srem(this.keys.agentTopics(name), topic);
+      return removed === 1;
+    });
+  }
+
+  /** Runs a change of one agent's record and indexes while holding its write lock. */
+  #locked<T>(name: string, work: () => Promise<T>): Promise<T> {
+    return withLock(this.redis, this.keys.agentWrite(name), work);
   }
 
   async topicsOf(name: string): Promise<string[]> {

@@ -53,6 +53,14 @@ export class Keys {
     return `${this.prefix}:{a:${agent}}:claim`;
   }
 
+  /**
+   * Held while an agent's registration, indexes or subscriptions change, so that a
+   * registration, an unregistration and a subscription of one name never interleave.
+   */
+  agentWrite(agent: string): string {
+    return `${this.prefix}:{a:${agent}}:write`;
+  }
+
   /** Set of the topics an agent subscribes to. */
   agentTopics(agent: string): string {
     return `${this.prefix}:{a:${agent}}:topics`;
