@@ -24,6 +24,19 @@ export class Keys {
     this.partition = partition;
   }
 
+  /** The same keys for another partition: its stage streams, dead letters and errors. */
+  forPartition(partition: number): Keys {
+    return partition === this.partition ? this : new Keys(this.prefix, partition);
+  }
+
+  /**
+   * How many partitions this Switchboard's data is laid out in: written by the first
+   * process that starts, checked by every later one (a change would strand messages).
+   */
+  partitionCount(): string {
+    return `${this.prefix}:{dir}:partitions`;
+  }
+
   /** A stage stream (or the dead-letter stream) of this partition. */
   stream(name: string): string {
     return `${this.prefix}:{p${this.partition}}:${name}`;
