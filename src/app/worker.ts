@@ -1,16 +1,11 @@
 import type { Redis } from "ioredis";
 import type { Pipeline, StageName } from "../config/pipeline.js";
 import type { Keys } from "../redis/keys.js";
-import { Failures } from "../failures/sink.js";
-import { Queues } from "../retry/queues.js";
-import { StageRetries } from "../retry/stage-retries.js";
-import { Pusher, schedulePushes } from "../stages/deliver/push.js";
-import { Committer } from "../pipeline/commit.js";
 import type { Logger } from "../telemetry/log.js";
-import { WorkerHeartbeat } from "../pipeline/heartbeat.js";
-import { processConsumerName, StageRunner } from "../pipeline/runner.js";
-import { ensureGroups } from "../streams/groups.js";
-import type { StageFactory, WebhookQueue } from "../pipeline/stage.js";
+import { processConsumerName } from "../pipeline/runner.js";
+import type { StageFactory } from "../pipeline/stage.js";
+import { allPartitions, checkPartitionCount } from "../streams/partitions.js";
+import { PartitionWorker } from "./partition-worker.js";
 
 export interface WorkerOptions {
   url: string;
@@ -18,86 +13,50 @@ export interface WorkerOptions {
   keys: Keys;
   pipeline: Pipeline;
   stages: readonly StageName[];
+  /** The partitions worked (`--partitions`); every one of the pipeline's when omitted. */
+  partitions?: readonly number[] | undefined;
   factories: Readonly<Record<StageName, StageFactory>>;
   log: Logger;
 }
 
 /**
- * Runs any subset of the stages in this process; any number of processes may do the same.
- * The composition root of a worker: the runner gets the failure sink, the retry path and
- * the webhook queue as interfaces (`src/pipeline/ports.ts`), built here.
+ * Runs any subset of the stages, for all of the pipeline's partitions or some of them, in
+ * this process; any number of processes may do the same. The composition root of a worker.
  */
 export class Worker {
-  readonly runners: StageRunner[];
-  readonly failures: Failures;
   readonly #o: WorkerOptions;
-  readonly #queues: Queues;
-  readonly #pusher: Pusher | undefined;
-  readonly #heartbeat: WorkerHeartbeat;
+  readonly #partitions: readonly number[];
+  readonly #parts: PartitionWorker[];
 
   constructor(options: WorkerOptions) {
     this.#o = options;
-    const { url, redis, keys, pipeline, log } = options;
-    const queues = (this.#queues = new Queues(url, keys, log));
-    const failures = (this.failures = new Failures(redis, keys, pipeline, log));
-    const webhooks: WebhookQueue = {
-      schedule: (entries) => schedulePushes(queues, pipeline, entries),
-    };
-    const consumerBase = processConsumerName();
-    this.#heartbeat = new WorkerHeartbeat({
-      redis,
-      keys,
-      stages: options.stages,
-      name: consumerBase,
-      log,
-    });
-    if (options.stages.includes("deliver")) {
-      const stage = pipeline.stages.deliver;
-      this.#pusher = new Pusher({
-        redis,
-        keys,
-        pipeline,
-        stage,
-        queues,
-        committer: new Committer(redis, keys, pipeline, stage),
-        failures,
-        log: log.child({ stage: "deliver" }),
-      });
-    }
-    this.runners = options.stages.map(
-      (stage) =>
-        new StageRunner(
-          {
-            url,
-            redis,
-            keys,
-            pipeline,
-            stage,
-            factory: options.factories[stage],
-            log,
-            failures,
-            retries: (parts) => new StageRetries({ ...parts, pipeline, queues, failures }),
-            webhooks,
-          },
-          consumerBase,
-        ),
+    const { keys, pipeline } = options;
+    this.#partitions = options.partitions ?? allPartitions(pipeline.partitions);
+    const consumer = processConsumerName();
+    this.#parts = this.#partitions.map(
+      (partition) =>
+        new PartitionWorker({
+          ...options,
+          keys: keys.forPartition(partition),
+          consumer,
+          log: pipeline.partitions === 1 ? options.log : options.log.child({ partition }),
+        }),
     );
   }
 
+  /** Refuses a pipeline whose partition count differs from the one the data is laid out in. */
   async start(): Promise<void> {
-    await ensureGroups(this.#o.redis, this.#o.keys, this.#o.pipeline);
-    for (const runner of this.runners) runner.start();
-    this.#pusher?.start();
-    await this.#heartbeat.start();
-    this.#o.log.info("worker started", { stages: this.#o.stages });
+    await checkPartitionCount(this.#o.redis, this.#o.keys, this.#o.pipeline);
+    await Promise.all(this.#parts.map((part) => part.start()));
+    this.#o.log.info("worker started", {
+      stages: this.#o.stages,
+      partitions: this.#partitions,
+    });
   }
 
   /** Graceful stop of every stage; in-flight batches are committed first. */
   async stop(): Promise<void> {
-    await this.#heartbeat.stop();
-    await Promise.all(this.runners.map((runner) => runner.stop()));
-    await this.#queues.close();
-    await this.failures.history.flush();
+    await Promise.all(this.#parts.map((part) => part.stop()));
     this.#o.log.info("worker stopped", { stages: this.#o.stages });
   }
 }

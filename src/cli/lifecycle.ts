@@ -9,6 +9,7 @@ import { startTracing, stopTracing } from "../telemetry/tracing.js";
 import { EXIT_FAILURE, usageError } from "./errors.js";
 import { positiveInteger } from "./options.js";
 import type { Runtime } from "./runtime.js";
+import { checkPartitionCount } from "../streams/partitions.js";
 
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
 
@@ -51,6 +52,8 @@ export interface RunStagesOptions {
   stages: readonly StageName[];
   /** The pipeline to run, possibly adjusted from the runtime's (such as `--concurrency`). */
   pipeline: Pipeline;
+  /** The partitions to work (`worker --partitions`); all of the pipeline's when omitted. */
+  partitions?: readonly number[] | undefined;
   shutdownTimeoutMs: number;
   /** Started before the stages and stopped first: `worker --metrics-port`'s probe server. */
   probes?: () => Promise<FrontEnd>;
@@ -147,7 +150,9 @@ class Parts {
    */
   async start(): Promise<void> {
     const { url, redis, keys, log } = this.#runtime;
-    const { stages, pipeline, frontEnd } = this.#options;
+    const { stages, pipeline, partitions, frontEnd } = this.#options;
+    // Before any message is taken: a front end and workers must agree on the layout.
+    await checkPartitionCount(redis, keys, pipeline);
     this.#probes = await this.#options.probes?.();
     if (frontEnd !== undefined) {
       this.#service = new Switchboard({ url, redis, keys, pipeline, log });
@@ -161,6 +166,7 @@ class Parts {
         keys,
         pipeline,
         stages,
+        partitions,
         factories: STAGE_FACTORIES,
         log,
       });

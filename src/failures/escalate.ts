@@ -9,6 +9,7 @@ import { severityOf, toErrorInfo, type ErrorInfo } from "../protocol/errors.js";
 import { carryingEnvelope } from "../streams/entry.js";
 import type { Keys } from "../redis/keys.js";
 import type { Logger } from "../telemetry/log.js";
+import { Partitions } from "../streams/partitions.js";
 
 /** The topic on which Switchboard publishes alerts; any agent may subscribe to it. */
 export const ALERTS_TOPIC = "switchboard.alerts";
@@ -109,7 +110,8 @@ export class Escalator {
       subject: summary(alert),
       body: JSON.parse(JSON.stringify(alert)) as z.core.util.JSONType,
     });
-    const validate = this.#keys.stream(this.#pipeline.stages.validate.stream);
+    const partition = new Partitions(this.#keys, this.#pipeline.partitions).of(envelope.thread_id);
+    const validate = partition.stream(this.#pipeline.stages.validate.stream);
     await this.#redis.xadd(validate, "*", ...carryingEnvelope(envelope, this.#pipeline.limits));
   }
 

@@ -1,5 +1,6 @@
 import { Queue } from "bullmq";
 import { QUEUE_NAMES } from "../retry/queues.js";
+import { allPartitions } from "../streams/partitions.js";
 import { metrics } from "../telemetry/metrics.js";
 import { Breakers, type BreakerState, type BreakerView } from "../webhook/breaker.js";
 import type { StatusSource } from "./status.js";
@@ -14,25 +15,21 @@ export interface FailureStatus {
   breakers: BreakerView[];
 }
 
-/** Reads the retry queues (through BullMQ) and the breakers, on the source's connection. */
+/**
+ * Reads the retry queues (through BullMQ), each summed over the partitions, and the
+ * breakers, on the source's connection.
+ */
 export async function readFailureStatus(source: StatusSource): Promise<FailureStatus> {
   const { redis, keys, pipeline } = source;
+  const prefixes = allPartitions(pipeline.partitions).map((p) =>
+    keys.forPartition(p).queuePrefix(),
+  );
   const [queues, breakers] = await Promise.all([
     Promise.all(
       QUEUE_NAMES.map(async (name) => {
-        // A queue object on a connection it does not own: closing it leaves the connection be.
-        // It only reads: without skipMetasUpdate BullMQ would write the queue's meta key.
-        const queue = new Queue(name, {
-          connection: redis,
-          prefix: keys.queuePrefix(),
-          skipMetasUpdate: true,
-        });
-        try {
-          const counts = await queue.getJobCounts(...JOB_STATES);
-          return [name, Object.fromEntries(JOB_STATES.map((s) => [s, counts[s] ?? 0]))] as const;
-        } finally {
-          await queue.close();
-        }
+        const counts = await Promise.all(prefixes.map((prefix) => jobCounts(redis, prefix, name)));
+        const total = (state: JobState) => counts.reduce((n, c) => n + (c[state] ?? 0), 0);
+        return [name, Object.fromEntries(JOB_STATES.map((s) => [s, total(s)]))] as const;
       }),
     ),
     new Breakers(redis, keys, pipeline).list(),
@@ -41,6 +38,21 @@ export async function readFailureStatus(source: StatusSource): Promise<FailureSt
     retry_queues: Object.fromEntries(queues) as FailureStatus["retry_queues"],
     breakers,
   };
+}
+
+async function jobCounts(
+  redis: StatusSource["redis"],
+  prefix: string,
+  name: string,
+): Promise<Record<string, number>> {
+  // A queue object on a connection it does not own: closing it leaves the connection be.
+  // It only reads: without skipMetasUpdate BullMQ would write the queue's meta key.
+  const queue = new Queue(name, { connection: redis, prefix, skipMetasUpdate: true });
+  try {
+    return await queue.getJobCounts(...JOB_STATES);
+  } finally {
+    await queue.close();
+  }
 }
 
 /** Sets the retry-queue and breaker gauges. */

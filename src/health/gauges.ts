@@ -60,12 +60,15 @@ export async function readCluster(
 /** Sets the cluster gauges from a snapshot; series of the previous scrape that are gone go. */
 export function setClusterGauges(snapshot: ClusterSnapshot): void {
   clearClusterGauges();
-  for (const stage of STAGE_NAMES) {
-    const s = snapshot.status.stages[stage];
-    if (s.lag !== null) metrics.groupLag.set({ stage }, s.lag);
-    metrics.groupPending.set({ stage }, s.pending);
-    metrics.groupConsumers.set({ stage }, s.consumers);
-    metrics.groupOldestPending.set({ stage }, (s.oldest_pending_ms ?? 0) / 1000);
+  for (const { partition, stages } of snapshot.status.partitions) {
+    for (const stage of STAGE_NAMES) {
+      const s = stages[stage];
+      const labels = { stage, partition: String(partition) };
+      if (s.lag !== null) metrics.groupLag.set(labels, s.lag);
+      metrics.groupPending.set(labels, s.pending);
+      metrics.groupConsumers.set(labels, s.consumers);
+      metrics.groupOldestPending.set(labels, (s.oldest_pending_ms ?? 0) / 1000);
+    }
   }
   metrics.deadLetters.set({}, snapshot.status.dead_letters.length);
   for (const [status, count] of Object.entries(snapshot.agents)) {

@@ -6,7 +6,15 @@ import {
 } from "../config/pipeline.js";
 import { toErrorInfo } from "../protocol/errors.js";
 import { parseConsumers, parseGroups, type ConsumerInfo } from "../redis/info.js";
-import { execute, queueStatus, reply, type StatusReport, type StatusSource } from "./status.js";
+import { allPartitions } from "../streams/partitions.js";
+import {
+  execute,
+  queueStatus,
+  reply,
+  type PartitionStatus,
+  type StatusReport,
+  type StatusSource,
+} from "./status.js";
 
 /** What `/readyz` answers: 200 with `ready: true`, or 503 naming each problem. */
 export interface Readiness {
@@ -31,21 +39,25 @@ export function silentAfterMs(stage: StageDefinition): number {
 }
 
 /**
- * Judges a status report: every group exists; a group with work (lag or pending) has a
- * live consumer; lag and pending stay under `health.maxLag` and `health.maxPending`.
+ * Judges the stages of a partition: every group exists; a group with work (lag or pending)
+ * has a live consumer; lag and pending stay under `health.maxLag` and `health.maxPending`.
+ * With more than one partition, each problem names its partition.
  */
 export function assess(
-  report: StatusReport,
+  report: Pick<PartitionStatus, "stages"> & { partition?: number },
   pipeline: Pipeline,
   consumers?: StageConsumers,
 ): string[] {
   const { health } = pipeline;
+  const split = pipeline.partitions > 1 && report.partition !== undefined;
+  const where = split ? `partition ${report.partition}, ` : "";
+  const only = split ? ` --partitions ${report.partition}` : "";
   const problems: string[] = [];
   for (const name of STAGE_NAMES) {
     const s = report.stages[name];
     if (!s.group_exists) {
       problems.push(
-        `stage '${name}': group '${s.group}' of ${s.stream} does not exist; no worker ever ran it (start switchboard worker or serve)`,
+        `${where}stage '${name}': group '${s.group}' of ${s.stream} does not exist; no worker ever ran it (start switchboard worker or serve)`,
       );
       continue;
     }
@@ -58,17 +70,17 @@ export function assess(
           ? "no consumer"
           : `no live consumer (${s.consumers} silent for over ${Math.round(silence / 1000)} s)`;
       problems.push(
-        `stage '${name}': ${waiting} entries waiting (lag ${s.lag ?? "?"}, pending ${s.pending}) and ${why}; start a worker for it (switchboard worker --stages ${name})`,
+        `${where}stage '${name}': ${waiting} entries waiting (lag ${s.lag ?? "?"}, pending ${s.pending}) and ${why}; start a worker for it (switchboard worker --stages ${name}${only})`,
       );
     }
     if (s.lag !== null && s.lag > health.maxLag) {
       problems.push(
-        `stage '${name}': lag ${s.lag} over health.maxLag ${health.maxLag}; add workers for it or find what slows it`,
+        `${where}stage '${name}': lag ${s.lag} over health.maxLag ${health.maxLag}; add workers for it or find what slows it`,
       );
     }
     if (s.pending > health.maxPending) {
       problems.push(
-        `stage '${name}': ${s.pending} entries pending over health.maxPending ${health.maxPending}; its consumers read but do not acknowledge`,
+        `${where}stage '${name}': ${s.pending} entries pending over health.maxPending ${health.maxPending}; its consumers read but do not acknowledge`,
       );
     }
   }
@@ -82,16 +94,21 @@ export async function clusterReadiness(source: StatusSource): Promise<Readiness>
     const batch = redis.pipeline();
     const status = queueStatus(batch, source, Date.now());
     const at = batch.length;
-    for (const name of STAGE_NAMES) {
-      const { stream, group } = pipeline.stages[name];
-      batch.xinfo("CONSUMERS", keys.stream(stream), group);
+    for (const p of allPartitions(pipeline.partitions)) {
+      for (const name of STAGE_NAMES) {
+        const { stream, group } = pipeline.stages[name];
+        batch.xinfo("CONSUMERS", keys.forPartition(p).stream(stream), group);
+      }
     }
     const replies = await withinTime(execute(batch), pipeline.health.redisTimeoutMs);
     const report = status(replies);
-    const consumers = Object.fromEntries(
-      STAGE_NAMES.map((name, i) => [name, parseConsumers(replies[at + i]?.[1])]),
-    ) as StageConsumers;
-    const problems = assess(report, pipeline, consumers);
+    const problems = report.partitions.flatMap((partition) => {
+      const first = at + partition.partition * STAGE_NAMES.length;
+      const consumers = Object.fromEntries(
+        STAGE_NAMES.map((name, i) => [name, parseConsumers(replies[first + i]?.[1])]),
+      ) as StageConsumers;
+      return assess(partition, pipeline, consumers);
+    });
     return { ready: problems.length === 0, problems, status: report };
   } catch (error) {
     return { ready: false, problems: [redisProblem(error)], status: null };
@@ -109,14 +126,22 @@ export async function workerReadiness(
   const { redis, keys, pipeline } = source;
   try {
     const batch = redis.pipeline().ping();
-    for (const name of stages) batch.xinfo("GROUPS", keys.stream(pipeline.stages[name].stream));
+    const partitions = allPartitions(pipeline.partitions);
+    const streams = partitions.flatMap((p) =>
+      stages.map((name) => ({
+        p,
+        name,
+        stream: keys.forPartition(p).stream(pipeline.stages[name].stream),
+      })),
+    );
+    for (const { stream } of streams) batch.xinfo("GROUPS", stream);
     const [pong, ...groups] = await withinTime(execute(batch), pipeline.health.redisTimeoutMs);
     reply(pong!);
-    const problems = stages.flatMap((name, i) => {
+    const problems = streams.flatMap(({ name, stream }, i) => {
       const { group } = pipeline.stages[name];
       const [error, value] = groups[i]!;
       const exists = error === null && parseGroups(value).some((g) => g.name === group);
-      return exists ? [] : [`stage '${name}': group '${group}' does not exist`];
+      return exists ? [] : [`stage '${name}': group '${group}' of ${stream} does not exist`];
     });
     return { ready: problems.length === 0, problems, status: null };
   } catch (error) {

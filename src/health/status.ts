@@ -3,6 +3,7 @@ import { STAGE_NAMES, type Pipeline, type StageName } from "../config/pipeline.j
 import { parseGroups } from "../redis/info.js";
 import type { Keys } from "../redis/keys.js";
 import { WORKER_LIVE_MS } from "../pipeline/heartbeat.js";
+import { allPartitions } from "../streams/partitions.js";
 
 /**
  * How far behind each stage is, read from Redis in one round trip: what `switchboard
@@ -36,11 +37,21 @@ export interface StageStatus {
   oldest_pending_ms: number | null;
 }
 
-export interface StatusReport {
-  prefix: string;
-  pipeline: string;
+/** The stages and dead letters of one partition. */
+export interface PartitionStatus {
+  partition: number;
   stages: Record<StageName, StageStatus>;
   dead_letters: { stream: string; length: number };
+}
+
+/**
+ * The status of every partition, and their sum: `stages` adds lengths, lag and pending up,
+ * gives the oldest pending entry, and the fewest workers of any partition (the weakest).
+ */
+export interface StatusReport extends Omit<PartitionStatus, "partition"> {
+  prefix: string;
+  pipeline: string;
+  partitions: PartitionStatus[];
 }
 
 /** A batch's replies: [error, reply] per command. */
@@ -58,8 +69,8 @@ export async function execute(batch: ChainableCommander): Promise<Replies> {
 }
 
 /**
- * Adds the commands of a status read to a batch (four per stage, one for the dead
- * letters); returns what reads the report from the replies.
+ * Adds the commands of a status read to a batch (four per stage and one for the dead
+ * letters, per partition); returns what reads the report from the replies.
  */
 export function queueStatus(
   batch: ChainableCommander,
@@ -67,6 +78,21 @@ export function queueStatus(
   now: number,
 ): (replies: Replies) => StatusReport {
   const { keys, pipeline } = source;
+  const reads = allPartitions(pipeline.partitions).map((p) =>
+    queuePartition(batch, keys.forPartition(p), pipeline, now),
+  );
+  return (replies) => {
+    const partitions = reads.map((read) => read(replies));
+    return { prefix: keys.prefix, pipeline: pipeline.source, ...sum(partitions), partitions };
+  };
+}
+
+function queuePartition(
+  batch: ChainableCommander,
+  keys: Keys,
+  pipeline: Pipeline,
+  now: number,
+): (replies: Replies) => PartitionStatus {
   const at = batch.length;
   const streams = STAGE_NAMES.map((name) => keys.stream(pipeline.stages[name].stream));
   STAGE_NAMES.forEach((name, i) => {
@@ -89,15 +115,42 @@ export function queueStatus(
         return [name, { ...status, workers: Number(reply(workers!)) }];
       }),
     ) as Record<StageName, StageStatus>;
-    return {
-      prefix: keys.prefix,
-      pipeline: pipeline.source,
-      stages,
-      dead_letters: {
-        stream: deadStream,
-        length: Number(reply(mine[STAGE_NAMES.length * PER_STAGE]!)),
-      },
-    };
+    const length = Number(reply(mine[STAGE_NAMES.length * PER_STAGE]!));
+    return { partition: keys.partition, stages, dead_letters: { stream: deadStream, length } };
+  };
+}
+
+/** The partitions' statuses added up; one partition's is its own. */
+function sum(partitions: readonly PartitionStatus[]): Omit<PartitionStatus, "partition"> {
+  const [first, ...rest] = partitions;
+  if (rest.length === 0) return { stages: first!.stages, dead_letters: first!.dead_letters };
+  const stages = Object.fromEntries(
+    STAGE_NAMES.map((name) => {
+      const all = partitions.map((p) => p.stages[name]);
+      const pendingAges = all.flatMap((s) =>
+        s.oldest_pending_ms === null ? [] : [s.oldest_pending_ms],
+      );
+      const total: StageStatus = {
+        stream: all.map((s) => s.stream).join(", "),
+        group: first!.stages[name].group,
+        group_exists: all.every((s) => s.group_exists),
+        length: all.reduce((n, s) => n + s.length, 0),
+        lag: all.some((s) => s.lag === null) ? null : all.reduce((n, s) => n + s.lag!, 0),
+        pending: all.reduce((n, s) => n + s.pending, 0),
+        consumers: all.reduce((n, s) => n + s.consumers, 0),
+        workers: Math.min(...all.map((s) => s.workers)),
+        oldest_pending_ms: pendingAges.length === 0 ? null : Math.max(...pendingAges),
+      };
+      return [name, total];
+    }),
+  ) as Record<StageName, StageStatus>;
+  const dead = partitions.map((p) => p.dead_letters);
+  return {
+    stages,
+    dead_letters: {
+      stream: dead.map((d) => d.stream).join(", "),
+      length: dead.reduce((n, d) => n + d.length, 0),
+    },
   };
 }
 

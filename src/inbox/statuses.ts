@@ -4,6 +4,7 @@ import type { ErrorInfo } from "../protocol/errors.js";
 import type { RecipientStatus } from "../protocol/status.js";
 import { Field, type FieldList } from "../streams/entry.js";
 import type { Keys } from "../redis/keys.js";
+import { Partitions } from "../streams/partitions.js";
 
 export interface StatusReport {
   messageId: string;
@@ -17,6 +18,8 @@ export interface StatusReport {
 /**
  * Tells persist what happened at an inbox (read, acked, expired) by appending status
  * entries to its stream, like any stage does: persist stays the one writer of history.
+ * A status only moves up in rank, whatever order persist sees them in, so a report may go
+ * to any partition: to the one its message id hashes to, which spreads them.
  */
 export async function reportStatuses(
   redis: Redis,
@@ -25,9 +28,10 @@ export async function reportStatuses(
   reports: readonly StatusReport[],
 ): Promise<void> {
   if (reports.length === 0) return;
-  const stream = keys.stream(pipeline.stages.persist.stream);
+  const partitions = new Partitions(keys, pipeline.partitions);
   const batch = redis.pipeline();
   for (const r of reports) {
+    const stream = partitions.of(r.messageId).stream(pipeline.stages.persist.stream);
     const fields: FieldList = [
       Field.kind,
       "status",

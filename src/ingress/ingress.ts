@@ -4,6 +4,7 @@ import { encodeEnvelope } from "../protocol/codec.js";
 import type { Envelope } from "../protocol/envelope.js";
 import type { Keys } from "../redis/keys.js";
 import { Field } from "../streams/entry.js";
+import { Partitions } from "../streams/partitions.js";
 import { RecordField } from "../history/record.js";
 import { traceSend } from "./tracing.js";
 
@@ -18,20 +19,26 @@ export interface Accepted {
 /**
  * The front door of the pipeline. The envelope is stored once, in the message record; the
  * entry appended to the first stage's stream carries only the message id (a claim check),
- * so no stage copies the body along. A message is accepted once that entry is appended.
- * Encoding errors (too large) are thrown before anything is written.
+ * so no stage copies the body along. A message is accepted once that entry is appended,
+ * in the first stage of its thread's partition. Encoding errors (too large) are thrown
+ * before anything is written.
  */
 export class Ingress {
   readonly #redis: Redis;
-  readonly #stream: string;
   readonly #pipeline: Pipeline;
   readonly #keys: Keys;
+  readonly #partitions: Partitions;
 
   constructor(redis: Redis, keys: Keys, pipeline: Pipeline) {
     this.#redis = redis;
     this.#keys = keys;
     this.#pipeline = pipeline;
-    this.#stream = keys.stream(pipeline.stages.validate.stream);
+    this.#partitions = new Partitions(keys, pipeline.partitions);
+  }
+
+  /** The first stage's stream of a thread's partition. */
+  #streamOf(threadId: string): string {
+    return this.#partitions.of(threadId).stream(this.#pipeline.stages.validate.stream);
   }
 
   async accept(envelope: Envelope): Promise<Accepted> {
@@ -63,7 +70,7 @@ export class Ingress {
         )
         .pexpire(record, ttl)
         .xadd(
-          this.#stream,
+          this.#streamOf(envelope.thread_id),
           "*",
           Field.kind,
           "msg",

@@ -13,7 +13,8 @@
  * - `{m:ID}`: one message record;
  * - `{t:ID}`: a thread's sequence counter and index;
  * - `{b:HASH}`: a webhook endpoint's circuit breaker (by the SHA-256 of its normalized URL);
- * - `{q}`: every BullMQ retry queue (BullMQ's own keys, under {@link Keys.queuePrefix}).
+ * - `{q}`, `{q1}`…: a partition's BullMQ retry and push queues (BullMQ's own keys, under
+ *   {@link Keys.queuePrefix}).
  */
 export class Keys {
   readonly prefix: string;
@@ -194,9 +195,13 @@ export class Keys {
     return `${this.prefix}:{dir}:breakers`;
   }
 
-  /** The prefix BullMQ puts before its keys: one hash slot for every queue. */
+  /**
+   * The prefix BullMQ puts before the keys of this partition's retry and push queues: one
+   * hash slot per partition (`{q}` for the first, `{q1}`… for the others), so a job goes
+   * back to the partition its entry came from.
+   */
   queuePrefix(): string {
-    return `${this.prefix}:{q}`;
+    return `${this.prefix}:{q${this.partition === 0 ? "" : this.partition}}`;
   }
 
   /** Every key of this prefix, for SCAN. */

@@ -5,6 +5,9 @@ import type { ErrorCategory } from "../protocol/errors.js";
 import { ToolInputs, type ToolName } from "../protocol/tools.js";
 import { instrumentsIn, type NoLabels } from "./instruments.js";
 
+/** The labels of a stage gauge: the stage, and the partition as a number. */
+type StagePartition = { stage: string; partition: string };
+
 /**
  * The Prometheus metrics of this process: every metric of the contract in
  * docs/operations.md, each behind a small typed interface whose label values are the
@@ -122,24 +125,25 @@ export const metrics = {
     FAST_BUCKETS,
   ).api,
 
-  // Cluster-wide, read from Redis when `serve` is scraped.
-  groupLag: gauge<{ stage: string }>(
+  // Cluster-wide, read from Redis when `serve` is scraped; one series per stage and
+  // partition (at most MAX_PARTITIONS of them).
+  groupLag: gauge<StagePartition>(
     "group_lag",
     "Entries of the stage's stream not yet handed to its group.",
-    ["stage"],
+    ["stage", "partition"],
   ),
-  groupPending: gauge<{ stage: string }>(
-    "group_pending",
-    "Entries handed out and not acknowledged.",
-    ["stage"],
-  ),
-  groupConsumers: gauge<{ stage: string }>("group_consumers", "Consumers in the stage's group.", [
+  groupPending: gauge<StagePartition>("group_pending", "Entries handed out and not acknowledged.", [
     "stage",
+    "partition",
   ]),
-  groupOldestPending: gauge<{ stage: string }>(
+  groupConsumers: gauge<StagePartition>("group_consumers", "Consumers in the stage's group.", [
+    "stage",
+    "partition",
+  ]),
+  groupOldestPending: gauge<StagePartition>(
     "group_oldest_pending_seconds",
     "Age of the oldest pending entry of the stage (0 when none is pending).",
-    ["stage"],
+    ["stage", "partition"],
   ),
   // Not `dead_letters`: OpenMetrics names the counter `dead_letters_total` by the family
   // `dead_letters` (without `_total`), so a gauge of that name would be a second family.

@@ -43,8 +43,8 @@ describe("serve's /metrics after known traffic", () => {
       const s = await scrape(url);
       const quiet = STAGE_NAMES.every(
         (stage) =>
-          s.samples.get(sampleKey("switchboard_group_lag", { stage })) === 0 &&
-          s.samples.get(sampleKey("switchboard_group_pending", { stage })) === 0,
+          s.samples.get(sampleKey("switchboard_group_lag", { stage, partition: "0" })) === 0 &&
+          s.samples.get(sampleKey("switchboard_group_pending", { stage, partition: "0" })) === 0,
       );
       const done = s.samples.get(
         sampleKey("switchboard_stage_entries_total", { stage: "persist", outcome: "done" }),
@@ -63,8 +63,12 @@ describe("serve's /metrics after known traffic", () => {
       }
       const batches = valueOf(settled, "switchboard_stage_batch_duration_seconds_count", { stage });
       expect(batches).toBeGreaterThanOrEqual(1);
-      expect(valueOf(settled, "switchboard_group_consumers", { stage })).toBeGreaterThanOrEqual(1);
-      expect(valueOf(settled, "switchboard_group_oldest_pending_seconds", { stage })).toBe(0);
+      expect(
+        valueOf(settled, "switchboard_group_consumers", { stage, partition: "0" }),
+      ).toBeGreaterThanOrEqual(1);
+      expect(
+        valueOf(settled, "switchboard_group_oldest_pending_seconds", { stage, partition: "0" }),
+      ).toBe(0);
     }
     const delivered = { path: "inbox" };
     expect(valueOf(settled, "switchboard_message_delivery_seconds_count", delivered)).toBe(SENT);

@@ -49,8 +49,10 @@ describe("/readyz of serve --no-workers", () => {
       ),
     ]);
     const gauges = await scrape(url);
-    expect(valueOf(gauges, "switchboard_group_lag", { stage: "validate" })).toBe(2);
-    expect(valueOf(gauges, "switchboard_group_consumers", { stage: "validate" })).toBe(0);
+    expect(valueOf(gauges, "switchboard_group_lag", { stage: "validate", partition: "0" })).toBe(2);
+    expect(
+      valueOf(gauges, "switchboard_group_consumers", { stage: "validate", partition: "0" }),
+    ).toBe(0);
     expect(
       valueOf(gauges, "switchboard_stage_entries_total", {
         stage: "validate",

@@ -55,7 +55,10 @@ const LAYERS: Readonly<Record<string, Rule>> = {
   },
   http: { units: ["protocol", "telemetry"], packages: ["node:*"] },
   health: {
-    units: ["protocol", "config", "telemetry", "redis", "webhook", "pipeline", "retry", "http"],
+    units: [
+      ...["protocol", "config", "telemetry", "redis", "streams", "webhook", "pipeline", "retry"],
+      "http",
+    ],
   },
   mcp: {
     units: [
@@ -71,8 +74,19 @@ const LAYERS: Readonly<Record<string, Rule>> = {
   },
   cli: {
     units: [
-      ...["version.ts", "protocol", "config", "telemetry", "redis", "history", "agents"],
-      ...["inbox", "dlq", "failures", "ingress", "stages", "service", "health", "mcp", "app"],
+      ...["version.ts", "protocol", "config", "telemetry", "redis", "streams", "history"],
+      ...[
+        "agents",
+        "inbox",
+        "dlq",
+        "failures",
+        "ingress",
+        "stages",
+        "service",
+        "health",
+        "mcp",
+        "app",
+      ],
     ],
   },
   "index.ts": { units: ["webhook"] },

@@ -26,7 +26,14 @@ function report(changes: Partial<Record<StageName, Partial<StageStatus>>> = {}):
       },
     ]),
   ) as Record<StageName, StageStatus>;
-  return { prefix: "t", pipeline: "test", stages, dead_letters: { stream: "t:dead", length: 0 } };
+  const dead_letters = { stream: "t:dead", length: 0 };
+  return {
+    prefix: "t",
+    pipeline: "test",
+    stages,
+    dead_letters,
+    partitions: [{ partition: 0, stages, dead_letters }],
+  };
 }
 
 function consumers(idleMs: number): StageConsumers {

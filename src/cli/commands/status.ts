@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { STAGE_NAMES } from "../../config/pipeline.js";
 import { JOB_STATES, readFailureStatus, type FailureStatus } from "../../health/failures.js";
-import { readStatus, type StatusReport } from "../../health/status.js";
+import { readStatus, type PartitionStatus, type StatusReport } from "../../health/status.js";
 import { globalOptions, withExamples } from "../options.js";
 import { requirePrefixInUse } from "../presence.js";
 import { withRuntime } from "../runtime.js";
@@ -37,23 +37,41 @@ async function showStatus(options: { json?: boolean }, command: Command): Promis
 }
 
 export function formatStatus(report: StatusReport & FailureStatus): string {
-  const rows = STAGE_NAMES.map((name) => {
-    const s = report.stages[name];
-    return [
-      name,
-      s.stream,
-      s.group_exists ? s.group : `${s.group} (no group)`,
-      formatCount(s.length),
-      s.lag === null ? "?" : formatCount(s.lag),
-      formatCount(s.pending),
-      String(s.workers),
-      s.oldest_pending_ms === null ? "-" : formatDuration(s.oldest_pending_ms),
-    ];
+  const split = report.partitions.length > 1;
+  const parts: Omit<PartitionStatus, "partition">[] = split ? report.partitions : [report];
+  const rows = parts.flatMap((part, p) => {
+    const at = split ? [String(p)] : [];
+    const stages = STAGE_NAMES.map((name) => {
+      const s = part.stages[name];
+      return [
+        ...at,
+        name,
+        s.stream,
+        s.group_exists ? s.group : `${s.group} (no group)`,
+        formatCount(s.length),
+        s.lag === null ? "?" : formatCount(s.lag),
+        formatCount(s.pending),
+        String(s.workers),
+        s.oldest_pending_ms === null ? "-" : formatDuration(s.oldest_pending_ms),
+      ];
+    });
+    const dead = part.dead_letters;
+    stages.push([
+      ...at,
+      "dead letters",
+      dead.stream,
+      "-",
+      formatCount(dead.length),
+      "",
+      "",
+      "",
+      "",
+    ]);
+    return stages;
   });
-  const dead = report.dead_letters;
-  rows.push(["dead letters", dead.stream, "-", formatCount(dead.length), "", "", "", ""]);
   const table = formatTable(
     [
+      ...(split ? [{ header: "partition", align: "right" as const }] : []),
       { header: "stage" },
       { header: "stream" },
       { header: "group" },
@@ -65,8 +83,9 @@ export function formatStatus(report: StatusReport & FailureStatus): string {
     ],
     rows,
   );
+  const partitions = split ? `, ${report.partitions.length} partitions` : "";
   return [
-    `prefix ${report.prefix}, pipeline ${report.pipeline}`,
+    `prefix ${report.prefix}, pipeline ${report.pipeline}${partitions}`,
     table,
     "",
     formatQueues(report),

@@ -7,6 +7,7 @@ import {
 } from "../../config/pipeline.js";
 import { workerProbes } from "../../health/probes.js";
 import { startProbeServer } from "../../health/server.js";
+import { parsePartitionList } from "../../streams/partitions.js";
 import { listenError, usageError } from "../errors.js";
 import { runStagesUntilSignal, shutdownTimeoutOption, type FrontEnd } from "../lifecycle.js";
 import { globalOptions, integerBetween, splitList, withExamples } from "../options.js";
@@ -15,6 +16,7 @@ import { DEFAULT_HOST, portNumber } from "./serve.js";
 
 interface WorkerCommandOptions {
   stages: string;
+  partitions?: string;
   concurrency?: number;
   shutdownTimeoutMs: number;
   metricsPort?: number;
@@ -30,6 +32,12 @@ export function registerWorker(program: Command): void {
       new Option("--stages <list>", `comma-separated stages to run, of ${STAGE_NAMES.join(", ")}`)
         .default(STAGE_NAMES.join(","))
         .env("SWITCHBOARD_STAGES"),
+    )
+    .addOption(
+      new Option(
+        "--partitions <list>",
+        "comma-separated partitions to work, such as 0,2 (default: every one of the pipeline's)",
+      ).env("SWITCHBOARD_PARTITIONS"),
     )
     .addOption(
       new Option(
@@ -65,6 +73,7 @@ export function registerWorker(program: Command): void {
   withExamples(command, [
     "switchboard worker --stages validate,route",
     "switchboard worker --stages deliver --concurrency 4",
+    "switchboard worker --partitions 0,2",
     "switchboard worker --metrics-port 9464 --metrics-host 0.0.0.0",
   ]);
 }
@@ -73,8 +82,17 @@ async function runWorker(options: WorkerCommandOptions, command: Command): Promi
   const stages = parseStages(options.stages);
   const runtime = await openRuntime(globalOptions(command), { longRunning: true });
   const { metricsHost, metricsPort } = options;
+  let partitions: number[] | undefined;
+  try {
+    if (options.partitions !== undefined)
+      partitions = parsePartitionList(options.partitions, runtime.pipeline.partitions);
+  } catch (error) {
+    await runtime.close();
+    throw error;
+  }
   await runStagesUntilSignal(runtime, {
     stages,
+    partitions,
     pipeline: withConcurrency(runtime.pipeline, stages, options.concurrency),
     shutdownTimeoutMs: options.shutdownTimeoutMs,
     probes:
