@@ -13,7 +13,7 @@ import {
 import { hasCapability } from "../protocol/capabilities.js";
 import { parseInput } from "../protocol/compose.js";
 import { SwitchboardError } from "../protocol/errors.js";
-import { mintToken } from "../protocol/token.js";
+import { checkTokenFormat, mintToken } from "../protocol/token.js";
 import { ensureGroup, INBOX_GROUP } from "../streams/groups.js";
 import { AgentField } from "../redis/agent-fields.js";
 import type { Keys } from "../redis/keys.js";
@@ -66,6 +66,8 @@ export class Registry {
   ): Promise<Registration> {
     const r = parseInput(RegisterInputSchema, input);
     if (r.webhook_url !== undefined) this.checkWebhook(r.webhook_url);
+    // A malformed token is refused before any Redis call, the lock's included.
+    if (presentedToken !== undefined) checkTokenFormat(presentedToken);
     return this.#locked(r.name, () => this.#register(r, presentedToken, now));
   }
 
