@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { z } from "zod";
 import type { Pipeline } from "../config/pipeline.js";
@@ -11,10 +10,10 @@ import {
   RegisterInputSchema,
   SYSTEM_AGENT,
 } from "../protocol/agent.js";
-import { hasCapability, parseCapability } from "../protocol/capabilities.js";
+import { hasCapability } from "../protocol/capabilities.js";
 import { parseInput } from "../protocol/compose.js";
 import { SwitchboardError } from "../protocol/errors.js";
-import { mintToken } from "../protocol/token.js";
+import { checkTokenFormat, mintToken } from "../protocol/token.js";
 import { ensureGroup, INBOX_GROUP } from "../streams/groups.js";
 import { AgentField } from "../redis/agent-fields.js";
 import type { Keys } from "../redis/keys.js";
@@ -23,6 +22,7 @@ import { literalPrivateHost } from "../webhook/address.js";
 import { registrationFields, toView } from "./record.js";
 import { registerScript, setRoleScript, setStatusScript } from "./scripts.js";
 import { checkOwner, hashToken, rotateToken, tokenOwner, unknownToken } from "./tokens.js";
+import { indexRegistration, removeAgent, unindexDropped } from "./writes.js";
 
 /** The consumer group every inbox is read through, and its one consumer. */
 
@@ -66,6 +66,8 @@ export class Registry {
   ): Promise<Registration> {
     const r = parseInput(RegisterInputSchema, input);
     if (r.webhook_url !== undefined) this.checkWebhook(r.webhook_url);
+    // A malformed token is refused before any Redis call, the lock's included.
+    if (presentedToken !== undefined) checkTokenFormat(presentedToken);
     return this.#locked(r.name, () => this.#register(r, presentedToken, now));
   }
 
@@ -78,6 +80,9 @@ export class Registry {
       await checkOwner(this.redis, this.keys, presentedToken, r.name);
     const token = presentedToken ?? mintToken();
     const previous = await this.get(r.name);
+    // An update: the presented token is the record's (checked above, under the lock).
+    if (presentedToken !== undefined && previous !== undefined)
+      await unindexDropped(this.redis, this.keys, previous, r);
     const result = await registerScript.run(this.redis, {
       record: this.keys.agent(r.name),
       presentedHash: presentedToken === undefined ? undefined : hashToken(presentedToken),
@@ -96,21 +101,7 @@ export class Registry {
         },
       );
     }
-    const stale = (previous?.capabilities ?? []).map((c) => parseCapability(c).name);
-    const batch = this.redis.multi();
-    for (const name of stale) batch.srem(this.keys.capability(name), r.name);
-    for (const capability of r.capabilities)
-      batch.sadd(this.keys.capability(parseCapability(capability).name), r.name);
-    batch
-      .zadd(this.keys.directory(), now, r.name)
-      .set(this.keys.token(hashToken(token)), r.name)
-      .incr(this.keys.directoryVersion());
-    if (r.webhook_url !== undefined) {
-      // Made once and kept across updates, so receivers need not be told a new one.
-      const secret = `whsec_${randomBytes(24).toString("base64url")}`;
-      batch.hsetnx(this.keys.agent(r.name), AgentField.webhookSecret, secret);
-    }
-    await batch.exec();
+    await indexRegistration(this.redis, this.keys, r, hashToken(token), now);
     await ensureGroup(this.redis, this.keys.inbox(r.name), INBOX_GROUP);
     const webhookSecret =
       r.webhook_url === undefined
@@ -155,22 +146,8 @@ export class Registry {
   }
 
   async #unregister(name: string): Promise<void> {
-    const [agent, tokenHash, topics] = await Promise.all([
-      this.get(name),
-      this.redis.hget(this.keys.agent(name), AgentField.tokenHash),
-      this.redis.smembers(this.keys.agentTopics(name)),
-    ]);
-    if (agent === undefined) return;
-    const batch = this.redis.multi();
-    for (const capability of agent.capabilities)
-      batch.srem(this.keys.capability(parseCapability(capability).name), name);
-    for (const topic of topics) batch.srem(this.keys.topic(topic), name);
-    if (tokenHash !== null) batch.del(this.keys.token(tokenHash));
-    batch
-      .del(this.keys.agent(name), this.keys.agentTopics(name))
-      .zrem(this.keys.directory(), name)
-      .incr(this.keys.directoryVersion());
-    await batch.exec();
+    const agent = await this.get(name);
+    if (agent !== undefined) await removeAgent(this.redis, this.keys, agent);
   }
 
   async get(name: string): Promise<AgentView | undefined> {

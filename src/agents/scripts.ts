@@ -127,25 +127,23 @@ return 1
 );
 
 export interface RotateTokenParams {
-  name: string;
   /** The agent's record. */
   record: string;
-  /** SHA-256 of the old token, as read, and its token → name key. */
+  /** SHA-256 of the old token, as read. */
   oldHash: string;
-  oldTokenKey: string;
-  /** SHA-256 of the new token, and its token → name key. */
+  /** SHA-256 of the new token. */
   newHash: string;
-  newTokenKey: string;
 }
 
 /**
- * Gives an agent a new token: swaps the token hash on its record and the token → name
- * key together, so the old token stops working the moment the new one starts to. Only
- * if the record still holds the hash read before (else another rotation came first).
+ * Gives an agent a new token on its record, the truth of which token is the agent's:
+ * from this moment the old token stops authenticating and the new one may start (see
+ * `tokenOwner`). Only if the record still holds the hash read before (else another
+ * rotation came first). The old hash is kept as retired, so that its token → name key,
+ * deleted after this script, is found and deleted even by another process.
  *
- * KEYS[1]     the agent's record (hash); KEYS[2] the old token's key; KEYS[3] the new one's
+ * KEYS[1]     the agent's record (hash)
  * ARGV[1]     SHA-256 of the old token, as read; ARGV[2] SHA-256 of the new token
- * ARGV[3]     the agent's name
  * returns     1 rotated; 0 no such agent; -1 its token changed meanwhile (read it again)
  */
 export const rotateTokenScript = new Script<RotateTokenParams, -1 | 0 | 1>(
@@ -158,13 +156,8 @@ end
 if current ~= ARGV[1] then
   return -1
 end
-redis.call('HSET', KEYS[1], ${A.tokenHash}, ARGV[2])
-redis.call('DEL', KEYS[2])
-redis.call('SET', KEYS[3], ARGV[3])
+redis.call('HSET', KEYS[1], ${A.tokenHash}, ARGV[2], ${A.retiredTokenHash}, ARGV[1])
 return 1
 `,
-  (p) => ({
-    keys: [p.record, p.oldTokenKey, p.newTokenKey],
-    args: [p.oldHash, p.newHash, p.name],
-  }),
+  (p) => ({ keys: [p.record], args: [p.oldHash, p.newHash] }),
 );

@@ -13,14 +13,23 @@ import { rotateTokenScript } from "./scripts.js";
 export const hashToken = (token: string): string =>
   createHash("sha256").update(token).digest("hex");
 
-/** The agent a token belongs to, if any; a malformed token is UNAUTHENTICATED, unlooked-up. */
+/**
+ * The agent a token belongs to, if any; a malformed token is UNAUTHENTICATED, unlooked-up.
+ * The token → name key finds the agent; the agent's record, which names its one token,
+ * confirms it: a key that outlived its token (rotated, or an unregistration cut short)
+ * authenticates nobody.
+ */
 export async function tokenOwner(
   redis: Redis,
   keys: Keys,
   token: string,
 ): Promise<string | undefined> {
   checkTokenFormat(token);
-  return (await redis.get(keys.token(hashToken(token)))) ?? undefined;
+  const hash = hashToken(token);
+  const name = await redis.get(keys.token(hash));
+  if (name === null) return undefined;
+  const current = await redis.hget(keys.agent(name), AgentField.tokenHash);
+  return current === hash ? name : undefined;
 }
 
 /**
@@ -44,8 +53,15 @@ export async function checkOwner(
 }
 
 /**
- * Gives an agent a new token and returns it; the old one stops working at once (one
- * script swaps both). Undefined when no agent has the name.
+ * Gives an agent a new token and returns it; the old one stops working at once. Undefined
+ * when no agent has the name. Run under the name's write lock.
+ *
+ * The swap on the record is the one atomic point (the token → name keys are in other
+ * hash slots): before it only the old token authenticates, after it only the new one.
+ * Then the new token's key is written (before the token is returned, so before anyone
+ * can present it) and the old one's deleted. A process killed after the swap leaves the
+ * old key, which authenticates nobody and is named on the record as retired, so the next
+ * rotation or the unregistration deletes it.
  */
 export async function rotateToken(
   redis: Redis,
@@ -54,22 +70,37 @@ export async function rotateToken(
 ): Promise<string | undefined> {
   const record = keys.agent(name);
   for (;;) {
-    const oldHash = await redis.hget(record, AgentField.tokenHash);
-    if (oldHash === null) return undefined;
+    const [oldHash, retired] = await redis.hmget(
+      record,
+      AgentField.tokenHash,
+      AgentField.retiredTokenHash,
+    );
+    if (oldHash === null || oldHash === undefined) return undefined;
     const token = mintToken();
     const newHash = hashToken(token);
-    const rotated = await rotateTokenScript.run(redis, {
-      name,
-      record,
-      oldHash,
-      oldTokenKey: keys.token(oldHash),
-      newHash,
-      newTokenKey: keys.token(newHash),
-    });
-    if (rotated === 1) return token;
+    const rotated = await rotateTokenScript.run(redis, { record, oldHash, newHash });
     if (rotated === 0) return undefined;
+    if (rotated === 1) {
+      await redis.set(keys.token(newHash), name);
+      await deleteTokenKeys(redis, keys, [oldHash, retired]);
+      return token;
+    }
     // -1: another rotation (or a re-registration) came first; rotate from its token.
   }
+}
+
+/** Deletes the token → name keys of these hashes (null and undefined skipped). */
+export async function deleteTokenKeys(
+  redis: Redis,
+  keys: Keys,
+  hashes: readonly (string | null | undefined)[],
+): Promise<void> {
+  // One DEL per key: each is in a hash slot of its own.
+  await Promise.all(
+    hashes.flatMap((hash) =>
+      hash === null || hash === undefined ? [] : [redis.del(keys.token(hash))],
+    ),
+  );
 }
 
 export function unknownToken(): SwitchboardError {

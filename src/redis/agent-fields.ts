@@ -20,5 +20,10 @@ export const AgentField = {
   registeredAt: "registered_at",
   /** SHA-256 of the agent's token, hex. */
   tokenHash: "token_hash",
+  /**
+   * SHA-256 of the token the last rotation replaced, whose token → name key may outlive
+   * the rotation (a process killed half-way): rotation and unregistration delete that key.
+   */
+  retiredTokenHash: "retired_token_hash",
   role: "role",
 } as const;

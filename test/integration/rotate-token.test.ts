@@ -1,5 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
+import { rotateTokenScript } from "../../src/agents/scripts.js";
 import { hashToken } from "../../src/agents/tokens.js";
+import { mintToken } from "../../src/protocol/token.js";
 import { withLock } from "../../src/redis/lock.js";
 import { Harness } from "../support/harness.js";
 
@@ -25,6 +27,36 @@ describe("Registry.rotateToken", () => {
     expect(owners.filter((o) => o === "bea")).toHaveLength(1);
     const working = tokens[owners.indexOf("bea")]!;
     expect(await h.redis.hget(h.keys.agent("bea"), "token_hash")).toBe(hashToken(working));
+  });
+
+  it("killed after the record's swap, leaves no working token, and a key that is cleaned up", async () => {
+    const [old] = await h.agents("cid");
+    const oldKey = h.keys.token(hashToken(old!));
+    // The swap alone, as by a process killed before it wrote and deleted the token keys.
+    const killed = hashToken(mintToken());
+    const record = h.keys.agent("cid");
+    expect(
+      await rotateTokenScript.run(h.redis, { record, oldHash: hashToken(old!), newHash: killed }),
+    ).toBe(1);
+    expect(await h.redis.exists(oldKey)).toBe(1);
+    expect(await h.registry.authenticate(old!)).toBeUndefined();
+
+    // The next rotation deletes the key the killed one left.
+    const token = await h.registry.rotateToken("cid");
+    expect(await h.redis.exists(oldKey)).toBe(0);
+    expect(await h.registry.authenticate(token!)).toBe("cid");
+
+    // So does unregistering, for a rotation killed just before it.
+    const [dee] = await h.agents("dee");
+    const deeKey = h.keys.token(hashToken(dee!));
+    const deeRecord = h.keys.agent("dee");
+    await rotateTokenScript.run(h.redis, {
+      record: deeRecord,
+      oldHash: hashToken(dee!),
+      newHash: killed,
+    });
+    await h.registry.unregister("dee");
+    expect(await h.redis.exists(deeKey)).toBe(0);
   });
 
   it("is undefined for a name nobody registered", async () => {
