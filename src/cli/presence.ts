@@ -12,6 +12,9 @@ import type { Runtime } from "./runtime.js";
  * True when any key a Switchboard leaves behind exists: the validate stream (made by the
  * first send, or by any worker), the agent directory (the first registration), the dead
  * letters or the error history. One EXISTS each, in one round trip; nothing is written.
+ * Partition 0's streams are enough with partitions: every worker makes each partition's
+ * stage streams, and anything in another partition's streams came from a registered
+ * agent's send (the directory).
  */
 export async function prefixInUse(runtime: Runtime): Promise<boolean> {
   const { redis, keys, pipeline } = runtime;

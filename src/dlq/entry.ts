@@ -15,7 +15,10 @@ import { streamIdTime } from "../redis/stream-ids.js";
 
 /** One dead letter, as lists show it. Times are ISO 8601. */
 export interface DeadLetterSummary {
-  /** The dead-letter entry id: what `replay` and `purge` take. */
+  /**
+   * The dead-letter id: what `replay` and `purge` take. The entry id in its partition's
+   * dead-letter stream, after `p<partition>:` when there are several partitions.
+   */
   id: string;
   /** When it was dead-lettered (the entry id's time). */
   at: string;

@@ -1,22 +1,19 @@
 import type { Redis } from "ioredis";
 import type { Pipeline } from "../config/pipeline.js";
-import { decodeStored, readStoredEnvelopes, type StoredEnvelope } from "../history/record.js";
-import { Field, ORIGINAL_PREFIX, parseEntries, text, type StreamEntry } from "../streams/entry.js";
-import type { Envelope } from "../protocol/envelope.js";
-import type { ErrorInfo } from "../protocol/errors.js";
+import { formatDeadLetterId, parseDeadLetterId } from "../protocol/dead-letter-id.js";
 import type { Keys } from "../redis/keys.js";
-import { parseStreamId } from "../redis/stream-ids.js";
+import { Partitions } from "../streams/partitions.js";
+import { byTimeOnly, type DeadLetterFilter, type DeadLetterSummary } from "./entry.js";
 import {
-  attemptsOf,
-  byTimeOnly,
-  errorOf,
-  matches,
-  originalOf,
-  summarize,
-  type DeadLetterFilter,
-  type DeadLetterSummary,
-  type FailedAttempt,
-} from "./entry.js";
+  newestFirst,
+  PartitionLetters,
+  SCAN_PAGE,
+  type DeadLetter,
+  type Placed,
+} from "./partition.js";
+import { messageIdsOf, purgeLetters } from "./purge.js";
+import { replayLetters } from "./replay.js";
+import { named, refOf, resolveIds, targetsOf, type Resolved, type Target } from "./resolve.js";
 import {
   addUp,
   noPurges,
@@ -27,156 +24,146 @@ import {
   type ReplayResult,
   type Tally,
 } from "./results.js";
-import { messageIdsOf, purgeLetters } from "./purge.js";
-import { replayLetters } from "./replay.js";
-import { checkIds, named, resolveIds, targetsOf, type Resolved } from "./resolve.js";
 
-/** Entries read per XREVRANGE while scanning. */
-const SCAN_PAGE = 500;
+export type { DeadLetter } from "./partition.js";
+
 /** Dead letters replayed (or purged) per script call. */
 const ACT_BATCH = 100;
 /** Default page of {@link DeadLetters.list}. */
 export const DEFAULT_LIST_LIMIT = 20;
 
-/** One dead letter in full: the summary, the last error, the attempts, the envelope. */
-export interface DeadLetter extends DeadLetterSummary {
-  why: ErrorInfo;
-  history: FailedAttempt[];
-  /** The message, from the dead letter or its record; absent when neither holds it any more. */
-  envelope?: Envelope | undefined;
-  /** The stage entry replay appends again. */
-  original: Record<string, string>;
-}
-
 export interface DeadLetterPage {
-  /** Newest first. */
+  /** Newest first (on a tie of entry ids, the lower partition first). */
   dead_letters: DeadLetterSummary[];
   /** Pass as `after` for the next page; null at the end. */
   next_cursor: string | null;
 }
 
-/** Where a scan starts, and how many entries it reads per round trip. */
-interface Scan {
-  now: number;
-  /** Continue after (older than) this id. */
-  after?: string | undefined;
-  pageSize?: number;
-}
-
 /**
  * The dead-letter store: one capped stream per partition of everything that gave up
- * (poison entries, exhausted retries), newest last. Lists read it newest first with
- * filters; replay appends a dead letter's original entry to the stream of the stage it
- * died in, once (`replay.ts`); purge deletes (`purge.ts`).
+ * (poison entries, exhausted retries), newest last. Lists merge the partitions newest
+ * first with filters; replay appends a dead letter's original entry to the stream of the
+ * stage it died in, in its own partition, once (`replay.ts`); purge deletes (`purge.ts`).
+ * Ids name their partition when there are several (protocol/dead-letter-id.ts).
  */
 export class DeadLetters {
-  readonly stream: string;
+  readonly #parts: readonly PartitionLetters[];
 
   constructor(
     private readonly redis: Redis,
-    private readonly keys: Keys,
+    keys: Keys,
     private readonly pipeline: Pipeline,
   ) {
-    this.stream = keys.stream(pipeline.deadLetters.stream);
+    this.#parts = new Partitions(keys, pipeline.partitions).all.map(
+      (own) => new PartitionLetters(redis, own, pipeline),
+    );
   }
 
-  /** How many dead letters the store holds. */
-  depth(): Promise<number> {
-    return this.redis.xlen(this.stream);
+  /** The id users see of entry `entry` of partition `partition`. */
+  #id(partition: number, entry: string): string {
+    return formatDeadLetterId({ partition, entry }, this.#parts.length);
   }
 
-  /** A page of dead letters matching the filter, newest first. */
+  #named<S extends { id: string }>({ partition, summary }: { partition: number; summary: S }): S {
+    return { ...summary, id: this.#id(partition, summary.id) };
+  }
+
+  /** How many dead letters the store holds, over every partition. */
+  async depth(): Promise<number> {
+    const depths = await Promise.all(this.#parts.map((part) => part.depth()));
+    return depths.reduce((a, b) => a + b, 0);
+  }
+
+  /**
+   * A page of dead letters matching the filter, newest first over every partition. The
+   * cursor is the last id shown; each partition goes on from it (a partition listed after
+   * the cursor's on a tie, with it), so no page skips or repeats one.
+   */
   async list(
     filter: DeadLetterFilter,
     options: { limit?: number; after?: string | undefined; now?: number } = {},
   ): Promise<DeadLetterPage> {
     const limit = options.limit ?? DEFAULT_LIST_LIMIT;
-    const found: DeadLetterSummary[] = [];
+    const now = options.now ?? Date.now();
+    const cursor =
+      options.after === undefined ? undefined : refOf(options.after, this.#parts.length, "after");
     // One more than asked shows whether a next page exists.
     const pageSize = byTimeOnly(filter) ? limit + 1 : SCAN_PAGE;
-    for await (const page of this.select(filter, { ...options, pageSize })) {
-      found.push(...page);
-      if (found.length > limit) break;
-    }
-    const deadLetters = found.slice(0, limit);
+    const perPartition = await Promise.all(
+      this.#parts.map(async (part, partition) => {
+        const found: Placed<DeadLetterSummary>[] = [];
+        const scan = {
+          now,
+          pageSize,
+          after: cursor?.entry,
+          inclusive: cursor !== undefined && partition > cursor.partition,
+        };
+        for await (const page of part.select(filter, scan)) {
+          found.push(...page.map((summary) => ({ partition, summary })));
+          if (found.length > limit) break;
+        }
+        return found;
+      }),
+    );
+    const found = perPartition.flat().sort(newestFirst);
+    const deadLetters = found.slice(0, limit).map((placed) => this.#named(placed));
     return {
       dead_letters: deadLetters,
       next_cursor: found.length > limit ? (deadLetters.at(-1)?.id ?? null) : null,
     };
   }
 
-  /** How many dead letters match the filter. */
+  /** How many dead letters match the filter, over every partition. */
   async count(filter: DeadLetterFilter, now = Date.now()): Promise<number> {
     const everything =
       byTimeOnly(filter) && filter.olderThanMs === undefined && filter.newerThanMs === undefined;
     if (everything) return this.depth();
     let n = 0;
-    for await (const page of this.select(filter, { now })) n += page.length;
+    for (const part of this.#parts)
+      for await (const page of part.select(filter, { now })) n += page.length;
     return n;
-  }
-
-  /**
-   * Every dead letter matching the filter, newest first, in pages (never all at once).
-   * Dead letters added meanwhile are newer than where the scan began, so it never sees
-   * them: replaying what it yields cannot loop.
-   */
-  async *select(
-    filter: DeadLetterFilter,
-    scan: Partial<Scan> = {},
-  ): AsyncGenerator<DeadLetterSummary[]> {
-    const now = scan.now ?? Date.now();
-    const pageSize = scan.pageSize ?? SCAN_PAGE;
-    let end = upperBound(filter, { now, after: scan.after });
-    if (end === undefined) return;
-    const start =
-      filter.newerThanMs === undefined ? "-" : String(Math.max(0, now - filter.newerThanMs));
-    for (;;) {
-      const entries = parseEntries(
-        await this.redis.xrevrangeBuffer(this.stream, end, start, "COUNT", pageSize),
-      );
-      const page = entries.map(summarize).filter((s) => matches(s, filter));
-      if (page.length > 0) yield page;
-      const last = entries.at(-1);
-      if (last === undefined || entries.length < pageSize) return;
-      end = `(${last.id}`;
-    }
   }
 
   /** One dead letter in full; undefined when there is none with this id. */
   async get(id: string): Promise<DeadLetter | undefined> {
-    checkIds([id], "id");
-    const [entry] = parseEntries(await this.redis.xrangeBuffer(this.stream, id, id));
-    if (entry === undefined) return undefined;
-    return {
-      ...summarize(entry),
-      why: errorOf(entry),
-      history: attemptsOf(entry),
-      envelope: await this.#envelopeOf(entry),
-      original: originalOf(entry),
-    };
+    const { partition, entry } = refOf(id, this.#parts.length, "id");
+    const found = await this.#parts[partition]!.get(entry);
+    return found === undefined ? undefined : this.#named({ partition, summary: found });
   }
 
   /**
-   * What each id names: a dead-letter id itself, a message id its dead letters (through
-   * the index by message id, never a scan).
+   * What each id names: a dead-letter id itself (as the store names it), a message id its
+   * dead letters in every partition, oldest first (through the index by message id, never
+   * a scan).
    */
   resolve(ids: readonly string[], field = "ids"): Promise<Resolved[]> {
-    return resolveIds(this.redis, this.keys, this.stream, ids, field);
+    return resolveIds(this.redis, this.#parts, ids, field);
   }
 
   /**
-   * Replays each dead letter once: see {@link ReplayResult}. Takes dead-letter ids and
-   * message ids; a message id replays each of its dead letters (and reports those replayed
-   * before as `already_replayed`), its results naming it as `message_id`.
+   * Replays each dead letter once, into the stages of its own partition: see
+   * {@link ReplayResult}. Takes dead-letter ids and message ids; a message id replays each
+   * of its dead letters (and reports those replayed before as `already_replayed`), its
+   * results naming it as `message_id`.
    */
   async replay(ids: readonly string[], now = Date.now()): Promise<ReplayResult[]> {
     const targets = await targetsOf(this, ids, true);
-    const live = targets.filter((t) => !t.none).map((t) => t.id);
     const done = new Map<string, ReplayResult>();
-    for (let i = 0; i < live.length; i += ACT_BATCH) {
-      const batch = live.slice(i, i + ACT_BATCH);
-      const results = await replayLetters(this.redis, this.keys, this.pipeline, batch, now);
-      for (const result of results) done.set(result.id, result);
+    for (const [partition, own] of this.#byPartition(targets)) {
+      for (let i = 0; i < own.length; i += ACT_BATCH) {
+        const batch = own.slice(i, i + ACT_BATCH).map((t) => t.entry);
+        const part = this.#parts[partition]!;
+        for (const result of await replayLetters(
+          this.redis,
+          part.keys,
+          this.pipeline,
+          batch,
+          now,
+        )) {
+          const named = this.#named({ partition, summary: result });
+          done.set(named.id, named);
+        }
+      }
     }
     return targets.map((t) =>
       named(t, t.none ? { id: t.id, result: "not_found" } : done.get(t.id)!),
@@ -186,22 +173,38 @@ export class DeadLetters {
   /** Deletes dead letters for good; takes dead-letter ids and message ids, as `replay`. */
   async purge(ids: readonly string[]): Promise<PurgeResult[]> {
     const targets = await targetsOf(this, ids, false);
-    const direct = targets.filter((t) => !t.none && t.message_id === undefined).map((t) => t.id);
-    const messageIds = await messageIdsOf(this.redis, this.stream, direct);
-    const purged = await purgeLetters(
-      this.redis,
-      this.keys,
-      this.stream,
-      targets
-        .filter((t) => !t.none)
-        .map((t) => ({ id: t.id, message_id: t.message_id ?? messageIds.get(t.id) })),
-    );
+    const done = new Map<string, PurgeOutcome>();
+    for (const [partition, own] of this.#byPartition(targets)) {
+      const part = this.#parts[partition]!;
+      const direct = own.filter((t) => t.message_id === undefined).map((t) => t.entry);
+      const messageIds = await messageIdsOf(this.redis, part.stream, direct);
+      const letters = own.map((t) => ({
+        id: t.entry,
+        message_id: t.message_id ?? messageIds.get(t.entry),
+      }));
+      for (const [entry, result] of await purgeLetters(
+        this.redis,
+        part.keys,
+        part.stream,
+        letters,
+      )) {
+        done.set(this.#id(partition, entry), result);
+      }
+    }
     return targets.map((t) =>
-      named(
-        t,
-        t.none ? { id: t.id, result: "not_found" } : { id: t.id, result: purged.get(t.id)! },
-      ),
+      named(t, { id: t.id, result: t.none ? "not_found" : done.get(t.id)! }),
     );
+  }
+
+  /** The targets that are dead letters, by partition, each with its entry id. */
+  #byPartition(targets: readonly Target[]): Map<number, (Target & { entry: string })[]> {
+    const out = new Map<number, (Target & { entry: string })[]>();
+    for (const t of targets) {
+      if (t.none) continue;
+      const { partition, entry } = parseDeadLetterId(t.id)!;
+      out.set(partition, [...(out.get(partition) ?? []), { ...t, entry }]);
+    }
+    return out;
   }
 
   /** Replays every dead letter matching the filter; `progress` hears the tally per batch. */
@@ -210,8 +213,11 @@ export class DeadLetters {
     progress?: (tally: Tally<ReplayOutcome>) => void,
     now = Date.now(),
   ): Promise<Tally<ReplayOutcome>> {
-    const act = (page: DeadLetterSummary[]) =>
-      this.replay(
+    const act = (part: PartitionLetters, page: DeadLetterSummary[]) =>
+      replayLetters(
+        this.redis,
+        part.keys,
+        this.pipeline,
         page.map((d) => d.id),
         now,
       );
@@ -224,65 +230,32 @@ export class DeadLetters {
     progress?: (tally: Tally<PurgeOutcome>) => void,
     now = Date.now(),
   ): Promise<Tally<PurgeOutcome>> {
-    const act = async (page: DeadLetterSummary[]) =>
-      [...(await purgeLetters(this.redis, this.keys, this.stream, page)).values()].map(
+    const act = async (part: PartitionLetters, page: DeadLetterSummary[]) =>
+      [...(await purgeLetters(this.redis, part.keys, part.stream, page)).values()].map(
         (result) => ({ result }),
       );
     return this.#forAll(filter, noPurges(), act, progress, now);
   }
 
+  /**
+   * Acts on every dead letter matching the filter, a partition at a time. A scan never
+   * sees what was dead-lettered after it began, so replaying what it yields cannot loop.
+   */
   async #forAll<R extends string>(
     filter: DeadLetterFilter,
     tally: Tally<R>,
-    act: (page: DeadLetterSummary[]) => Promise<{ result: R }[]>,
+    act: (part: PartitionLetters, page: DeadLetterSummary[]) => Promise<{ result: R }[]>,
     progress: ((tally: Tally<R>) => void) | undefined,
     now: number,
   ): Promise<Tally<R>> {
-    for await (const page of this.select(filter, { now })) {
-      for (let i = 0; i < page.length; i += ACT_BATCH) {
-        addUp(tally, await act(page.slice(i, i + ACT_BATCH)));
-        progress?.({ ...tally });
+    for (const part of this.#parts) {
+      for await (const page of part.select(filter, { now })) {
+        for (let i = 0; i < page.length; i += ACT_BATCH) {
+          addUp(tally, await act(part, page.slice(i, i + ACT_BATCH)));
+          progress?.({ ...tally });
+        }
       }
     }
     return tally;
   }
-
-  /** The envelope the dead letter carries (its own or its entry's), else its message record's. */
-  async #envelopeOf(entry: StreamEntry): Promise<Envelope | undefined> {
-    const carried = carriedEnvelope(entry, "") ?? carriedEnvelope(entry, ORIGINAL_PREFIX);
-    const messageId = text(entry, Field.messageId);
-    const stored =
-      carried ??
-      (messageId === undefined
-        ? undefined
-        : (await readStoredEnvelopes(this.redis, this.keys, [messageId]))[0]);
-    if (stored === undefined) return undefined;
-    try {
-      return decodeStored(stored, this.pipeline.limits);
-    } catch {
-      return undefined; // a message refused as malformed may hold no valid envelope
-    }
-  }
-}
-
-function carriedEnvelope(entry: StreamEntry, prefix: string): StoredEnvelope | undefined {
-  const data = entry.fields.get(prefix + Field.envelope);
-  if (data === undefined) return undefined;
-  const enc = entry.fields.get(prefix + Field.encoding)?.toString("utf8") ?? "json";
-  return { enc, data, seq: entry.fields.get(prefix + Field.seq) };
-}
-
-/**
- * The newest id a scan may return: before the cursor, and old enough for `olderThanMs`
- * (an age past the epoch selects from time 0); undefined when nothing can be older than
- * the cursor (`0-0`, which Redis refuses as an exclusive end).
- */
-function upperBound(filter: DeadLetterFilter, scan: Scan): string | undefined {
-  const cutoff =
-    filter.olderThanMs === undefined ? undefined : Math.max(0, scan.now - filter.olderThanMs);
-  if (scan.after === undefined) return cutoff === undefined ? "+" : String(cutoff);
-  checkIds([scan.after], "after");
-  const after = parseStreamId(scan.after);
-  if (after.ms === 0n && after.seq === 0n) return undefined;
-  return cutoff === undefined || after.ms <= BigInt(cutoff) ? `(${scan.after}` : String(cutoff);
 }

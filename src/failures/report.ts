@@ -3,12 +3,15 @@ import type { Pipeline } from "../config/pipeline.js";
 import { categoryOf, severityOf, type ErrorCategory } from "../protocol/errors.js";
 import type { Keys } from "../redis/keys.js";
 import { streamIdTime } from "../redis/stream-ids.js";
+import { Partitions } from "../streams/partitions.js";
 import { adviceFor } from "./advice.js";
 
 /**
- * Reads the error history (a capped stream; each entry's id is its time) and counts it
- * over sliding windows: by category, code and stage, the agents and webhook endpoints that
- * fail most, and what to do about each code seen.
+ * Reads the error history (a capped stream per partition; each entry's id is its time)
+ * and counts it over sliding windows, every partition together: by category, code and
+ * stage, the agents and webhook endpoints that fail most, and what to do about each code
+ * seen. The counts do not depend on the order errors are read in, so the partitions are
+ * read one after the other; their lengths and dead letters are summed.
  */
 
 /** Entries read per XREVRANGE. */
@@ -52,13 +55,23 @@ export interface ErrorReport {
   top_endpoints: Breakdown[];
   /** For each code seen in the longest window, most frequent first. */
   advice: CodeAdvice[];
+  /** Dead letters in the store, over every partition. */
   dead_letters: number;
   history: {
+    /** The stream (with partitions, partition 0's: each has its own, tagged `{p<n>}`). */
     stream: string;
+    /** How many partitions (streams) the history is spread over. */
+    partitions: number;
+    /** Errors kept, over every partition. */
     length: number;
-    /** The history keeps this many errors at most (`errors.history.maxLen`). */
+    /** Each partition's history keeps this many errors at most (`errors.history.maxLen`). */
     max_length: number;
     oldest_at: string | null;
+    /**
+     * Every error since this time is kept: the latest oldest error of the partitions whose
+     * history is full; null when none is (the history then holds every error).
+     */
+    complete_since: string | null;
   };
 }
 
@@ -107,45 +120,32 @@ export async function readErrorReport(
   const windows = [...(options.windows ?? DEFAULT_WINDOWS)].sort((a, b) => a.ms - b.ms);
   const labels = windows.map((w) => w.label);
   const longest = windows.at(-1)?.ms ?? 0;
-  const stream = keys.errors();
   const dims = ["category", "code", "stage", "agent", "endpoint"] as const;
   const tallies = Object.fromEntries(dims.map((d) => [d, new Tallies(windows.length)])) as Record<
     (typeof dims)[number],
     Tallies
   >;
   const totals = new Array<number>(windows.length).fill(0);
-
-  let end = "+";
-  for (;;) {
-    const page = await redis.xrevrange(
-      stream,
-      end,
-      String(Math.max(0, now - longest)), // a window longer than the epoch: from time 0
-      "COUNT",
-      PAGE,
-    );
-    for (const [id, flat] of page) {
-      const age = now - streamIdTime(id);
-      const within = windows.map((w) => age <= w.ms);
-      const f = fieldsOf(flat);
-      const code = f.code ?? "INTERNAL";
-      within.forEach((inside, i) => (totals[i]! += inside ? 1 : 0));
-      tallies.code.add(code, within);
-      tallies.category.add(f.cat ?? categoryOf(code), within);
-      tallies.stage.add(f.stage, within);
-      tallies.agent.add(f.agent, within);
-      tallies.endpoint.add(f.endpoint, within);
-    }
-    const last = page.at(-1);
-    if (last === undefined || page.length < PAGE) break;
-    end = `(${last[0]}`;
+  const count = (id: string, flat: readonly string[]) => {
+    const age = now - streamIdTime(id);
+    const within = windows.map((w) => age <= w.ms);
+    const f = fieldsOf(flat);
+    const code = f.code ?? "INTERNAL";
+    within.forEach((inside, i) => (totals[i]! += inside ? 1 : 0));
+    tallies.code.add(code, within);
+    tallies.category.add(f.cat ?? categoryOf(code), within);
+    tallies.stage.add(f.stage, within);
+    tallies.agent.add(f.agent, within);
+    tallies.endpoint.add(f.endpoint, within);
+  };
+  // A window longer than the epoch: from time 0.
+  const since = String(Math.max(0, now - longest));
+  const partitions = new Partitions(keys, pipeline.partitions).all;
+  const kept = [];
+  for (const own of partitions) {
+    await readHistory(redis, own.errors(), since, count);
+    kept.push(await keptOf(redis, own, pipeline));
   }
-
-  const [length, oldest, deadLetters] = await Promise.all([
-    redis.xlen(stream),
-    redis.xrange(stream, "-", "+", "COUNT", 1),
-    redis.xlen(keys.stream(pipeline.deadLetters.stream)),
-  ]);
   const top = options.top ?? 10;
   const longestLabel = labels.at(-1) ?? "";
   const byCode = tallies.code.rows(labels);
@@ -164,16 +164,56 @@ export async function readErrorReport(
       count: counts[longestLabel] ?? 0,
       advice: adviceFor(name),
     })),
-    dead_letters: deadLetters,
+    dead_letters: sum(kept.map((k) => k.deadLetters)),
     history: {
-      stream,
-      length,
+      stream: keys.forPartition(0).errors(),
+      partitions: partitions.length,
+      length: sum(kept.map((k) => k.length)),
       max_length: pipeline.errors.history.maxLen,
-      oldest_at:
-        oldest[0] === undefined ? null : new Date(streamIdTime(oldest[0][0])).toISOString(),
+      oldest_at: isoOf(Math.min(...kept.map((k) => k.oldest ?? Infinity))),
+      complete_since: isoOf(Math.max(...kept.map((k) => (k.full ? k.oldest! : -Infinity)))),
     },
   };
 }
+
+/** Calls `count` on each error of one partition's history from `since`, newest first. */
+async function readHistory(
+  redis: Redis,
+  stream: string,
+  since: string,
+  count: (id: string, flat: readonly string[]) => void,
+): Promise<void> {
+  let end = "+";
+  for (;;) {
+    const page = await redis.xrevrange(stream, end, since, "COUNT", PAGE);
+    for (const [id, flat] of page) count(id, flat);
+    const last = page.at(-1);
+    if (last === undefined || page.length < PAGE) return;
+    end = `(${last[0]}`;
+  }
+}
+
+/** What one partition keeps: its history's length, oldest error (ms) and fullness, its dead letters. */
+async function keptOf(redis: Redis, keys: Keys, pipeline: Pipeline) {
+  const [length, oldest, deadLetters] = await Promise.all([
+    redis.xlen(keys.errors()),
+    redis.xrange(keys.errors(), "-", "+", "COUNT", 1),
+    redis.xlen(keys.stream(pipeline.deadLetters.stream)),
+  ]);
+  const oldestMs = oldest[0] === undefined ? undefined : streamIdTime(oldest[0][0]);
+  return {
+    length,
+    oldest: oldestMs,
+    full: oldestMs !== undefined && length >= pipeline.errors.history.maxLen,
+    deadLetters,
+  };
+}
+
+const sum = (values: readonly number[]): number => values.reduce((a, b) => a + b, 0);
+
+/** A time as ISO 8601; null for none (±Infinity). */
+const isoOf = (ms: number): string | null =>
+  Number.isFinite(ms) ? new Date(ms).toISOString() : null;
 
 function fieldsOf(flat: readonly string[]): Record<string, string | undefined> {
   const out = Object.create(null) as Record<string, string>;

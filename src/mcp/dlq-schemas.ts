@@ -4,7 +4,11 @@ import { ERROR_CATEGORIES } from "../protocol/errors.js";
 /** Output schemas of the dlq_* admin tools. */
 
 export const DeadLetterSchema = z.looseObject({
-  id: z.string().describe("What dlq_replay and dlq_purge take."),
+  id: z
+    .string()
+    .describe(
+      "What dlq_replay and dlq_purge take; with several partitions it names its own, as `p2:1732430000000-0`.",
+    ),
   at: z.string().describe("When it was dead-lettered."),
   message_id: z.string().optional(),
   stage: z.string().describe("The stage it gave up in; replay puts it back there."),

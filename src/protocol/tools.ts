@@ -10,7 +10,8 @@ import {
 import { checkTarget, MessageFieldsShape } from "./compose.js";
 import { ERROR_CATEGORIES, ERROR_CODES, type ErrorCode } from "./errors.js";
 import { isMessageId } from "./ids.js";
-import { describeStreamId, isStreamId, streamIdSchema } from "./stream-id.js";
+import { streamIdSchema } from "./stream-id.js";
+import { DEAD_LETTER_ID_SHAPE, deadLetterIdSchema, isDeadLetterId } from "./dead-letter-id.js";
 
 /**
  * Input schemas of the tools, shared by the MCP front end and the CLI. The descriptions
@@ -44,9 +45,7 @@ export const MAX_DLQ_IDS = 100;
 /** The stages, as config/stages.ts names them (protocol/ may not import config/). */
 export const DEAD_LETTER_STAGES = ["validate", "route", "deliver", "persist"] as const;
 
-export const DeadLetterIdSchema = streamIdSchema(
-  "a dead-letter id such as `1732430000000-0` (from dlq_list)",
-);
+export const DeadLetterIdSchema = deadLetterIdSchema();
 
 const ageSchema = (what: string) =>
   z
@@ -62,8 +61,8 @@ const DeadLetterNameSchema = z
   .string()
   .max(64, "an id is at most 64 characters")
   .refine(
-    (id) => isStreamId(id) || isMessageId(id),
-    `${describeStreamId("a dead-letter id such as `1732430000000-0` (from dlq_list)")}, or a message id (a lowercase UUIDv7)`,
+    (id) => isDeadLetterId(id) || isMessageId(id),
+    `${DEAD_LETTER_ID_SHAPE}, or a message id (a lowercase UUIDv7)`,
   );
 
 /** What selects dead letters: every part given must match. */

@@ -47,6 +47,7 @@ export function registerDlq(program: Command): void {
     "switchboard dlq list --agent bob --newer-than 1h",
     "switchboard dlq show 1732430000000-0",
     "switchboard dlq show 019ab5a4-7c1e-7d2a-9a1b-3c4d5e6f7a8b   # a message id: each of its dead letters",
+    "switchboard dlq show p2:1732430000000-0   # with `partitions: N` above 1, ids name their partition",
     "switchboard dlq replay 1732430000000-0",
     "switchboard dlq replay --all --code WEBHOOK_TIMEOUT --older-than 10m",
     "switchboard dlq purge --all --stage validate --yes",

@@ -116,11 +116,12 @@ export function formatReport(r: ErrorReport): string {
   return sections.join("\n\n");
 }
 
-/** When the capped history no longer reaches back over the longest window, says so. */
+/** When the capped history (of some partition) no longer reaches back over the longest window, says so. */
 function truncationNote(r: ErrorReport, longest: ErrorWindow): string | undefined {
-  const { length, max_length, oldest_at } = r.history;
-  if (oldest_at === null || length < max_length) return undefined;
-  const reach = Date.parse(r.at) - Date.parse(oldest_at);
+  const { max_length, partitions, complete_since } = r.history;
+  if (complete_since === null) return undefined;
+  const reach = Date.parse(r.at) - Date.parse(complete_since);
   if (reach >= longest.ms) return undefined;
-  return `note: the history keeps the latest ${formatCount(max_length)} errors (errors.history.maxLen), the oldest from ${formatDuration(reach)} ago: counts over ${longest.label} are a floor`;
+  const each = partitions === 1 ? "" : " of each partition";
+  return `note: the history${each} keeps the latest ${formatCount(max_length)} errors (errors.history.maxLen), the oldest from ${formatDuration(reach)} ago: counts over ${longest.label} are a floor`;
 }
