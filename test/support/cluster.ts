@@ -19,6 +19,8 @@ export interface TestCluster {
   /** The masters and replicas as created (a failover later swaps roles). */
   masters: string[];
   replicas: string[];
+  /** Each live node's role now (`master` or `slave`), as a live node sees them. */
+  roles(): Promise<Map<string, string>>;
   /** SIGKILLs the node on `port`, as a crash would. */
   kill(port: number): Promise<void>;
   /** Stops every node and removes the directory; idempotent. */
@@ -36,6 +38,7 @@ export async function startCluster(options: { nodeTimeoutMs?: number } = {}): Pr
   const removeDir = () => rmSync(dir, { recursive: true, force: true });
   process.on("exit", removeDir);
   const servers = new Map<number, SpawnedRedis>();
+  const killed = new Set<number>();
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
@@ -65,10 +68,18 @@ export async function startCluster(options: { nodeTimeoutMs?: number } = {}): Pr
       nodes,
       masters: nodes.filter((node) => roles.get(node) === "master"),
       replicas: nodes.filter((node) => roles.get(node) === "slave"),
+      async roles() {
+        const live = [...servers].find(([port]) => !killed.has(port));
+        if (live === undefined) throw new Error("every node of the test cluster is killed");
+        const now = await rolesOf(`${HOST}:${live[0]}`);
+        for (const port of killed) now.delete(`${HOST}:${port}`);
+        return now;
+      },
       async kill(port) {
         const server = servers.get(port);
         if (server === undefined) throw new Error(`no cluster node on port ${port}`);
         await server.kill();
+        killed.add(port);
       },
       stop,
     };
