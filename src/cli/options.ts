@@ -4,6 +4,7 @@ import type { LogLevel } from "../telemetry/log.js";
 /** Options every command takes; each overrides the environment variable of the same meaning. */
 export interface GlobalOptions {
   redisUrl?: string;
+  redisClusterNodes?: string;
   prefix?: string;
   pipeline?: string;
   logLevel?: LogLevel;
@@ -14,6 +15,12 @@ const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
 export function addGlobalOptions(program: Command): Command {
   return program
     .addOption(new Option("--redis-url <url>", "Redis to use").env("REDIS_URL"))
+    .addOption(
+      new Option(
+        "--redis-cluster-nodes <host:port,...>",
+        "a Redis Cluster to use instead of --redis-url (some or all of its nodes)",
+      ).env("REDIS_CLUSTER_NODES"),
+    )
     .addOption(
       new Option("--prefix <prefix>", "prefix of every Redis key").env("SWITCHBOARD_PREFIX"),
     )
@@ -39,6 +46,7 @@ export function globalOptions(command: Command): GlobalOptions {
     command.getOptionValueSourceWithGlobals(key) === "cli" ? all[key] : undefined;
   return {
     redisUrl: given("redisUrl"),
+    redisClusterNodes: given("redisClusterNodes"),
     prefix: given("prefix"),
     pipeline: given("pipeline"),
     logLevel: given("logLevel"),

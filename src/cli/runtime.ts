@@ -1,11 +1,13 @@
 import type { Redis } from "ioredis";
 import { CredentialsFile } from "../agents/credentials.js";
+import type { ClusterNode } from "../config/cluster-nodes.js";
 import { loadPipeline, type Pipeline } from "../config/pipeline.js";
 import { readSettings, type Settings } from "../config/settings.js";
 import { SwitchboardError } from "../protocol/errors.js";
 import { checkEvictionPolicy, connectRedis } from "../redis/connection.js";
 import { Keys } from "../redis/keys.js";
 import { provisionRedis, type ProvisionedRedis } from "../redis/provision.js";
+import { checkTarget } from "../redis/target.js";
 import { defineScripts } from "../app/scripts.js";
 import { createLogger, type Logger, type LogLevel } from "../telemetry/log.js";
 import type { GlobalOptions } from "./options.js";
@@ -44,6 +46,7 @@ export interface RuntimeOptions {
 /** Which option overrides which variable, to name the option in an error about its value. */
 const FLAG_OF_VARIABLE = {
   REDIS_URL: "--redis-url",
+  REDIS_CLUSTER_NODES: "--redis-cluster-nodes",
   SWITCHBOARD_PREFIX: "--prefix",
   SWITCHBOARD_PIPELINE: "--pipeline",
   SWITCHBOARD_LOG_LEVEL: "--log-level",
@@ -56,6 +59,7 @@ export function resolveSettings(
 ): Settings {
   const given: Partial<Record<keyof typeof FLAG_OF_VARIABLE, string>> = {
     REDIS_URL: globals.redisUrl,
+    REDIS_CLUSTER_NODES: globals.redisClusterNodes,
     SWITCHBOARD_PREFIX: globals.prefix,
     SWITCHBOARD_PIPELINE: globals.pipeline,
     SWITCHBOARD_LOG_LEVEL: globals.logLevel,
@@ -116,9 +120,14 @@ export async function openRuntime(
   const log = createLogger(level, { component: "cli" });
   const note = (message: string, fields?: Record<string, unknown>): void =>
     options.longRunning ? log.info(message, fields) : log.debug(message, fields);
+  if (settings.REDIS_CLUSTER_NODES !== undefined) await refuseCluster(settings.REDIS_CLUSTER_NODES);
   const provisioned = await provisionRedis({
     env: { ...process.env, REDIS_URL: settings.REDIS_URL ?? "" },
     log: (line) => note(line),
+  });
+  await checkTarget({ kind: "single", url: provisioned.url }).catch(async (error: unknown) => {
+    await provisioned.stop();
+    throw error;
   });
   const redis = defineScripts(
     connectRedis(provisioned.url, options.longRunning ? "command" : "admin", "switchboard:cli"),
@@ -138,6 +147,20 @@ export async function openRuntime(
     log,
     close: () => (closing ??= closeRuntime(redis, provisioned)),
   };
+}
+
+/**
+ * A cluster is checked (a wrong list, or nodes that are not a cluster, are refused as
+ * such); then refused, as the commands do not run on a Redis Cluster yet (issue 12).
+ */
+async function refuseCluster(nodes: readonly ClusterNode[]): Promise<never> {
+  await checkTarget({ kind: "cluster", nodes });
+  throw new SwitchboardError(
+    "CONFIG",
+    "REDIS_CLUSTER_NODES: this version of switchboard does not run on a Redis Cluster yet; " +
+      "use REDIS_URL with a single Redis",
+    { field: "REDIS_CLUSTER_NODES" },
+  );
 }
 
 async function closeRuntime(redis: Redis, provisioned: ProvisionedRedis): Promise<void> {

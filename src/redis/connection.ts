@@ -17,7 +17,12 @@ export type ConnectionRole = "command" | "reader" | "admin";
  * - `admin`: short-lived CLI work that should fail fast when Redis is away.
  */
 export function connectRedis(url: string, role: ConnectionRole, name?: string): Redis {
-  const options: RedisOptions = {
+  return new Redis(url, redisOptionsFor(role, name));
+}
+
+/** The options of a connection for `role` (see {@link connectRedis}). */
+export function redisOptionsFor(role: ConnectionRole, name?: string): RedisOptions {
+  return {
     lazyConnect: false,
     connectionName: name,
     retryStrategy: reconnectDelay,
@@ -25,7 +30,6 @@ export function connectRedis(url: string, role: ConnectionRole, name?: string): 
     maxRetriesPerRequest: role === "admin" ? 1 : null,
     enableOfflineQueue: true,
   };
-  return new Redis(url, options);
 }
 
 /**
@@ -54,20 +58,43 @@ export async function checkEvictionPolicy(
 
 /** One PING on a connection of its own, that gives up after `timeoutMs`; rejects with why. */
 export async function pingUrl(url: string, timeoutMs: number): Promise<void> {
-  const client = new Redis(url, {
+  const client = await probeConnection(url, timeoutMs);
+  try {
+    await client.ping();
+  } finally {
+    client.disconnect();
+  }
+}
+
+/**
+ * A connected connection of its own to `where` (a URL, or a host and port), for a few
+ * checks: it never retries, and connecting or a command gives up after `timeoutMs`.
+ * Rejects with why it could not connect; the caller disconnects it.
+ */
+export async function probeConnection(
+  where: string | { host: string; port: number },
+  timeoutMs: number,
+): Promise<Redis> {
+  const options: RedisOptions = {
     lazyConnect: true,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
     connectTimeout: timeoutMs,
     commandTimeout: timeoutMs,
     enableOfflineQueue: false,
-  });
-  client.on("error", () => {}); // reported through the rejected promise instead
+  };
+  const client =
+    typeof where === "string" ? new Redis(where, options) : new Redis({ ...options, ...where });
+  // Reported through the rejected promise instead: the socket's error (connect
+  // ECONNREFUSED …) rather than ioredis's "Connection is closed." that follows it.
+  let cause: Error | undefined;
+  client.on("error", (error: Error) => (cause ??= error));
   try {
     await client.connect();
-    await client.ping();
-  } finally {
+    return client;
+  } catch (error) {
     client.disconnect();
+    throw cause ?? error;
   }
 }
 

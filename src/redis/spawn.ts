@@ -15,11 +15,18 @@ export interface SpawnOptions {
   persistent: boolean;
   /** What was tried before spawning, for the error when `redis-server` is not installed. */
   tried: string;
+  /** Its port; a free one of 127.0.0.1 when absent. */
+  port?: number;
+  /** More `redis-server` arguments, such as `--cluster-enabled yes`. */
+  args?: readonly string[];
 }
 
 export interface SpawnedRedis {
   url: string;
+  port: number;
   pid: number | undefined;
+  /** SIGKILL, as a crash would; resolves once it has exited. */
+  kill(): Promise<void>;
   /** SIGTERM, then SIGKILL if it has not exited within a few seconds; idempotent. */
   stop(): Promise<void>;
 }
@@ -27,7 +34,7 @@ export interface SpawnedRedis {
 /** Starts `redis-server` on a free port of 127.0.0.1 and waits until it answers PING. */
 export async function spawnRedisServer(options: SpawnOptions): Promise<SpawnedRedis> {
   const { dir, persistent, tried } = options;
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   await mkdir(dir, { recursive: true });
   const persistence = persistent
     ? ["--appendonly", "yes", "--appendfsync", "everysec", "--save", ""]
@@ -35,7 +42,7 @@ export async function spawnRedisServer(options: SpawnOptions): Promise<SpawnedRe
   const args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--daemonize", "no"];
   // Its own process group: a Ctrl-C meant for switchboard must not stop Redis before the
   // worker has committed its last batches; stop() (or the exit hook) stops it after.
-  const child = spawn("redis-server", [...args, ...persistence], {
+  const child = spawn("redis-server", [...args, ...persistence, ...(options.args ?? [])], {
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
@@ -56,7 +63,14 @@ export async function spawnRedisServer(options: SpawnOptions): Promise<SpawnedRe
     await stop();
     throw error;
   }
-  return { url, pid: child.pid, stop };
+  const kill = async () => {
+    process.off("exit", killOnExit);
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    child.kill("SIGKILL");
+    await exited;
+  };
+  return { url, port, pid: child.pid, kill, stop };
 }
 
 async function waitUntilReady(
@@ -129,11 +143,12 @@ function collectTail(child: ChildProcess, limit = 4000): () => string {
   return () => tail.trimEnd();
 }
 
-function freePort(): Promise<number> {
+/** `port` when nothing listens on it at 127.0.0.1 (rejects otherwise); 0: any free port. */
+export function freePort(port = 0): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
+    server.listen(port, "127.0.0.1", () => {
       const address = server.address();
       const port = typeof address === "object" && address !== null ? address.port : 0;
       server.close(() => (port > 0 ? resolve(port) : reject(new Error("no free port"))));

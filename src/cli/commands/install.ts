@@ -62,8 +62,9 @@ export function registerInstall(program: Command): void {
       "\nFiles: claude → ./.mcp.json (project), cursor → ./.cursor/mcp.json (project),\n" +
         "codex → $CODEX_HOME/config.toml (default ~/.codex/config.toml). Other servers in the file\n" +
         "are kept; a file that is not valid JSON or TOML is refused, not overwritten. The stdio\n" +
-        "form runs `switchboard stdio --agent NAME`, with REDIS_URL, SWITCHBOARD_PREFIX and\n" +
-        "SWITCHBOARD_PIPELINE set when given as --redis-url, --prefix, --pipeline.",
+        "form runs `switchboard stdio --agent NAME`, with REDIS_URL, REDIS_CLUSTER_NODES,\n" +
+        "SWITCHBOARD_PREFIX and SWITCHBOARD_PIPELINE set when given as --redis-url,\n" +
+        "--redis-cluster-nodes, --prefix, --pipeline.",
     )
     .action(install);
   withExamples(command, [
@@ -119,6 +120,9 @@ function serverSpec(agent: string, options: InstallOptions, command: Command): S
   const globals = globalOptions(command);
   const env = new Map<string, string>();
   if (globals.redisUrl !== undefined) env.set("REDIS_URL", globals.redisUrl);
+  if (globals.redisClusterNodes !== undefined) {
+    env.set("REDIS_CLUSTER_NODES", globals.redisClusterNodes);
+  }
   if (globals.prefix !== undefined) env.set("SWITCHBOARD_PREFIX", globals.prefix);
   if (globals.pipeline !== undefined) env.set("SWITCHBOARD_PIPELINE", resolve(globals.pipeline));
   const args = ["stdio", "--agent", agent];

@@ -1,0 +1,134 @@
+import { Cluster } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../../src/redis/spawn.js";
+import { checkTarget, connectTarget, type RedisTarget } from "../../src/redis/target.js";
+import { cliEnv, run } from "../support/cli.js";
+import { startCluster, type TestCluster } from "../support/cluster.js";
+import { redisUrl } from "../support/redis.js";
+
+const nodesOf = (addresses: readonly string[]): RedisTarget => ({
+  kind: "cluster",
+  nodes: addresses.map((address) => {
+    const [host = "", port = ""] = address.split(":");
+    return { host, port: Number(port) };
+  }),
+});
+const testRedis = () => new URL(redisUrl()).host;
+
+let cluster: TestCluster;
+
+beforeAll(async () => {
+  cluster = await startCluster();
+}, 60_000);
+
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+describe("a Redis Cluster target", () => {
+  it("connects to the cluster and reads back keys written to every master", async () => {
+    const client = connectTarget(nodesOf(cluster.nodes.slice(0, 1)), "command", "sb:test");
+    expect(client).toBeInstanceOf(Cluster);
+    try {
+      const keys = Array.from({ length: 60 }, (_, i) => `ct:key:${i}`);
+      await Promise.all(keys.map((key) => client.set(key, key.toUpperCase())));
+      expect(await Promise.all(keys.map((key) => client.get(key)))).toEqual(
+        keys.map((key) => key.toUpperCase()),
+      );
+      const masters = (client as Cluster).nodes("master");
+      expect(masters).toHaveLength(3);
+      for (const master of masters) expect(await master.dbsize()).toBeGreaterThan(0);
+    } finally {
+      await client.quit();
+    }
+  });
+
+  it("passes the start-up check", async () => {
+    expect(await checkTarget(nodesOf(cluster.nodes))).toEqual({ warnings: [] });
+  });
+
+  it("refuses a non-cluster Redis given as cluster nodes", async () => {
+    await expect(checkTarget(nodesOf([testRedis()]))).rejects.toThrow(
+      `REDIS_CLUSTER_NODES: ${testRedis()}: this Redis is not a cluster: cluster_enabled:0; ` +
+        `use REDIS_URL=redis://${testRedis()} (and unset REDIS_CLUSTER_NODES)`,
+    );
+  });
+
+  it("refuses a cluster node given as REDIS_URL, naming the nodes to list", async () => {
+    const error = await checkTarget({ kind: "single", url: `redis://${cluster.nodes[0]}` }).catch(
+      (caught: unknown) => caught as Error,
+    );
+    expect(error).toBeInstanceOf(Error);
+    const message = (error as Error).message;
+    expect(message).toContain(
+      `the Redis at redis://${cluster.nodes[0]} (REDIS_URL): this Redis is a cluster node (cluster_enabled:1)`,
+    );
+    const listed = /use REDIS_CLUSTER_NODES=(\S+) instead of REDIS_URL/.exec(message)?.[1];
+    expect(listed?.split(",").sort()).toEqual([...cluster.masters].sort());
+  });
+
+  it("refuses nodes that do not answer, saying which", async () => {
+    const dead = `127.0.0.1:${await freePort()}`;
+    await expect(checkTarget(nodesOf([dead]))).rejects.toThrow(
+      `REDIS_CLUSTER_NODES: no node answers: ${dead} (connect ECONNREFUSED ${dead})`,
+    );
+    await expect(checkTarget(nodesOf([cluster.nodes[0] as string, dead]))).rejects.toThrow(
+      `REDIS_CLUSTER_NODES: ${dead} does not answer (connect ECONNREFUSED ${dead}) and is not a node of the cluster of ${cluster.nodes[0]}; correct it or remove it from the list`,
+    );
+    await expect(checkTarget({ kind: "single", url: `redis://${dead}` })).rejects.toThrow(
+      `the Redis at redis://${dead} (REDIS_URL) does not answer (connect ECONNREFUSED ${dead}); start Redis there or correct REDIS_URL`,
+    );
+  });
+
+  it("gives up soon on a CLI connection to a cluster that does not answer", async () => {
+    const client = connectTarget(nodesOf([`127.0.0.1:${await freePort()}`]), "admin");
+    client.on("error", () => {});
+    const started = Date.now();
+    await expect(client.get("x")).rejects.toThrow();
+    expect(Date.now() - started).toBeLessThan(5000);
+    client.disconnect();
+  });
+
+  it("refuses at start-up of a command: a non-cluster as cluster, a cluster node as REDIS_URL", async () => {
+    const env = cliEnv("ct");
+    delete env.REDIS_URL;
+    const asCluster = await run(["status"], { ...env, REDIS_CLUSTER_NODES: testRedis() });
+    expect(asCluster.code).not.toBe(0);
+    expect(asCluster.stderr).toContain("this Redis is not a cluster: cluster_enabled:0");
+    const asSingle = await run(["status"], { ...env, REDIS_URL: `redis://${cluster.nodes[0]}` });
+    expect(asSingle.code).not.toBe(0);
+    expect(asSingle.stderr).toContain("this Redis is a cluster node (cluster_enabled:1)");
+  });
+
+  // Last: these kill nodes.
+  it("keeps every write of a command connection through a master's failover", async () => {
+    const client = connectTarget(nodesOf(cluster.nodes), "command") as Cluster;
+    try {
+      const keys = Array.from({ length: 30 }, (_, i) => `ct:failover:${i}`);
+      await Promise.all(keys.map((key) => client.set(key, "0")));
+      await cluster.kill(Number(cluster.masters[0]?.split(":")[1]));
+      const started = Date.now();
+      for (let round = 1; Date.now() - started < 6000; round++) {
+        await Promise.all(keys.map((key) => client.set(key, String(round))));
+        expect(await client.mget(...keys.slice(0, 1))).toEqual([String(round)]);
+      }
+      expect((await client.cluster("INFO")).toString()).toContain("cluster_state:ok");
+    } finally {
+      client.disconnect();
+    }
+  }, 30_000);
+
+  it("warns of a listed node that is down but known to the cluster", async () => {
+    const roles = await cluster.roles();
+    const replica = [...roles].find(([, role]) => role === "slave")?.[0] as string;
+    await cluster.kill(Number(replica.split(":")[1]));
+    const { warnings } = await checkTarget(nodesOf(cluster.nodes));
+    expect(warnings).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(
+          new RegExp(`^REDIS_CLUSTER_NODES: ${replica} does not answer \\(connect ECONNREFUSED`),
+        ),
+      ]),
+    );
+  });
+});

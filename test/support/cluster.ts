@@ -1,0 +1,177 @@
+import { execFile } from "node:child_process";
+import { rmSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
+import { promisify } from "node:util";
+import { Redis } from "ioredis";
+import { freePort, spawnRedisServer, type SpawnedRedis } from "../../src/redis/spawn.js";
+
+/**
+ * A Redis Cluster of a test's own: three masters and three replicas, each a `redis-server`
+ * on a spare port of 127.0.0.1 (never 6379), nothing on disk but `nodes.conf` in a
+ * temporary directory. Node timeout 2 s, so a killed master fails over within seconds.
+ */
+export interface TestCluster {
+  /** Every node, `127.0.0.1:port`. */
+  nodes: string[];
+  /** The masters and replicas as created (a failover later swaps roles). */
+  masters: string[];
+  replicas: string[];
+  /** Each live node's role now (`master` or `slave`), as a live node sees them. */
+  roles(): Promise<Map<string, string>>;
+  /** SIGKILLs the node on `port`, as a crash would. */
+  kill(port: number): Promise<void>;
+  /** Stops every node and removes the directory; idempotent. */
+  stop(): Promise<void>;
+}
+
+const NODES = 6;
+const HOST = "127.0.0.1";
+/** A node also listens on its port + 10000 (the cluster bus), so ports stay under 55536. */
+const BUS_OFFSET = 10_000;
+const READY_TIMEOUT_MS = 20_000;
+
+export async function startCluster(options: { nodeTimeoutMs?: number } = {}): Promise<TestCluster> {
+  const dir = await mkdtemp(join(tmpdir(), "sb-cluster-"));
+  const removeDir = () => rmSync(dir, { recursive: true, force: true });
+  process.on("exit", removeDir);
+  const servers = new Map<number, SpawnedRedis>();
+  const killed = new Set<number>();
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      await Promise.all([...servers.values()].map((server) => server.stop()));
+      process.off("exit", removeDir);
+      await rm(dir, { recursive: true, force: true });
+    })());
+  try {
+    const nodeTimeout = String(options.nodeTimeoutMs ?? 2000);
+    const started = await Promise.allSettled(
+      Array.from({ length: NODES }, (_, i) => spawnNode(join(dir, `node-${i}`), nodeTimeout)),
+    );
+    for (const result of started) {
+      if (result.status === "fulfilled") servers.set(result.value.port, result.value);
+    }
+    const failed = started.find((result) => result.status === "rejected");
+    if (failed !== undefined) throw failed.reason;
+    const nodes = [...servers.keys()].map((port) => `${HOST}:${port}`);
+    await promisify(execFile)(
+      "redis-cli",
+      ["--cluster", "create", ...nodes, "--cluster-replicas", "1", "--cluster-yes"],
+      { timeout: READY_TIMEOUT_MS },
+    );
+    await waitUntilOk(nodes);
+    const roles = await rolesOf(nodes[0] as string);
+    return {
+      nodes,
+      masters: nodes.filter((node) => roles.get(node) === "master"),
+      replicas: nodes.filter((node) => roles.get(node) === "slave"),
+      async roles() {
+        const live = [...servers].find(([port]) => !killed.has(port));
+        if (live === undefined) throw new Error("every node of the test cluster is killed");
+        const now = await rolesOf(`${HOST}:${live[0]}`);
+        for (const port of killed) now.delete(`${HOST}:${port}`);
+        return now;
+      },
+      async kill(port) {
+        const server = servers.get(port);
+        if (server === undefined) throw new Error(`no cluster node on port ${port}`);
+        await server.kill();
+        killed.add(port);
+      },
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** One node on a port whose bus port is free too; another pair when the first is taken meanwhile. */
+async function spawnNode(dir: string, nodeTimeout: string): Promise<SpawnedRedis> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePortPair();
+    try {
+      return await spawnRedisServer({
+        dir,
+        persistent: false,
+        tried: "a test cluster needs redis-server",
+        port,
+        args: [
+          ...["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"],
+          ...["--cluster-node-timeout", nodeTimeout],
+        ],
+      });
+    } catch (error) {
+      if (attempt === 3) throw error;
+    }
+  }
+}
+
+async function freePortPair(): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    try {
+      await freePort(port);
+      await freePort(port + BUS_OFFSET);
+      return port;
+    } catch {
+      // taken: try another
+    }
+  }
+}
+
+/**
+ * Waits until every node says `cluster_state:ok` and sees three masters and three
+ * replicas, and every replica's link to its master is up (so a failover can happen).
+ */
+async function waitUntilOk(nodes: readonly string[]): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (const node of nodes) {
+    for (;;) {
+      const why = await notSettled(node);
+      if (why === undefined) break;
+      if (Date.now() > deadline) {
+        throw new Error(`test cluster: ${node} not ready within ${READY_TIMEOUT_MS} ms: ${why}`);
+      }
+      await delay(100);
+    }
+  }
+}
+
+async function notSettled(node: string): Promise<string | undefined> {
+  const info = await withNode(node, async (client) => String(await client.call("CLUSTER", "INFO")));
+  if (!info.includes("cluster_state:ok")) return info;
+  const roles = [...(await rolesOf(node)).values()];
+  const replicas = roles.filter((role) => role === "slave").length;
+  if (roles.length !== NODES || replicas !== NODES / 2) return `roles ${roles.join(",")}`;
+  const replication = await withNode(node, (client) => client.info("replication"));
+  if (replication.includes("role:slave") && !replication.includes("master_link_status:up")) {
+    return replication;
+  }
+  return undefined;
+}
+
+async function withNode<T>(node: string, work: (client: Redis) => Promise<T>): Promise<T> {
+  const client = new Redis(`redis://${node}`, { maxRetriesPerRequest: 1 });
+  try {
+    return await work(client);
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** `127.0.0.1:port` → `master` or `slave`, from CLUSTER NODES. */
+async function rolesOf(node: string): Promise<Map<string, string>> {
+  const reply = await withNode(node, (client) => client.call("CLUSTER", "NODES"));
+  const lines = String(reply).trim().split("\n");
+  const roles = new Map<string, string>();
+  for (const line of lines) {
+    const [, address = "", flags = ""] = line.split(" ");
+    const role = flags.split(",").find((flag) => flag === "master" || flag === "slave");
+    if (role !== undefined) roles.set(address.split("@")[0] as string, role);
+  }
+  return roles;
+}
