@@ -62,6 +62,7 @@ export class Harness {
   async worker(
     stages: readonly StageName[] = STAGE_NAMES,
     factories: Partial<Record<StageName, StageFactory>> = {},
+    partitions?: readonly number[],
   ): Promise<Worker> {
     const worker = new Worker({
       url: this.url,
@@ -69,6 +70,7 @@ export class Harness {
       keys: this.keys,
       pipeline: this.pipeline,
       stages,
+      partitions,
       factories: { ...STAGE_FACTORIES, ...factories },
       log: process.env.SB_TEST_LOG ? createLogger("debug") : silentLogger,
     });
