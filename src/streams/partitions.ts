@@ -60,7 +60,7 @@ export function parsePartitionList(spec: string, count: number): number[] {
 /**
  * Records the pipeline's partition count where none is recorded yet, and refuses a count
  * other than the recorded one: the messages in flight, dead letters and error history of
- * the old layout would be stranded. `switchboard partitions set` changes it when drained.
+ * the old layout would be stranded. docs/scaling.md says how to change it, drained.
  */
 export async function checkPartitionCount(
   redis: Redis,
@@ -72,7 +72,7 @@ export async function checkPartitionCount(
   if (recorded === undefined || Number(recorded) === pipeline.partitions) return;
   throw new SwitchboardError(
     "CONFIG",
-    `${pipeline.source}: \`partitions: ${pipeline.partitions}\`, but this Switchboard's data (prefix '${keys.prefix}') is laid out in ${recorded}; keep \`partitions: ${recorded}\`, or change it as docs/scaling.md says (drain, then \`switchboard partitions set ${pipeline.partitions}\`)`,
+    `${pipeline.source}: \`partitions: ${pipeline.partitions}\`, but this Switchboard's data (prefix '${keys.prefix}') is laid out in ${recorded}; keep \`partitions: ${recorded}\`, or drain the pipeline and change it as docs/scaling.md says ("Changing the count")`,
     { field: "partitions" },
   );
 }
