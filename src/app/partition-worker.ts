@@ -11,6 +11,7 @@ import { WorkerHeartbeat } from "../pipeline/heartbeat.js";
 import { StageRunner } from "../pipeline/runner.js";
 import { ensureGroups } from "../streams/groups.js";
 import type { StageFactory, WebhookQueue } from "../pipeline/stage.js";
+import type { Lease } from "../streams/lease.js";
 
 export interface PartitionWorkerOptions {
   url: string;
@@ -22,6 +23,8 @@ export interface PartitionWorkerOptions {
   factories: Readonly<Record<StageName, StageFactory>>;
   /** This process's consumer name (each stage loop adds its own suffix). */
   consumer: string;
+  /** The partition's lease, when this process owns it (`ordering: thread`). */
+  lease?: Lease | undefined;
   log: Logger;
 }
 
@@ -41,13 +44,20 @@ export class PartitionWorker {
 
   constructor(options: PartitionWorkerOptions) {
     this.#o = options;
-    const { url, redis, keys, pipeline, log, consumer } = options;
+    const { url, redis, keys, pipeline, log, consumer, lease } = options;
+    const fence = lease && (() => lease.fence);
     const queues = (this.#queues = new Queues(url, keys, log));
     const failures = (this.#failures = new Failures(redis, keys, pipeline, log));
     const webhooks: WebhookQueue = {
       schedule: (entries) => schedulePushes(queues, pipeline, entries),
     };
-    this.#heartbeat = new WorkerHeartbeat({ redis, keys, stages: options.stages, name: consumer, log });
+    this.#heartbeat = new WorkerHeartbeat({
+      redis,
+      keys,
+      stages: options.stages,
+      name: consumer,
+      log,
+    });
     if (options.stages.includes("deliver")) {
       const stage = pipeline.stages.deliver;
       this.#pusher = new Pusher({
@@ -56,7 +66,7 @@ export class PartitionWorker {
         pipeline,
         stage,
         queues,
-        committer: new Committer(redis, keys, pipeline, stage),
+        committer: new Committer(redis, keys, pipeline, stage, fence),
         failures,
         log: log.child({ stage: "deliver" }),
       });
@@ -75,6 +85,7 @@ export class PartitionWorker {
             failures,
             retries: (parts) => new StageRetries({ ...parts, pipeline, queues, failures }),
             webhooks,
+            lease,
           },
           consumer,
         ),

@@ -16,6 +16,7 @@ import {
 import { takeTokensScript } from "../ingress/send-rate.js";
 import { commitScript } from "../pipeline/commit-script.js";
 import { unlockScript } from "../redis/lock.js";
+import { acquireLeaseScript, keepLeaseScript } from "../streams/lease.js";
 import { breakerScript } from "../webhook/breaker.js";
 
 /**
@@ -38,6 +39,8 @@ const SCRIPTS = [
   replayScript,
   takeTokensScript,
   unlockScript,
+  acquireLeaseScript,
+  keepLeaseScript,
 ];
 
 /**

@@ -18,3 +18,21 @@ export const PartitionsSchema = positiveInt("partitions")
     error: `at most ${MAX_PARTITIONS} partitions (each one is a blocking connection per stage in every worker)`,
   })
   .default(1);
+
+/**
+ * `ordering`: `any` lets every worker take any entry of any partition (the most throughput;
+ * a thread's messages may overtake one another when several workers share a stage);
+ * `thread` gives each partition one owning worker at a time, under a lease with a fencing
+ * token, so a thread's messages reach each inbox in the order of their `seq`.
+ */
+export const OrderingSchema = z
+  .enum(["any", "thread"], {
+    error: "expected `any` (throughput first) or `thread` (each thread in order)",
+  })
+  .default("any");
+
+/** The `ownership` block: the lease an owning worker holds on a partition (`ordering: thread`). */
+export const OwnershipSchema = z.strictObject({
+  /** How long a lease lasts unless renewed: how soon a dead owner's partitions move on. */
+  leaseMs: positiveInt("milliseconds").min(500, { error: "at least 500 ms" }).default(5000),
+});

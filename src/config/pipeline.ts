@@ -13,7 +13,7 @@ import {
   type Strategy,
 } from "./failure-policy.js";
 import { HealthSchema, HttpSchema } from "./http.js";
-import { PartitionsSchema } from "./partitions.js";
+import { OrderingSchema, OwnershipSchema, PartitionsSchema } from "./partitions.js";
 import { checkInvariants, configError } from "./invariants.js";
 import { DeadLettersSchema, DedupeSchema, HistorySchema, LimitsSchema } from "./limits.js";
 import {
@@ -44,6 +44,8 @@ export const DEFAULT_PIPELINE_FILE = fileURLToPath(
 const PipelineFileSchema = z.strictObject({
   version: z.literal(1, { error: "expected `version: 1`" }),
   partitions: PartitionsSchema,
+  ordering: OrderingSchema,
+  ownership: OwnershipSchema.prefault({}),
   defaults: StageDefaultsSchema.prefault({}),
   stages: StagesSchema.prefault({}),
   limits: LimitsSchema.prefault({}),

@@ -15,6 +15,11 @@ export interface CommitParams {
   group: string;
   /** How long index sets live from the last addition, ms. */
   indexTtlMs: number;
+  /**
+   * The partition's owner lease and the value this owner holds it by (`ordering: thread`):
+   * when the lease holds another value, nothing is written (a fenced-out owner).
+   */
+  fence?: { lease: string; value: string } | undefined;
   entries: readonly {
     /** The entry to acknowledge; '' for none (a retry job's entry, in no stream any more). */
     id: string;
@@ -30,20 +35,26 @@ export interface CommitParams {
  * output may name a set that gets the new entry's id (a dead letter, indexed by its
  * message id), kept for ARGV[2] ms from the last addition.
  *
- * KEYS[1]     the stream read from; KEYS[2..] streams and sets written to (same hash slot)
+ * KEYS[1]     the stream read from; KEYS[2..] streams, sets and the lease (same hash slot)
  * ARGV[1]     consumer group; ARGV[2] how long index sets live, ms
- * ARGV[3]     number of entries N; then per entry:
+ * ARGV[3]     index into KEYS of the owner lease (0: no fence); ARGV[4] the value held
+ * ARGV[5]     number of entries N; then per entry:
  *               entry id (or ''), number of outputs M; then per output:
  *                 index into KEYS of the stream, index into KEYS of a set (0: none),
  *                 number of field/value pairs F, then 2F values
- * returns     the number of entries acknowledged (and forwarded) by this call
+ * returns     the number of entries acknowledged (and forwarded) by this call; -1 when
+ *             fenced out (the lease is another owner's), having written nothing
  */
 export const commitScript = new Script<CommitParams, number>(
   "sbCommit",
   lua`
 local group, index_ttl = ARGV[1], ARGV[2]
-local n = tonumber(ARGV[3])
-local i = 4
+local fence = tonumber(ARGV[3])
+if fence > 0 and redis.call('GET', KEYS[fence]) ~= ARGV[4] then
+  return -1
+end
+local n = tonumber(ARGV[5])
+local i = 6
 local acked = 0
 for _ = 1, n do
   local id = ARGV[i]
@@ -71,7 +82,7 @@ for _ = 1, n do
 end
 return acked
 `,
-  function encodeCommit({ stream, group, indexTtlMs, entries }) {
+  function encodeCommit({ stream, group, indexTtlMs, fence, entries }) {
     const keys: ScriptArg[] = [stream];
     const keyIndex = new Map<string, number>();
     const indexOf = (key: string): number => {
@@ -83,7 +94,10 @@ return acked
       }
       return index;
     };
-    const args: ScriptArg[] = [group, indexTtlMs, entries.length];
+    const args: ScriptArg[] = [group, indexTtlMs];
+    if (fence === undefined) args.push(0, "");
+    else args.push(indexOf(fence.lease), fence.value);
+    args.push(entries.length);
     for (const { id, outputs } of entries) {
       args.push(id, outputs.length);
       for (const { stream: to, index, fields } of outputs) {

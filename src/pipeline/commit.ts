@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import type { Pipeline, StageDefinition } from "../config/pipeline.js";
 import { readStoredEnvelopes, type StoredEnvelope } from "../history/record.js";
-import { categoryOf, type ErrorInfo } from "../protocol/errors.js";
+import { categoryOf, SwitchboardError, type ErrorInfo } from "../protocol/errors.js";
 import type { FailureStatus } from "../protocol/status.js";
 import type { Keys } from "../redis/keys.js";
 import {
@@ -47,6 +47,20 @@ function valueOf(fields: FieldList, name: string): string | undefined {
 /** When a stream entry was added, from its id (`<ms>-<seq>`). */
 const entryTime = (id: string): number => Number(id.slice(0, id.indexOf("-")));
 
+/** The owner lease a commit must hold, when a partition has one owner at a time. */
+export type Fence = () => { lease: string; value: string } | undefined;
+
+/**
+ * A commit refused because this worker no longer owns the partition: nothing was written,
+ * and the entries stay pending for the new owner, who takes them over first.
+ */
+function fencedOut(stage: string, partition: number): SwitchboardError {
+  return new SwitchboardError(
+    "REDIS_UNAVAILABLE",
+    `stage '${stage}' of partition ${partition}: this worker's lease was taken over by another; nothing was committed`,
+  );
+}
+
 /**
  * Turns outcomes into one atomic commit script call per batch: acknowledgements and the
  * entries they forward go to Redis together, or not at all.
@@ -56,12 +70,15 @@ export class Committer {
   readonly #keys: Keys;
   readonly #pipeline: Pipeline;
   readonly #stage: StageDefinition;
+  readonly #fence: Fence | undefined;
 
-  constructor(redis: Redis, keys: Keys, pipeline: Pipeline, stage: StageDefinition) {
+  /** With a fence (`ordering: thread`), a commit writes only while this owner holds the lease. */
+  constructor(redis: Redis, keys: Keys, pipeline: Pipeline, stage: StageDefinition, fence?: Fence) {
     this.#redis = redis;
     this.#keys = keys;
     this.#pipeline = pipeline;
     this.#stage = stage;
+    this.#fence = fence;
   }
 
   /** Commits every outcome but an unscheduled `retry`; returns how many entries it acknowledged. */
@@ -106,11 +123,14 @@ export class Committer {
    * One commit script call: acknowledges each entry (none for id '') and appends its
    * outputs; each dead letter's id also goes into the set of its message's dead letters.
    */
-  #commitScript(committed: readonly { id: string; outputs: readonly Output[] }[]): Promise<number> {
-    return commitScript.run(this.#redis, {
+  async #commitScript(
+    committed: readonly { id: string; outputs: readonly Output[] }[],
+  ): Promise<number> {
+    const acked = await commitScript.run(this.#redis, {
       stream: this.#keys.stream(this.#stage.stream),
       group: this.#stage.group,
       indexTtlMs: this.#pipeline.history.retentionMs,
+      fence: this.#fence?.(),
       entries: committed.map(({ id, outputs }) => ({
         id,
         outputs: outputs.map((output): Append => {
@@ -124,6 +144,8 @@ export class Committer {
         }),
       })),
     });
+    if (acked === -1) throw fencedOut(this.#stage.name, this.#keys.partition);
+    return acked;
   }
 
   /** The stored envelopes of messages about to be dead-lettered, so the dead letter holds it. */

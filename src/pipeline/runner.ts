@@ -16,6 +16,7 @@ import { Janitor } from "./janitor.js";
 import type { FailureSink, RetryResolver, RetryResolverFactory } from "./ports.js";
 import type { Outcome, StageFactory, StageHandler, WebhookQueue } from "./stage.js";
 import { traceBatch } from "./tracing.js";
+import type { Lease } from "../streams/lease.js";
 
 export interface RunnerOptions {
   url: string;
@@ -30,6 +31,12 @@ export interface RunnerOptions {
   /** The stage's retry path (the policy table and its queue). */
   retries: RetryResolverFactory;
   webhooks: WebhookQueue;
+  /**
+   * The partition's lease, when this process owns it (`ordering: thread`): one consumer
+   * loop, which first takes over what the previous owner left pending, acts only while
+   * the lease is valid, and commits only while it holds it (the fencing token).
+   */
+  lease?: Lease | undefined;
 }
 
 export interface RunnerCounters {
@@ -78,7 +85,14 @@ export class StageRunner {
       now: Date.now,
       webhooks: options.webhooks,
     });
-    this.#committer = new Committer(options.redis, options.keys, options.pipeline, this.stage);
+    const { lease } = options;
+    this.#committer = new Committer(
+      options.redis,
+      options.keys,
+      options.pipeline,
+      this.stage,
+      lease && (() => lease.fence),
+    );
     this.#retries = options.retries({
       stage: this.stage,
       handler: this.#handler,
@@ -86,7 +100,7 @@ export class StageRunner {
       log,
     });
     this.#consumers = Array.from(
-      { length: this.stage.concurrency },
+      { length: lease === undefined ? this.stage.concurrency : 1 },
       (_, i) => `${consumerBase}-${this.stage.name}-${i}`,
     );
     this.janitor = new Janitor({
@@ -162,8 +176,14 @@ export class StageRunner {
     });
     reader.on("error", () => undefined); // reconnection is handled; failures surface below
     let failures = 0;
+    let takenOver = this.#o.lease === undefined;
     while (!this.#stopping) {
       try {
+        if (this.#o.lease?.valid() === false) {
+          await sleep(this.stage.blockMs);
+          continue;
+        }
+        if (!takenOver) takenOver = await this.#takeOver(consumer);
         const entries = await this.#read(reader, consumer);
         failures = 0;
         if (entries.length > 0) {
@@ -201,6 +221,31 @@ export class StageRunner {
       ">",
     );
     return reply === null ? [] : parseEntries(reply[0]?.[1]);
+  }
+
+  /**
+   * A new owner's first step: every entry the group holds pending (the previous owner's
+   * unfinished batches) is claimed by this consumer and handled, oldest first, before any
+   * new entry is read, so a thread's messages keep their order across the handover.
+   */
+  async #takeOver(consumer: string): Promise<true> {
+    const { redis } = this.#o;
+    let cursor = "0-0";
+    do {
+      const reply = await redis.xautoclaimBuffer(
+        this.#stream,
+        this.stage.group,
+        consumer,
+        0,
+        cursor,
+        "COUNT",
+        this.stage.batchSize,
+      );
+      cursor = reply[0].toString();
+      const entries = parseEntries(reply[1]);
+      if (entries.length > 0) await this.process(entries);
+    } while (cursor !== "0-0" && !this.#stopping);
+    return true;
   }
 
   async #ensureGroup(): Promise<void> {

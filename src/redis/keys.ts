@@ -157,6 +157,24 @@ export class Keys {
     return `${this.prefix}:{p${this.partition}}:workers:${stage}`;
   }
 
+  /**
+   * The lease of the worker that owns this partition (`ordering: thread`): "EPOCH WORKER",
+   * expiring unless renewed. The epoch is the fencing token: each new owner's is higher.
+   */
+  owner(): string {
+    return `${this.prefix}:{p${this.partition}}:owner`;
+  }
+
+  /** The last epoch handed out with this partition's lease. */
+  ownerEpoch(): string {
+    return `${this.prefix}:{p${this.partition}}:epoch`;
+  }
+
+  /** Workers that take partition leases (`ordering: thread`), scored by their last heartbeat. */
+  owners(): string {
+    return `${this.prefix}:{dir}:owners`;
+  }
+
   /** Marks a dead letter as replayed (holds the new entry id), so a replay happens once. */
   deadLetterReplayed(deadLetterId: string): string {
     return `${this.prefix}:{p${this.partition}}:dlr:${deadLetterId}`;

@@ -22,6 +22,7 @@ import {
 } from "../../src/inbox/scripts.js";
 import { takeTokensScript } from "../../src/ingress/send-rate.js";
 import { commitScript } from "../../src/pipeline/commit-script.js";
+import { acquireLeaseScript, keepLeaseScript } from "../../src/streams/lease.js";
 import { Keys } from "../../src/redis/keys.js";
 import { unlockScript } from "../../src/redis/lock.js";
 import { Lua, lua, type Script } from "../../src/redis/script.js";
@@ -51,6 +52,7 @@ const CALLS = [
     stream: keys.stream("route"),
     group: "route",
     indexTtlMs: 1000,
+    fence: { lease: keys.owner(), value: "1 worker" },
     entries: [
       { id: "1-0", outputs: [{ stream: keys.stream("deliver"), fields: ["t", "msg"] }] },
       {
@@ -108,6 +110,13 @@ const CALLS = [
   }),
   callOf(takeTokensScript, { bucket: keys.sendRate("ada"), rate: 1, burst: 2, cost: 1 }),
   callOf(unlockScript, { lock: keys.agentWrite("ada"), owner: "me" }),
+  callOf(acquireLeaseScript, {
+    lease: keys.owner(),
+    epoch: keys.ownerEpoch(),
+    worker: "w",
+    leaseMs: 1000,
+  }),
+  callOf(keepLeaseScript, { lease: keys.owner(), value: "1 w", ms: 1000 }),
 ];
 
 /** The names of every script defineScripts defines. */
