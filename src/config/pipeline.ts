@@ -14,6 +14,7 @@ import {
 } from "./failure-policy.js";
 import { HealthSchema, HttpSchema } from "./http.js";
 import { PartitionsSchema } from "./partitions.js";
+import { DurabilitySchema } from "./durability.js";
 import { checkInvariants, configError } from "./invariants.js";
 import { DeadLettersSchema, DedupeSchema, HistorySchema, LimitsSchema } from "./limits.js";
 import {
@@ -32,6 +33,7 @@ import {
 export { MAX_CONCURRENCY, STAGE_NAMES, type StageDefinition, type StageName } from "./stages.js";
 export { DEFAULT_MAX_BODY_DEPTH, DEFAULT_SEND_RATE } from "./limits.js";
 export { MAX_PARTITIONS } from "./partitions.js";
+export type { Durability, DurabilityMode } from "./durability.js";
 export type { RetryPolicy, Strategy } from "./failure-policy.js";
 export type { RoutingRule } from "./delivery.js";
 export type { HttpLimits } from "./http.js";
@@ -44,6 +46,7 @@ export const DEFAULT_PIPELINE_FILE = fileURLToPath(
 const PipelineFileSchema = z.strictObject({
   version: z.literal(1, { error: "expected `version: 1`" }),
   partitions: PartitionsSchema,
+  durability: DurabilitySchema,
   defaults: StageDefaultsSchema.prefault({}),
   stages: StagesSchema.prefault({}),
   limits: LimitsSchema.prefault({}),
