@@ -13,6 +13,7 @@ import {
   type Strategy,
 } from "./failure-policy.js";
 import { HealthSchema, HttpSchema } from "./http.js";
+import { DurabilitySchema } from "./durability.js";
 import { OrderingSchema, OwnershipSchema, PartitionsSchema } from "./partitions.js";
 import { checkInvariants, configError } from "./invariants.js";
 import { DeadLettersSchema, DedupeSchema, HistorySchema, LimitsSchema } from "./limits.js";
@@ -32,6 +33,7 @@ import {
 export { MAX_CONCURRENCY, STAGE_NAMES, type StageDefinition, type StageName } from "./stages.js";
 export { DEFAULT_MAX_BODY_DEPTH, DEFAULT_SEND_RATE } from "./limits.js";
 export { MAX_PARTITIONS } from "./partitions.js";
+export type { Durability, DurabilityMode } from "./durability.js";
 export type { RetryPolicy, Strategy } from "./failure-policy.js";
 export type { RoutingRule } from "./delivery.js";
 export type { HttpLimits } from "./http.js";
@@ -46,6 +48,7 @@ const PipelineFileSchema = z.strictObject({
   partitions: PartitionsSchema,
   ordering: OrderingSchema,
   ownership: OwnershipSchema.prefault({}),
+  durability: DurabilitySchema,
   defaults: StageDefaultsSchema.prefault({}),
   stages: StagesSchema.prefault({}),
   limits: LimitsSchema.prefault({}),

@@ -49,6 +49,8 @@ export const ADVICE: Readonly<Record<ErrorCode, string>> = {
     "a configuration or pipeline file is wrong: `switchboard pipeline check FILE` names the field",
   REDIS_UNAVAILABLE:
     "Redis could not be reached or refused commands (restart, failover, memory): check its health and memory, with `maxmemory-policy noeviction`; work resumes on reconnect",
+  NOT_REPLICATED:
+    "with `durability: replicated`, fewer replicas than `durability.replicas` confirmed writes within `durability.timeoutMs`: sends were refused and deliveries are retried; check the replicas (`INFO replication` on the master: connected, lag), bring them back or lower `durability.replicas`",
   INTERNAL:
     "an unforeseen error, a bug: the worker logs hold the stack; report it with the message and the trace id",
 };

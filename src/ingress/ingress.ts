@@ -2,11 +2,16 @@ import type { Redis } from "ioredis";
 import type { Pipeline } from "../config/pipeline.js";
 import { encodeEnvelope } from "../protocol/codec.js";
 import type { Envelope } from "../protocol/envelope.js";
+import { awaitReplicas } from "../redis/durability.js";
 import type { Keys } from "../redis/keys.js";
 import { Field } from "../streams/entry.js";
 import { Partitions } from "../streams/partitions.js";
 import { RecordField } from "../history/record.js";
 import { traceSend } from "./tracing.js";
+
+/** What a send that `durability: replicated` could not confirm is told. */
+const UNCONFIRMED =
+  "not accepted: the message was written but not confirmed by the replicas, so it may still be delivered, or be lost if Redis fails over; send it again with the same idempotency_key, which is never delivered twice";
 
 export interface Accepted {
   message_id: string;
@@ -80,7 +85,7 @@ export class Ingress {
         );
     });
     const replies = (await batch.exec()) ?? [];
-    return envelopes.map((envelope, i) => {
+    const results = envelopes.map((envelope, i): Accepted => {
       const failed = replies.slice(3 * i, 3 * i + 3).find(([error]) => error !== null);
       sent[i]!.end(failed?.[0]);
       if (failed !== undefined) throw failed[0]!;
@@ -91,5 +96,11 @@ export class Ingress {
         stream_id: String(replies[3 * i + 2]?.[1]),
       };
     });
+    const written = envelopes.flatMap((e) => [
+      this.#keys.message(e.id),
+      this.#streamOf(e.thread_id),
+    ]);
+    await awaitReplicas(this.#redis, this.#pipeline.durability, written, UNCONFIRMED);
+    return results;
   }
 }

@@ -79,6 +79,11 @@ export const ERROR_CODES = {
   CONFIG: spec("internal", "critical", false),
   /** Redis could not be found, started or reached, or refused a command for a while. */
   REDIS_UNAVAILABLE: spec("transient", "error", true),
+  /**
+   * `durability: replicated`: fewer replicas than required confirmed a write in time. The
+   * master has it, so what it wrote may still take effect; it could be lost on a failover.
+   */
+  NOT_REPLICATED: spec("transient", "error", true),
   /** Anything the code did not foresee; a bug to report. */
   INTERNAL: spec("internal", "critical", true),
 } as const satisfies Record<string, CodeSpec>;

@@ -132,12 +132,17 @@ export class Sender {
     );
   }
 
-  /** Accepts a message; if that fails, releases its idempotency key for the retry. */
+  /**
+   * Accepts a message; if that fails, releases its idempotency key for the retry, unless
+   * the message was written and only its replication is unconfirmed (NOT_REPLICATED): it may
+   * still be delivered, so a retry must find the key and answer `duplicate`.
+   */
   async #acceptClaimed(envelope: Envelope): Promise<Accepted> {
     try {
       return await this.#d.ingress.accept(envelope);
     } catch (error) {
-      if (envelope.idempotency_key !== undefined) {
+      const written = (error as { code?: unknown }).code === "NOT_REPLICATED";
+      if (envelope.idempotency_key !== undefined && !written) {
         const { redis, keys } = this.#d;
         const key = keys.idempotency(envelope.from, envelope.idempotency_key);
         if ((await redis.get(key).catch(() => null)) === formatClaim(claimOf(envelope))) {

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { Ownership, type OwnedPart } from "../../src/app/ownership.js";
 import { Committer } from "../../src/pipeline/commit.js";
+import type { StreamEntry } from "../../src/streams/entry.js";
 import { Lease } from "../../src/streams/lease.js";
 import { silentLogger } from "../../src/telemetry/log.js";
 import { eventually, fastPipeline, Harness } from "../support/harness.js";
@@ -32,16 +33,19 @@ describe("a partition lease", () => {
     const old = (await Lease.acquire(h.redis, keys, "old", 600))!;
     await old.release();
     const current = (await Lease.acquire(h.redis, keys, "new", 600))!;
-    const entry = { id: "1-0", fields: new Map([["mid", Buffer.from("m1")]]) };
-    const outcome = { kind: "forward" as const, outputs: [{ to: "deliver", fields: ["t", "x"] }] };
+    const entry: StreamEntry = { id: "1-0", fields: new Map([["mid", Buffer.from("m1")]]) };
+    const outcome = {
+      kind: "forward" as const,
+      outputs: [{ to: "deliver" as const, fields: ["t", "x"] }],
+    };
     const stale = new Committer(h.redis, keys, h.pipeline, stage, () => old.fence);
-    await expect(stale.append(entry as never, outcome as never)).rejects.toThrow(
+    await expect(stale.append(entry, outcome)).rejects.toThrow(
       /lease was taken over by another; nothing was committed/,
     );
     const deliver = keys.stream(h.pipeline.stages.deliver.stream);
     expect(await h.redis.xlen(deliver)).toBe(0);
     const owner = new Committer(h.redis, keys, h.pipeline, stage, () => current.fence);
-    await owner.append(entry as never, outcome as never);
+    await owner.append(entry, outcome);
     expect(await h.redis.xlen(deliver)).toBe(1);
   });
 });
@@ -77,10 +81,10 @@ describe("ownership", () => {
     await a.start();
     expect(a.owned).toEqual([0, 1, 2, 3]);
     await b.start();
-    await eventually(async () => a.owned.length === 2 && b.owned.length === 2);
+    await eventually(() => Promise.resolve(a.owned.length === 2 && b.owned.length === 2));
     expect(new Set(running.values())).toEqual(new Set(["a", "b"]));
     await b.stop();
-    await eventually(async () => a.owned.length === 4);
+    await eventually(() => Promise.resolve(a.owned.length === 4));
     expect([...running.values()]).toEqual(["a", "a", "a", "a"]);
     await a.stop();
     expect(running.size).toBe(0);

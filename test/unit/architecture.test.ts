@@ -68,8 +68,8 @@ const LAYERS: Readonly<Record<string, Rule>> = {
   },
   app: {
     units: [
-      ...["config", "telemetry", "redis", "streams", "webhook", "agents", "inbox", "dlq"],
-      ...["failures", "ingress", "pipeline", "retry", "stages"],
+      ...["protocol", "config", "telemetry", "redis", "streams", "webhook", "agents", "inbox"],
+      ...["dlq", "failures", "ingress", "pipeline", "retry", "stages"],
     ],
   },
   cli: {

@@ -70,12 +70,44 @@ describe("pipeline definition", () => {
       "http:\n  trustedProxies: [proxy.local]\n",
       /field `http.trustedProxies\[0\]`: expected an IP address such as 10.0.0.5/,
     ],
+    [
+      "durability: replicatd\n",
+      /field `durability.mode`: expected `local` or `replicated`, got "replicatd"/,
+    ],
+    [
+      "durability: 2\n",
+      /field `durability`: expected `local`, `replicated` or a block \{mode, replicas, timeoutMs\}, got 2/,
+    ],
+    [
+      "durability:\n  mode: replicated\n  replicas: 0\n",
+      /field `durability.replicas`: expected a positive number of replicas/,
+    ],
+    [
+      "durability:\n  mode: replicated\n  timeoutMs: 0\n",
+      /field `durability.timeoutMs`: expected a positive number of milliseconds/,
+    ],
+    ["durability:\n  timeoutMs: 600000\n", /field `durability.timeoutMs`: at most 60000 ms/],
+    ["durability:\n  mode: local\n  wait: 1\n", /field `durability`: .*wait/],
   ])("names the file and field of a mistake: %j", (body, message) => {
     const file = writeTemp(`version: 1\n${body}`);
     expect(() => loadPipeline(file)).toThrowError(
       expect.objectContaining({ code: "CONFIG", message: expect.stringMatching(message) }),
     );
     expect(() => loadPipeline(file)).toThrowError(new RegExp(`^${file.replaceAll("/", "\\/")}: `));
+  });
+
+  it("reads durability as a word or a block, local unless told", () => {
+    const durability = (value?: unknown) =>
+      parsePipeline(value === undefined ? { version: 1 } : { version: 1, durability: value }, "x")
+        .durability;
+    expect(durability()).toEqual({ mode: "local", replicas: 1, timeoutMs: 1000 });
+    expect(durability("replicated")).toEqual({ mode: "replicated", replicas: 1, timeoutMs: 1000 });
+    expect(durability({ mode: "replicated", replicas: 2, timeoutMs: 500 })).toEqual({
+      mode: "replicated",
+      replicas: 2,
+      timeoutMs: 500,
+    });
+    expect(loadPipeline().durability).toEqual(durability());
   });
 
   it("ships the http bounds the schema defaults to", () => {

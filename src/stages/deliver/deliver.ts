@@ -1,6 +1,7 @@
 import { SwitchboardError, toErrorInfo } from "../../protocol/errors.js";
 import { AgentNameSchema } from "../../protocol/envelope.js";
 import { sendBatch } from "../../redis/batch.js";
+import { awaitReplicas } from "../../redis/durability.js";
 import type { ScriptReply } from "../../redis/script.js";
 import { carry, Field, text, type StreamEntry } from "../../streams/entry.js";
 import { DONE, type Outcome, type StageContext, type StageFactory } from "../../pipeline/stage.js";
@@ -70,9 +71,32 @@ export const deliverStage: StageFactory = (context) => ({
         ],
       };
     });
-    return schedule(context, pushes, outcomes);
+    return schedule(context, pushes, await confirmed(context, deliverable, outcomes));
   },
 });
+
+/**
+ * `durability: replicated`: an inbox append counts (its entry acknowledged, `delivered`
+ * told to persist) once the replicas have it; until then the delivery is retried, and the
+ * inbox's marker keeps the retry from appending twice.
+ */
+async function confirmed(
+  context: StageContext,
+  deliverable: readonly Deliverable[],
+  outcomes: Outcome[],
+): Promise<Outcome[]> {
+  const inboxes = deliverable.map((d) => context.keys.inbox(d.recipient));
+  try {
+    await awaitReplicas(context.redis, context.pipeline.durability, inboxes, UNCONFIRMED);
+    return outcomes;
+  } catch (error) {
+    const retry: Outcome = { kind: "retry", error: toErrorInfo(error) };
+    return outcomes.map((o) => (o.kind === "forward" ? retry : o));
+  }
+}
+
+const UNCONFIRMED =
+  "inbox append not confirmed by the replicas: the recipient may see the message already, but a failover could lose it; the delivery is retried";
 
 /** Hands webhook recipients to the pusher; if the queue cannot take them, they stay pending. */
 async function schedule(
