@@ -1,4 +1,5 @@
-import type { Redis } from "ioredis";
+import { sendCommands } from "../redis/batch.js";
+import type { RedisClient } from "../redis/client.js";
 import type { z } from "zod";
 import type { Pipeline } from "../config/pipeline.js";
 import {
@@ -48,7 +49,7 @@ export interface StatusChange {
  */
 export class Registry {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
     private readonly pipeline: Pipeline,
   ) {}
@@ -156,9 +157,9 @@ export class Registry {
 
   /** The names among these that are not registered. */
   async unknown(names: readonly string[]): Promise<string[]> {
-    const batch = this.redis.pipeline();
-    for (const name of names) batch.exists(this.keys.agent(name));
-    const replies = (await batch.exec()) ?? [];
+    const replies = await sendCommands(this.redis, (batch) => {
+      for (const name of names) batch.exists(this.keys.agent(name));
+    });
     return names.filter((name, i) => name !== SYSTEM_AGENT && replies[i]?.[1] !== 1);
   }
 
@@ -167,9 +168,9 @@ export class Registry {
     filter: { capability?: string | undefined; status?: AgentStatus | undefined } = {},
   ): Promise<AgentView[]> {
     const names = await this.redis.zrange(this.keys.directory(), 0, -1);
-    const batch = this.redis.pipeline();
-    for (const name of names) batch.hgetall(this.keys.agent(name));
-    const replies = (await batch.exec()) ?? [];
+    const replies = await sendCommands(this.redis, (batch) => {
+      for (const name of names) batch.hgetall(this.keys.agent(name));
+    });
     return replies
       .map(([, hash]) => toView(hash as Record<string, string>))
       .filter((a): a is AgentView => a !== undefined)

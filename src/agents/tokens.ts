@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/client.js";
 import { SwitchboardError } from "../protocol/errors.js";
 import { checkTokenFormat, mintToken } from "../protocol/token.js";
 import { AgentField } from "../redis/agent-fields.js";
@@ -20,7 +20,7 @@ export const hashToken = (token: string): string =>
  * authenticates nobody.
  */
 export async function tokenOwner(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   token: string,
 ): Promise<string | undefined> {
@@ -37,7 +37,7 @@ export async function tokenOwner(
  * UNAUTHENTICATED, another agent's is INVALID_INPUT naming whose it is.
  */
 export async function checkOwner(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   token: string,
   name: string,
@@ -64,7 +64,7 @@ export async function checkOwner(
  * rotation or the unregistration deletes it.
  */
 export async function rotateToken(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   name: string,
 ): Promise<string | undefined> {
@@ -91,7 +91,7 @@ export async function rotateToken(
 
 /** Deletes the token → name keys of these hashes (null and undefined skipped). */
 export async function deleteTokenKeys(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   hashes: readonly (string | null | undefined)[],
 ): Promise<void> {

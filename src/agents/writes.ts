@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/client.js";
 import type { z } from "zod";
 import type { AgentView, RegisterInputSchema } from "../protocol/agent.js";
 import { parseCapability } from "../protocol/capabilities.js";
@@ -24,7 +24,7 @@ const capabilityNames = (capabilities: readonly string[]): string[] =>
  * the agent from the indexes of the capabilities it drops.
  */
 export async function unindexDropped(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   previous: AgentView,
   r: z.output<typeof RegisterInputSchema>,
@@ -42,7 +42,7 @@ export async function unindexDropped(
  * the token is handed out), then the directory's indexes.
  */
 export async function indexRegistration(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   r: z.output<typeof RegisterInputSchema>,
   tokenHash: string,
@@ -63,7 +63,7 @@ export async function indexRegistration(
  * Removes an agent: the directory's indexes first, then its token keys (which the record,
  * still there, names), then its record and topics.
  */
-export async function removeAgent(redis: Redis, keys: Keys, agent: AgentView): Promise<void> {
+export async function removeAgent(redis: RedisClient, keys: Keys, agent: AgentView): Promise<void> {
   const { name } = agent;
   const [[tokenHash, retired], topics] = await Promise.all([
     redis.hmget(keys.agent(name), AgentField.tokenHash, AgentField.retiredTokenHash),

@@ -1,5 +1,5 @@
 import { crc32 } from "node:zlib";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/client.js";
 import type { Pipeline } from "../config/pipeline.js";
 import { toErrorInfo } from "../protocol/errors.js";
 import type { Keys } from "../redis/keys.js";
@@ -13,7 +13,7 @@ export interface OwnedPart {
 }
 
 export interface OwnershipOptions {
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   pipeline: Pipeline;
   /** The partitions this process may own (`--partitions`, or all). */

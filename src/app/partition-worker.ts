@@ -1,6 +1,7 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/client.js";
 import type { Pipeline, StageName } from "../config/pipeline.js";
 import type { Keys } from "../redis/keys.js";
+import type { RedisTarget } from "../redis/target.js";
 import { Failures } from "../failures/sink.js";
 import { Queues } from "../retry/queues.js";
 import { StageRetries } from "../retry/stage-retries.js";
@@ -14,8 +15,9 @@ import type { StageFactory, WebhookQueue } from "../pipeline/stage.js";
 import type { Lease } from "../streams/lease.js";
 
 export interface PartitionWorkerOptions {
-  url: string;
-  redis: Redis;
+  /** Where Redis is, for the connections opened besides `redis`. */
+  target: RedisTarget;
+  redis: RedisClient;
   /** The keys of the partition worked. */
   keys: Keys;
   pipeline: Pipeline;
@@ -44,9 +46,9 @@ export class PartitionWorker {
 
   constructor(options: PartitionWorkerOptions) {
     this.#o = options;
-    const { url, redis, keys, pipeline, log, consumer, lease } = options;
+    const { target, redis, keys, pipeline, log, consumer, lease } = options;
     const fence = lease && (() => lease.fence);
-    const queues = (this.#queues = new Queues(url, keys, log));
+    const queues = (this.#queues = new Queues(target, keys, log));
     const failures = (this.#failures = new Failures(redis, keys, pipeline, log));
     const webhooks: WebhookQueue = {
       schedule: (entries) => schedulePushes(queues, pipeline, entries),
@@ -75,7 +77,7 @@ export class PartitionWorker {
       (stage) =>
         new StageRunner(
           {
-            url,
+            target,
             redis,
             keys,
             pipeline,

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/client.js";
 import {
   registerScript,
   rotateTokenScript,
@@ -47,7 +47,7 @@ const SCRIPTS = [
  * Makes every script callable on a connection (idempotent): call it before using the
  * connection, and before making batches from it (a batch copies the scripts it finds).
  */
-export function defineScripts(redis: Redis): Redis {
+export function defineScripts<C extends RedisClient>(redis: C): C {
   for (const script of SCRIPTS) script.define(redis);
   return redis;
 }

@@ -1,6 +1,7 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/client.js";
 import type { Pipeline, StageName } from "../config/pipeline.js";
 import type { Keys } from "../redis/keys.js";
+import type { RedisTarget } from "../redis/target.js";
 import type { Logger } from "../telemetry/log.js";
 import { processConsumerName } from "../pipeline/runner.js";
 import type { StageFactory } from "../pipeline/stage.js";
@@ -10,8 +11,9 @@ import { Ownership } from "./ownership.js";
 import { PartitionWorker } from "./partition-worker.js";
 
 export interface WorkerOptions {
-  url: string;
-  redis: Redis;
+  /** Where Redis is, for the connections opened besides `redis`. */
+  target: RedisTarget;
+  redis: RedisClient;
   keys: Keys;
   pipeline: Pipeline;
   stages: readonly StageName[];

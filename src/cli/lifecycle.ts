@@ -149,19 +149,19 @@ class Parts {
    * in use stops the process before it has taken work (and says which option to change).
    */
   async start(): Promise<void> {
-    const { url, redis, keys, log } = this.#runtime;
+    const { target, redis, keys, log } = this.#runtime;
     const { stages, pipeline, partitions, frontEnd } = this.#options;
     // Before any message is taken: a front end and workers must agree on the layout.
     await checkPartitionCount(redis, keys, pipeline);
     this.#probes = await this.#options.probes?.();
     if (frontEnd !== undefined) {
-      this.#service = new Switchboard({ url, redis, keys, pipeline, log });
+      this.#service = new Switchboard({ target, redis, keys, pipeline, log });
       this.#service.startSweeper();
       this.#frontEnd = await frontEnd(this.#service);
     }
     if (stages.length > 0) {
       const worker = new Worker({
-        url,
+        target,
         redis,
         keys,
         pipeline,

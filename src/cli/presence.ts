@@ -1,5 +1,6 @@
+import { sendCommands } from "../redis/batch.js";
 import { SwitchboardError } from "../protocol/errors.js";
-import { redactUrl } from "../redis/provision.js";
+import { describeTarget } from "../redis/target.js";
 import type { Runtime } from "./runtime.js";
 
 /**
@@ -18,22 +19,22 @@ import type { Runtime } from "./runtime.js";
  */
 export async function prefixInUse(runtime: Runtime): Promise<boolean> {
   const { redis, keys, pipeline } = runtime;
-  const batch = redis.pipeline();
-  for (const key of [
-    keys.stream(pipeline.stages.validate.stream),
-    keys.directory(),
-    keys.stream(pipeline.deadLetters.stream),
-    keys.errors(),
-  ]) {
-    batch.exists(key);
-  }
-  const replies = (await batch.exec()) ?? [];
+  const replies = await sendCommands(redis, (batch) => {
+    for (const key of [
+      keys.stream(pipeline.stages.validate.stream),
+      keys.directory(),
+      keys.stream(pipeline.deadLetters.stream),
+      keys.errors(),
+    ]) {
+      batch.exists(key);
+    }
+  });
   return replies.some(([error, count]) => error === null && Number(count) > 0);
 }
 
 /** `no Switchboard has run under prefix 'sbx' on redis://…; check --prefix / SWITCHBOARD_PREFIX`. */
 export function unusedPrefixMessage(runtime: Runtime): string {
-  return `no Switchboard has run under prefix '${runtime.keys.prefix}' on ${redactUrl(runtime.url)}; check --prefix / SWITCHBOARD_PREFIX (and --redis-url / REDIS_URL)`;
+  return `no Switchboard has run under prefix '${runtime.keys.prefix}' on ${describeTarget(runtime.target)}; check --prefix / SWITCHBOARD_PREFIX (and ${runtime.target.kind === "single" ? "--redis-url / REDIS_URL" : "--redis-cluster-nodes / REDIS_CLUSTER_NODES"})`;
 }
 
 /** Throws NOT_FOUND when no Switchboard has run under the prefix: for `switchboard status`. */

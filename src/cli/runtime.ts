@@ -1,13 +1,18 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/client.js";
 import { CredentialsFile } from "../agents/credentials.js";
-import type { ClusterNode } from "../config/cluster-nodes.js";
 import { loadPipeline, type Pipeline } from "../config/pipeline.js";
 import { readSettings, type Settings } from "../config/settings.js";
 import { SwitchboardError } from "../protocol/errors.js";
-import { checkEvictionPolicy, connectRedis } from "../redis/connection.js";
+import { checkEvictionPolicy } from "../redis/connection.js";
 import { Keys } from "../redis/keys.js";
 import { provisionRedis, type ProvisionedRedis } from "../redis/provision.js";
-import { checkTarget } from "../redis/target.js";
+import {
+  checkTarget,
+  connectTarget,
+  describeTarget,
+  nodeAddress,
+  type RedisTarget,
+} from "../redis/target.js";
 import { defineScripts } from "../app/scripts.js";
 import { createLogger, type Logger, type LogLevel } from "../telemetry/log.js";
 import type { GlobalOptions } from "./options.js";
@@ -17,20 +22,29 @@ export interface Runtime {
   settings: Settings;
   pipeline: Pipeline;
   keys: Keys;
-  /** The URL of the Redis in use (found, given or spawned). */
-  url: string;
+  /** The Redis in use (found, given or spawned), or the Redis Cluster given. */
+  target: RedisTarget;
   source: ProvisionedRedis["source"];
   /** The command connection, with the Lua scripts defined. */
-  redis: Redis;
+  redis: RedisClient;
   log: Logger;
   /** Quits the connection, then stops a Redis this process spawned; safe to call twice. */
   close(): Promise<void>;
 }
 
+/**
+ * A cluster is named by its listed nodes, sorted (not a URL: the file is named by its hash).
+ * The same list, in any order, finds the same credentials.
+ */
+function credentialsUrl(target: RedisTarget): string {
+  if (target.kind === "single") return target.url;
+  return `cluster ${target.nodes.map(nodeAddress).sort().join(",")}`;
+}
+
 /** Where this machine keeps the token of `agent` for this runtime's Redis and prefix. */
 export function credentialsFile(runtime: Runtime, agent: string): CredentialsFile {
   return new CredentialsFile(
-    { url: runtime.url, source: runtime.source, prefix: runtime.keys.prefix },
+    { url: credentialsUrl(runtime.target), source: runtime.source, prefix: runtime.keys.prefix },
     agent,
   );
 }
@@ -120,17 +134,10 @@ export async function openRuntime(
   const log = createLogger(level, { component: "cli" });
   const note = (message: string, fields?: Record<string, unknown>): void =>
     options.longRunning ? log.info(message, fields) : log.debug(message, fields);
-  if (settings.REDIS_CLUSTER_NODES !== undefined) await refuseCluster(settings.REDIS_CLUSTER_NODES);
-  const provisioned = await provisionRedis({
-    env: { ...process.env, REDIS_URL: settings.REDIS_URL ?? "" },
-    log: (line) => note(line),
-  });
-  await checkTarget({ kind: "single", url: provisioned.url }).catch(async (error: unknown) => {
-    await provisioned.stop();
-    throw error;
-  });
+  const provisioned = await provisionTarget(settings, note, log);
+  const { target } = provisioned;
   const redis = defineScripts(
-    connectRedis(provisioned.url, options.longRunning ? "command" : "admin", "switchboard:cli"),
+    connectTarget(target, options.longRunning ? "command" : "admin", "switchboard:cli"),
   );
   redis.on("error", (error: Error) => note("redis connection error", { error: error.message }));
   if (options.longRunning === true) {
@@ -141,7 +148,7 @@ export async function openRuntime(
     settings,
     pipeline,
     keys: new Keys(settings.SWITCHBOARD_PREFIX),
-    url: provisioned.url,
+    target,
     source: provisioned.source,
     redis,
     log,
@@ -149,21 +156,35 @@ export async function openRuntime(
   };
 }
 
+type ProvisionedTarget = Pick<ProvisionedRedis, "source" | "stop"> & { target: RedisTarget };
+
 /**
- * A cluster is checked (a wrong list, or nodes that are not a cluster, are refused as
- * such); then refused, as the commands do not run on a Redis Cluster yet (issue 12).
+ * The cluster given (REDIS_CLUSTER_NODES), or one Redis found, given or started; checked
+ * (see `checkTarget`) before use, its warnings logged.
  */
-async function refuseCluster(nodes: readonly ClusterNode[]): Promise<never> {
-  await checkTarget({ kind: "cluster", nodes });
-  throw new SwitchboardError(
-    "CONFIG",
-    "REDIS_CLUSTER_NODES: this version of switchboard does not run on a Redis Cluster yet; " +
-      "use REDIS_URL with a single Redis",
-    { field: "REDIS_CLUSTER_NODES" },
-  );
+async function provisionTarget(
+  settings: Settings,
+  note: (message: string) => void,
+  log: Logger,
+): Promise<ProvisionedTarget> {
+  const nodes = settings.REDIS_CLUSTER_NODES;
+  const provisioned: ProvisionedTarget =
+    nodes !== undefined
+      ? { target: { kind: "cluster", nodes }, source: "env", stop: () => Promise.resolve() }
+      : await provisionRedis({
+          env: { ...process.env, REDIS_URL: settings.REDIS_URL ?? "" },
+          log: (line) => note(line),
+        }).then((redis) => ({ ...redis, target: { kind: "single", url: redis.url } }));
+  const { warnings } = await checkTarget(provisioned.target).catch(async (error: unknown) => {
+    await provisioned.stop();
+    throw error;
+  });
+  if (nodes !== undefined) note(`redis: using ${describeTarget(provisioned.target)}`);
+  for (const warning of warnings) log.warn(warning);
+  return provisioned;
 }
 
-async function closeRuntime(redis: Redis, provisioned: ProvisionedRedis): Promise<void> {
+async function closeRuntime(redis: RedisClient, provisioned: ProvisionedTarget): Promise<void> {
   if (redis.status === "ready") {
     try {
       await redis.quit();

@@ -5,7 +5,7 @@ import { withRuntime, type Runtime } from "./runtime.js";
 /** The service over a runtime: what the MCP tools do, for CLI commands to do the same way. */
 export function serviceOf(runtime: Runtime): Switchboard {
   return new Switchboard({
-    url: runtime.url,
+    target: runtime.target,
     redis: runtime.redis,
     keys: runtime.keys,
     pipeline: runtime.pipeline,

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/client.js";
 import type { Pipeline } from "../config/pipeline.js";
 import { decodeStored, readStoredEnvelopes, type StoredEnvelope } from "../history/record.js";
 import { Field, ORIGINAL_PREFIX, parseEntries, text, type StreamEntry } from "../streams/entry.js";
@@ -62,7 +62,7 @@ export class PartitionLetters {
   readonly stream: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     readonly keys: Keys,
     private readonly pipeline: Pipeline,
   ) {

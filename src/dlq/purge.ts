@@ -1,4 +1,5 @@
-import type { Redis } from "ioredis";
+import { sendCommands } from "../redis/batch.js";
+import type { RedisClient } from "../redis/client.js";
 import { Field, parseEntries, text } from "../streams/entry.js";
 import type { Keys } from "../redis/keys.js";
 import type { PurgeOutcome } from "./results.js";
@@ -7,14 +8,14 @@ import type { PurgeOutcome } from "./results.js";
 
 /** The message id of each dead letter that is in the store (`stream`). */
 export async function messageIdsOf(
-  redis: Redis,
+  redis: RedisClient,
   stream: string,
   ids: readonly string[],
 ): Promise<Map<string, string>> {
   if (ids.length === 0) return new Map();
-  const batch = redis.pipeline();
-  for (const id of ids) batch.xrangeBuffer(stream, id, id);
-  const replies = (await batch.exec()) ?? [];
+  const replies = await sendCommands(redis, (batch) => {
+    for (const id of ids) batch.xrangeBuffer(stream, id, id);
+  });
   const out = new Map<string, string>();
   for (const [error, reply] of replies) {
     if (error) throw error;
@@ -27,18 +28,18 @@ export async function messageIdsOf(
 
 /** Deletes dead letters from `stream` and takes each out of its message's index. */
 export async function purgeLetters(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   stream: string,
   letters: readonly { id: string; message_id?: string | undefined }[],
 ): Promise<Map<string, PurgeOutcome>> {
   if (letters.length === 0) return new Map();
-  const batch = redis.pipeline();
-  for (const { id, message_id } of letters) {
-    batch.xdel(stream, id);
-    if (message_id !== undefined) batch.srem(keys.deadLettersOf(message_id), id);
-  }
-  const replies = (await batch.exec()) ?? [];
+  const replies = await sendCommands(redis, (batch) => {
+    for (const { id, message_id } of letters) {
+      batch.xdel(stream, id);
+      if (message_id !== undefined) batch.srem(keys.deadLettersOf(message_id), id);
+    }
+  });
   let at = 0;
   const out = new Map<string, PurgeOutcome>();
   for (const { id, message_id } of letters) {

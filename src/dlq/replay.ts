@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/client.js";
 import { STAGE_NAMES, type Pipeline, type StageName } from "../config/pipeline.js";
 import type { Keys } from "../redis/keys.js";
 import { lua, Script } from "../redis/script.js";
@@ -101,7 +101,7 @@ return out
 
 /** Replays dead letters (by dead-letter id) in one script call; results in the order of `ids`. */
 export async function replayLetters(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   pipeline: Pipeline,
   ids: readonly string[],

@@ -1,4 +1,5 @@
-import type { Redis } from "ioredis";
+import { sendCommands } from "../redis/batch.js";
+import type { RedisClient } from "../redis/client.js";
 import { SwitchboardError } from "../protocol/errors.js";
 import { isMessageId } from "../protocol/ids.js";
 import {
@@ -92,7 +93,7 @@ export interface MessageLetters {
  * expired) are dropped on the way.
  */
 async function lettersOfMessages(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   stream: string,
   messages: readonly string[],
@@ -101,17 +102,17 @@ async function lettersOfMessages(
   if (messages.length === 0) return found;
   const members = await Promise.all(messages.map((m) => redis.smembers(keys.deadLettersOf(m))));
   const states = await statesOf(redis, keys, stream, members.flat());
-  const stale = redis.pipeline();
-  messages.forEach((message, i) => {
-    const own = [...members[i]!].sort(compareStreamIds);
-    const gone = own.filter((id) => states.get(id) === "gone");
-    if (gone.length > 0) stale.srem(keys.deadLettersOf(message), ...gone);
-    found.set(message, {
-      dead_letters: own.filter((id) => states.get(id) === "stored"),
-      replayed: own.filter((id) => states.get(id) === "replayed"),
+  await sendCommands(redis, (stale) => {
+    messages.forEach((message, i) => {
+      const own = [...members[i]!].sort(compareStreamIds);
+      const gone = own.filter((id) => states.get(id) === "gone");
+      if (gone.length > 0) stale.srem(keys.deadLettersOf(message), ...gone);
+      found.set(message, {
+        dead_letters: own.filter((id) => states.get(id) === "stored"),
+        replayed: own.filter((id) => states.get(id) === "replayed"),
+      });
     });
   });
-  if (stale.length > 0) await stale.exec();
   return found;
 }
 
@@ -121,7 +122,7 @@ async function lettersOfMessages(
  * by number), oldest first.
  */
 export async function resolveIds(
-  redis: Redis,
+  redis: RedisClient,
   parts: readonly { keys: Keys; stream: string }[],
   ids: readonly string[],
   field = "ids",
@@ -159,15 +160,15 @@ type State = "stored" | "replayed" | "gone";
 
 /** Whether each dead letter is in the store, was replayed (marker kept), or is gone. */
 async function statesOf(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   stream: string,
   ids: readonly string[],
 ): Promise<Map<string, State>> {
   if (ids.length === 0) return new Map();
-  const batch = redis.pipeline();
-  for (const id of ids) batch.xrange(stream, id, id).exists(keys.deadLetterReplayed(id));
-  const replies = (await batch.exec()) ?? [];
+  const replies = await sendCommands(redis, (batch) => {
+    for (const id of ids) batch.xrange(stream, id, id).exists(keys.deadLetterReplayed(id));
+  });
   return new Map(
     ids.map((id, i): [string, State] => {
       const [[readError, entries], [markError, marked]] = [replies[2 * i]!, replies[2 * i + 1]!];

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/client.js";
 import type { Pipeline } from "../config/pipeline.js";
 import { formatDeadLetterId, parseDeadLetterId } from "../protocol/dead-letter-id.js";
 import type { Keys } from "../redis/keys.js";
@@ -50,7 +50,7 @@ export class DeadLetters {
   readonly #parts: readonly PartitionLetters[];
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     keys: Keys,
     private readonly pipeline: Pipeline,
   ) {

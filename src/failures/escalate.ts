@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/client.js";
 import type { z } from "zod";
 import type { Pipeline } from "../config/pipeline.js";
 import { readStoredEnvelopes, decodeStored } from "../history/record.js";
@@ -41,12 +41,12 @@ export type Alert = DeadLetterAlert | ErrorRateAlert;
  * of a dead-lettered message is told by persist, with a notice in its inbox.
  */
 export class Escalator {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #keys: Keys;
   readonly #pipeline: Pipeline;
   readonly #log: Logger;
 
-  constructor(redis: Redis, keys: Keys, pipeline: Pipeline, log: Logger) {
+  constructor(redis: RedisClient, keys: Keys, pipeline: Pipeline, log: Logger) {
     this.#redis = redis;
     this.#keys = keys;
     this.#pipeline = pipeline;

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/client.js";
 import type { Pipeline } from "../config/pipeline.js";
 import { categoryOf, severityOf, toErrorInfo, type ErrorInfo } from "../protocol/errors.js";
 import type { Keys } from "../redis/keys.js";
@@ -40,7 +40,7 @@ const MAX_MESSAGE = 300;
  * throws: errors are gathered and written in batches off the path of the work.
  */
 export class ErrorHistory {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #keys: Keys;
   readonly #pipeline: Pipeline;
   readonly #escalator: Escalator;
@@ -49,7 +49,13 @@ export class ErrorHistory {
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> = Promise.resolve();
 
-  constructor(redis: Redis, keys: Keys, pipeline: Pipeline, escalator: Escalator, log: Logger) {
+  constructor(
+    redis: RedisClient,
+    keys: Keys,
+    pipeline: Pipeline,
+    escalator: Escalator,
+    log: Logger,
+  ) {
     this.#redis = redis;
     this.#keys = keys;
     this.#pipeline = pipeline;

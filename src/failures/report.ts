@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/client.js";
 import type { Pipeline } from "../config/pipeline.js";
 import { categoryOf, severityOf, type ErrorCategory } from "../protocol/errors.js";
 import type { Keys } from "../redis/keys.js";
@@ -111,7 +111,7 @@ class Tallies {
 }
 
 export async function readErrorReport(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   pipeline: Pipeline,
   options: ReportOptions = {},
@@ -178,7 +178,7 @@ export async function readErrorReport(
 
 /** Calls `count` on each error of one partition's history from `since`, newest first. */
 async function readHistory(
-  redis: Redis,
+  redis: RedisClient,
   stream: string,
   since: string,
   count: (id: string, flat: readonly string[]) => void,
@@ -194,7 +194,7 @@ async function readHistory(
 }
 
 /** What one partition keeps: its history's length, oldest error (ms) and fullness, its dead letters. */
-async function keptOf(redis: Redis, keys: Keys, pipeline: Pipeline) {
+async function keptOf(redis: RedisClient, keys: Keys, pipeline: Pipeline) {
   const [length, oldest, deadLetters] = await Promise.all([
     redis.xlen(keys.errors()),
     redis.xrange(keys.errors(), "-", "+", "COUNT", 1),

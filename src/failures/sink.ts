@@ -1,7 +1,7 @@
 import { text, Field, type StreamEntry } from "../streams/entry.js";
 import { categoryOf, type ErrorInfo } from "../protocol/errors.js";
 import { metrics } from "../telemetry/metrics.js";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/client.js";
 import type { Pipeline } from "../config/pipeline.js";
 import type { Keys } from "../redis/keys.js";
 import type { Logger } from "../telemetry/log.js";
@@ -16,7 +16,7 @@ export class Failures {
   readonly history: ErrorHistory;
   readonly #escalator: Escalator;
 
-  constructor(redis: Redis, keys: Keys, pipeline: Pipeline, log: Logger) {
+  constructor(redis: RedisClient, keys: Keys, pipeline: Pipeline, log: Logger) {
     this.#escalator = new Escalator(redis, keys, pipeline, log);
     this.history = new ErrorHistory(redis, keys, pipeline, this.#escalator, log);
   }

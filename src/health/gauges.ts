@@ -1,10 +1,10 @@
 import { STAGE_NAMES } from "../config/pipeline.js";
 import type { AgentStatus } from "../protocol/agent.js";
-import { sendBatch } from "../redis/batch.js";
+import { sendAndRead, sendBatch } from "../redis/batch.js";
 import { metrics } from "../telemetry/metrics.js";
 import { readFailureStatus, setFailureGauges } from "./failures.js";
 import { withinTime } from "./readiness.js";
-import { execute, queueStatus, reply, type StatusReport, type StatusSource } from "./status.js";
+import { queueStatus, reply, type StatusReport, type StatusSource } from "./status.js";
 
 /** How many agents the inbox backlog gauge names: a bounded label set. */
 export const BACKLOG_TOP = 10;
@@ -28,21 +28,20 @@ export async function readCluster(
   const { redis, keys, pipeline } = source;
   const { idleAfterMs, offlineAfterMs } = pipeline.agents;
   const directory = keys.directory();
-  const batch = redis.pipeline();
-  const status = queueStatus(batch, source, now);
-  // The sweeper's rule: idle once silent for idleAfterMs, offline after offlineAfterMs.
-  batch
-    .zcount(directory, `(${now - idleAfterMs}`, "+inf")
-    .zcount(directory, `(${now - offlineAfterMs}`, now - idleAfterMs)
-    .zcount(directory, "-inf", now - offlineAfterMs)
-    .zrange(directory, 0, -1);
-  const replies = await execute(batch);
-  const [online, idle, offline, names] = replies.slice(-4).map(reply) as [
-    number,
-    number,
-    number,
-    string[],
-  ];
+  const { status, online, idle, offline, names } = await sendAndRead(redis, (batch) => {
+    const read = queueStatus(batch, source, now);
+    // The sweeper's rule: idle once silent for idleAfterMs, offline after offlineAfterMs.
+    batch
+      .zcount(directory, `(${now - idleAfterMs}`, "+inf")
+      .zcount(directory, `(${now - offlineAfterMs}`, now - idleAfterMs)
+      .zcount(directory, "-inf", now - offlineAfterMs)
+      .zrange(directory, 0, -1);
+    return (replies) => {
+      const counts = replies.slice(-4).map(reply) as [number, number, number, string[]];
+      const [online, idle, offline, names] = counts;
+      return { status: read(replies), online, idle, offline, names };
+    };
+  });
   const counts = await sendBatch(redis, names, function queueGet(p, agent) {
     p.get(keys.unacked(agent));
   });
@@ -54,7 +53,7 @@ export async function readCluster(
     .filter((b) => b.unacked > 0)
     .sort((a, b) => b.unacked - a.unacked || a.agent.localeCompare(b.agent))
     .slice(0, BACKLOG_TOP);
-  return { status: status(replies), agents: { online, idle, offline }, backlog };
+  return { status, agents: { online, idle, offline }, backlog };
 }
 
 /** Sets the cluster gauges from a snapshot; series of the previous scrape that are gone go. */

@@ -5,10 +5,10 @@ import {
   type StageName,
 } from "../config/pipeline.js";
 import { toErrorInfo } from "../protocol/errors.js";
+import { sendAndRead, sendCommands } from "../redis/batch.js";
 import { parseConsumers, parseGroups, type ConsumerInfo } from "../redis/info.js";
 import { allPartitions } from "../streams/partitions.js";
 import {
-  execute,
   queueStatus,
   reply,
   type PartitionStatus,
@@ -91,25 +91,28 @@ export function assess(
 export async function clusterReadiness(source: StatusSource): Promise<Readiness> {
   const { redis, keys, pipeline } = source;
   try {
-    const batch = redis.pipeline();
-    const status = queueStatus(batch, source, Date.now());
-    const at = batch.length;
-    for (const p of allPartitions(pipeline.partitions)) {
-      for (const name of STAGE_NAMES) {
-        const { stream, group } = pipeline.stages[name];
-        batch.xinfo("CONSUMERS", keys.forPartition(p).stream(stream), group);
+    const read = sendAndRead(redis, (batch) => {
+      const status = queueStatus(batch, source, Date.now());
+      const at = batch.length;
+      for (const p of allPartitions(pipeline.partitions)) {
+        for (const name of STAGE_NAMES) {
+          const { stream, group } = pipeline.stages[name];
+          batch.xinfo("CONSUMERS", keys.forPartition(p).stream(stream), group);
+        }
       }
-    }
-    const replies = await withinTime(execute(batch), pipeline.health.redisTimeoutMs);
-    const report = status(replies);
-    const problems = report.partitions.flatMap((partition) => {
-      const first = at + partition.partition * STAGE_NAMES.length;
-      const consumers = Object.fromEntries(
-        STAGE_NAMES.map((name, i) => [name, parseConsumers(replies[first + i]?.[1])]),
-      ) as StageConsumers;
-      return assess(partition, pipeline, consumers);
+      return (replies): Readiness => {
+        const report = status(replies);
+        const problems = report.partitions.flatMap((partition) => {
+          const first = at + partition.partition * STAGE_NAMES.length;
+          const consumers = Object.fromEntries(
+            STAGE_NAMES.map((name, i) => [name, parseConsumers(replies[first + i]?.[1])]),
+          ) as StageConsumers;
+          return assess(partition, pipeline, consumers);
+        });
+        return { ready: problems.length === 0, problems, status: report };
+      };
     });
-    return { ready: problems.length === 0, problems, status: report };
+    return await withinTime(read, pipeline.health.redisTimeoutMs);
   } catch (error) {
     return { ready: false, problems: [redisProblem(error)], status: null };
   }
@@ -125,7 +128,6 @@ export async function workerReadiness(
 ): Promise<Readiness> {
   const { redis, keys, pipeline } = source;
   try {
-    const batch = redis.pipeline().ping();
     const partitions = allPartitions(pipeline.partitions);
     const streams = partitions.flatMap((p) =>
       stages.map((name) => ({
@@ -134,8 +136,11 @@ export async function workerReadiness(
         stream: keys.forPartition(p).stream(pipeline.stages[name].stream),
       })),
     );
-    for (const { stream } of streams) batch.xinfo("GROUPS", stream);
-    const [pong, ...groups] = await withinTime(execute(batch), pipeline.health.redisTimeoutMs);
+    const replies = sendCommands(redis, (batch) => {
+      batch.ping();
+      for (const { stream } of streams) batch.xinfo("GROUPS", stream);
+    });
+    const [pong, ...groups] = await withinTime(replies, pipeline.health.redisTimeoutMs);
     reply(pong!);
     const problems = streams.flatMap(({ name, stream }, i) => {
       const { group } = pipeline.stages[name];

@@ -1,4 +1,6 @@
-import type { ChainableCommander, Redis } from "ioredis";
+import type { ChainableCommander } from "ioredis";
+import { sendAndRead, type Replies } from "../redis/batch.js";
+import type { RedisClient } from "../redis/client.js";
 import { STAGE_NAMES, type Pipeline, type StageName } from "../config/pipeline.js";
 import { parseGroups } from "../redis/info.js";
 import type { Keys } from "../redis/keys.js";
@@ -12,7 +14,7 @@ import { allPartitions } from "../streams/partitions.js";
 
 /** What reading the status needs; a CLI runtime is one. */
 export interface StatusSource {
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   pipeline: Pipeline;
 }
@@ -54,18 +56,8 @@ export interface StatusReport extends Omit<PartitionStatus, "partition"> {
   partitions: PartitionStatus[];
 }
 
-/** A batch's replies: [error, reply] per command. */
-export type Replies = [Error | null, unknown][];
-
-export async function readStatus(source: StatusSource, now = Date.now()): Promise<StatusReport> {
-  const batch = source.redis.pipeline();
-  const status = queueStatus(batch, source, now);
-  return status(await execute(batch));
-}
-
-/** Sends a batch; its replies, one per command. */
-export async function execute(batch: ChainableCommander): Promise<Replies> {
-  return (await batch.exec()) ?? [];
+export function readStatus(source: StatusSource, now = Date.now()): Promise<StatusReport> {
+  return sendAndRead(source.redis, (batch) => queueStatus(batch, source, now));
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/client.js";
 import type { Pipeline } from "../config/pipeline.js";
 import type { Target } from "../protocol/envelope.js";
 import { SwitchboardError } from "../protocol/errors.js";
@@ -23,7 +23,7 @@ export interface MessageView extends MessageContent {
 /** Reads message records and thread indexes, showing each only to its sender and recipients. */
 export class History {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
     private readonly pipeline: Pipeline,
   ) {}

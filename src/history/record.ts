@@ -1,4 +1,5 @@
-import type { Redis } from "ioredis";
+import { sendCommands } from "../redis/batch.js";
+import type { RedisClient } from "../redis/client.js";
 import { decodeEnvelope } from "../protocol/codec.js";
 import type { CodecLimits } from "../protocol/codec.js";
 import type { Envelope } from "../protocol/envelope.js";
@@ -72,7 +73,7 @@ export interface MessageRecord {
 
 /** Reads a message record; `undefined` when persist has not written one (yet). */
 export async function readMessageRecord(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   messageId: string,
   limits?: CodecLimits,
@@ -139,21 +140,21 @@ export interface StoredEnvelope {
 
 /** Reads the stored envelopes of messages in one round trip; undefined where there is none. */
 export async function readStoredEnvelopes(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   messageIds: readonly string[],
 ): Promise<(StoredEnvelope | undefined)[]> {
   if (messageIds.length === 0) return [];
-  const batch = redis.pipeline();
-  for (const id of messageIds) {
-    batch.hmgetBuffer(
-      keys.message(id),
-      RecordField.encoding,
-      RecordField.envelope,
-      RecordField.seq,
-    );
-  }
-  const replies = (await batch.exec()) ?? [];
+  const replies = await sendCommands(redis, (batch) => {
+    for (const id of messageIds) {
+      batch.hmgetBuffer(
+        keys.message(id),
+        RecordField.encoding,
+        RecordField.envelope,
+        RecordField.seq,
+      );
+    }
+  });
   return replies.map(([error, reply]) => {
     if (error) throw error;
     const [enc, data, seq] = reply as (Buffer | null)[];
@@ -209,7 +210,7 @@ function summaryOf(status: string, event: StatusEvent): string {
 
 /** The message ids of a thread in sequence order, with their sequence numbers. */
 export async function readThreadIndex(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   threadId: string,
 ): Promise<{ message_id: string; seq: number }[]> {

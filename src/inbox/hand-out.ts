@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/client.js";
 import type { Pipeline } from "../config/pipeline.js";
 import type { Keys } from "../redis/keys.js";
 import { compareStreamIds } from "../redis/stream-ids.js";
@@ -21,7 +21,7 @@ export interface Taken {
  * acknowledged and reported expired, so the sender is told.
  */
 export async function handOut(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   pipeline: Pipeline,
   agent: string,

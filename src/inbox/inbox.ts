@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/client.js";
 import { INBOX_GROUP } from "../streams/groups.js";
 import type { Pipeline } from "../config/pipeline.js";
 import type { Envelope } from "../protocol/envelope.js";
@@ -62,7 +62,7 @@ export function toInboxMessage(
  */
 export class Inbox {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
     private readonly pipeline: Pipeline,
     private readonly mail: MailAnnouncements,

@@ -1,6 +1,6 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/client.js";
 import type { Keys } from "../redis/keys.js";
-import { connectRedis } from "../redis/connection.js";
+import { connectTarget, type RedisTarget } from "../redis/target.js";
 
 type Listener = (agent: string, replyTo: string | undefined) => void;
 
@@ -8,16 +8,18 @@ type Listener = (agent: string, replyTo: string | undefined) => void;
  * Hears deliver's announcements of new mail (one pub/sub connection per process) and
  * wakes whoever waits: a long-poll for an agent's inbox, a sender awaiting a reply, an
  * MCP resource subscription. Announcements are hints; every waiter also re-checks Redis
- * on a timer, so a missed one costs latency, never a message.
+ * on a timer, so a missed one costs latency, never a message. On a Redis Cluster the
+ * channel is classic pub/sub, which the cluster relays to every node: a subscriber on any
+ * node hears what deliver's scripts publish on every master.
  */
 export class MailAnnouncements {
-  readonly #url: string;
+  readonly #target: RedisTarget;
   readonly #channel: string;
   readonly #listeners = new Set<Listener>();
-  #subscriber: Redis | undefined;
+  #subscriber: RedisClient | undefined;
 
-  constructor(url: string, keys: Keys) {
-    this.#url = url;
+  constructor(target: RedisTarget, keys: Keys) {
+    this.#target = target;
     this.#channel = keys.mailChannel();
   }
 
@@ -61,7 +63,7 @@ export class MailAnnouncements {
 
   #connect(): void {
     if (this.#subscriber !== undefined) return;
-    const subscriber = connectRedis(this.#url, "reader", "switchboard:mail");
+    const subscriber = connectTarget(this.#target, "reader", "switchboard:mail");
     subscriber.on("error", () => undefined); // reconnects; waiters fall back to their timers
     subscriber.on("message", (_channel: string, message: string) => {
       const [agent, replyTo] = message.split(" ");

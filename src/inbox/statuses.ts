@@ -1,4 +1,5 @@
-import type { Redis } from "ioredis";
+import { sendCommands } from "../redis/batch.js";
+import type { RedisClient } from "../redis/client.js";
 import type { Pipeline } from "../config/pipeline.js";
 import type { ErrorInfo } from "../protocol/errors.js";
 import type { RecipientStatus } from "../protocol/status.js";
@@ -22,31 +23,31 @@ export interface StatusReport {
  * to any partition: to the one its message id hashes to, which spreads them.
  */
 export async function reportStatuses(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   pipeline: Pipeline,
   reports: readonly StatusReport[],
 ): Promise<void> {
   if (reports.length === 0) return;
   const partitions = new Partitions(keys, pipeline.partitions);
-  const batch = redis.pipeline();
-  for (const r of reports) {
-    const stream = partitions.of(r.messageId).stream(pipeline.stages.persist.stream);
-    const fields: FieldList = [
-      Field.kind,
-      "status",
-      Field.messageId,
-      r.messageId,
-      Field.recipient,
-      r.recipient,
-      Field.status,
-      r.status,
-      Field.stage,
-      "inbox",
-    ];
-    if (r.error !== undefined) fields.push(Field.error, JSON.stringify(r.error));
-    if (r.traceparent !== undefined) fields.push(Field.traceparent, r.traceparent);
-    batch.xadd(stream, "*", ...fields);
-  }
-  await batch.exec();
+  await sendCommands(redis, (batch) => {
+    for (const r of reports) {
+      const stream = partitions.of(r.messageId).stream(pipeline.stages.persist.stream);
+      const fields: FieldList = [
+        Field.kind,
+        "status",
+        Field.messageId,
+        r.messageId,
+        Field.recipient,
+        r.recipient,
+        Field.status,
+        r.status,
+        Field.stage,
+        "inbox",
+      ];
+      if (r.error !== undefined) fields.push(Field.error, JSON.stringify(r.error));
+      if (r.traceparent !== undefined) fields.push(Field.traceparent, r.traceparent);
+      batch.xadd(stream, "*", ...fields);
+    }
+  });
 }

@@ -1,6 +1,7 @@
+import { sendCommands } from "../redis/batch.js";
 import { context, isSpanContextValid, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import type { Link, Span } from "@opentelemetry/api";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/client.js";
 import { carry, Field, parseEntries, text, type FieldList } from "../streams/entry.js";
 import type { StreamEntry } from "../streams/entry.js";
 import type { ItemReplies } from "../redis/batch.js";
@@ -111,14 +112,14 @@ export function traceReceive(
  * only when this process traces (undefined for each entry otherwise).
  */
 export async function inboxTraceparents(
-  redis: Redis,
+  redis: RedisClient,
   inbox: string,
   entryIds: readonly string[],
 ): Promise<(string | undefined)[]> {
   if (!isTracing() || entryIds.length === 0) return [];
-  const batch = redis.pipeline();
-  for (const id of entryIds) batch.xrangeBuffer(inbox, id, id);
-  const replies = (await batch.exec()) ?? [];
+  const replies = await sendCommands(redis, (batch) => {
+    for (const id of entryIds) batch.xrangeBuffer(inbox, id, id);
+  });
   return replies.map(([error, reply]) =>
     error === null ? text(parseEntries(reply)[0] ?? EMPTY, Field.traceparent) : undefined,
   );

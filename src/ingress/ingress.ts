@@ -1,4 +1,5 @@
-import type { Redis } from "ioredis";
+import { sendInOrder } from "../redis/batch.js";
+import type { RedisClient } from "../redis/client.js";
 import type { Pipeline } from "../config/pipeline.js";
 import { encodeEnvelope } from "../protocol/codec.js";
 import type { Envelope } from "../protocol/envelope.js";
@@ -29,12 +30,12 @@ export interface Accepted {
  * before anything is written.
  */
 export class Ingress {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #pipeline: Pipeline;
   readonly #keys: Keys;
   readonly #partitions: Partitions;
 
-  constructor(redis: Redis, keys: Keys, pipeline: Pipeline) {
+  constructor(redis: RedisClient, keys: Keys, pipeline: Pipeline) {
     this.#redis = redis;
     this.#keys = keys;
     this.#pipeline = pipeline;
@@ -51,49 +52,63 @@ export class Ingress {
     return accepted!;
   }
 
-  /** Accepts many envelopes in one round trip; all are encoded (and checked) first. */
+  /**
+   * Accepts many envelopes in one round trip (two on a Redis Cluster); all are encoded
+   * (and checked) first.
+   */
   async acceptMany(envelopes: readonly Envelope[]): Promise<Accepted[]> {
     const encoded = envelopes.map((e) => encodeEnvelope(e, this.#pipeline.limits));
     const accepted = JSON.stringify({ at: new Date().toISOString() });
     const ttl = this.#pipeline.history.retentionMs;
-    const batch = this.#redis.pipeline();
     const sent = envelopes.map((e) => traceSend(e, this.#pipeline.stages.validate.stream));
-    envelopes.forEach((envelope, i) => {
-      const { enc, data } = encoded[i]!;
-      const record = this.#keys.message(envelope.id);
-      // The record first: validate reads it as soon as the entry is there. (On a Redis
-      // Cluster the two keys live on different nodes; this order then needs two round trips.)
-      batch
-        .hset(
-          record,
-          RecordField.encoding,
-          enc,
-          RecordField.envelope,
-          data,
-          RecordField.message("accepted"),
-          accepted,
-        )
-        .pexpire(record, ttl)
-        .xadd(
-          this.#streamOf(envelope.thread_id),
-          "*",
-          Field.kind,
-          "msg",
-          Field.messageId,
-          envelope.id,
-          ...sent[i]!.fields,
-        );
-    });
-    const replies = (await batch.exec()) ?? [];
+    // The records first: validate reads one as soon as its entry is there. On a Redis
+    // Cluster a record and its entry live on different nodes: the entries then go once
+    // every record is written.
+    const replies = await sendInOrder(this.#redis, [
+      (batch) => {
+        envelopes.forEach((envelope, i) => {
+          const { enc, data } = encoded[i]!;
+          const record = this.#keys.message(envelope.id);
+          batch
+            .hset(
+              record,
+              RecordField.encoding,
+              enc,
+              RecordField.envelope,
+              data,
+              RecordField.message("accepted"),
+              accepted,
+            )
+            .pexpire(record, ttl);
+        });
+      },
+      (batch) => {
+        envelopes.forEach((envelope, i) => {
+          batch.xadd(
+            this.#streamOf(envelope.thread_id),
+            "*",
+            Field.kind,
+            "msg",
+            Field.messageId,
+            envelope.id,
+            ...sent[i]!.fields,
+          );
+        });
+      },
+    ]);
+    const entries = 2 * envelopes.length;
     const results = envelopes.map((envelope, i): Accepted => {
-      const failed = replies.slice(3 * i, 3 * i + 3).find(([error]) => error !== null);
+      const entry = replies[entries + i]!;
+      const failed = [replies[2 * i]!, replies[2 * i + 1]!, entry].find(
+        ([error]) => error !== null,
+      );
       sent[i]!.end(failed?.[0]);
       if (failed !== undefined) throw failed[0]!;
       return {
         message_id: envelope.id,
         thread_id: envelope.thread_id,
         status: "accepted",
-        stream_id: String(replies[3 * i + 2]?.[1]),
+        stream_id: String(entry[1]),
       };
     });
     const written = envelopes.flatMap((e) => [

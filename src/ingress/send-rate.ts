@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/client.js";
 import type { Pipeline } from "../config/pipeline.js";
 import { SwitchboardError } from "../protocol/errors.js";
 import type { Keys } from "../redis/keys.js";
@@ -57,11 +57,11 @@ return 0
  * cannot send faster by spreading its sends over processes. One script call per send.
  */
 export class SendRate {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #keys: Keys;
   readonly #rate: Pipeline["limits"]["sendRate"];
 
-  constructor(redis: Redis, keys: Keys, pipeline: Pipeline) {
+  constructor(redis: RedisClient, keys: Keys, pipeline: Pipeline) {
     this.#redis = redis;
     this.#keys = keys;
     this.#rate = pipeline.limits.sendRate;

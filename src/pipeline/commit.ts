@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient as Redis } from "../redis/client.js";
 import type { Pipeline, StageDefinition } from "../config/pipeline.js";
 import { readStoredEnvelopes, type StoredEnvelope } from "../history/record.js";
 import { categoryOf, SwitchboardError, type ErrorInfo } from "../protocol/errors.js";

@@ -1,4 +1,5 @@
-import type { Redis } from "ioredis";
+import { sendCommands } from "../redis/batch.js";
+import type { RedisClient } from "../redis/client.js";
 import type { StageName } from "../config/pipeline.js";
 import { toErrorInfo } from "../protocol/errors.js";
 import type { Keys } from "../redis/keys.js";
@@ -24,7 +25,7 @@ export const WORKER_LIVE_MS = 3 * WORKER_HEARTBEAT_MS;
  * runs (`Keys.workers`); `switchboard status` counts the recent scores.
  */
 export class WorkerHeartbeat {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #keys: Keys;
   readonly #stages: readonly StageName[];
   readonly #name: string;
@@ -32,7 +33,7 @@ export class WorkerHeartbeat {
   #timer: NodeJS.Timeout | undefined;
 
   constructor(options: {
-    redis: Redis;
+    redis: RedisClient;
     keys: Keys;
     stages: readonly StageName[];
     /** This process's name, unique among workers (its consumer-name base). */
@@ -58,9 +59,9 @@ export class WorkerHeartbeat {
     clearInterval(this.#timer);
     this.#timer = undefined;
     try {
-      const batch = this.#redis.pipeline();
-      for (const stage of this.#stages) batch.zrem(this.#keys.workers(stage), this.#name);
-      await batch.exec();
+      await sendCommands(this.#redis, (batch) => {
+        for (const stage of this.#stages) batch.zrem(this.#keys.workers(stage), this.#name);
+      });
     } catch (error) {
       this.#log.debug("could not remove the worker heartbeat", { error: toErrorInfo(error) });
     }
@@ -69,15 +70,15 @@ export class WorkerHeartbeat {
   async #beat(): Promise<void> {
     const now = Date.now();
     try {
-      const batch = this.#redis.pipeline();
-      for (const stage of this.#stages) {
-        const key = this.#keys.workers(stage);
-        batch
-          .zadd(key, now, this.#name)
-          .zremrangebyscore(key, "-inf", now - WORKER_LIVE_MS)
-          .pexpire(key, WORKER_LIVE_MS);
-      }
-      await batch.exec();
+      await sendCommands(this.#redis, (batch) => {
+        for (const stage of this.#stages) {
+          const key = this.#keys.workers(stage);
+          batch
+            .zadd(key, now, this.#name)
+            .zremrangebyscore(key, "-inf", now - WORKER_LIVE_MS)
+            .pexpire(key, WORKER_LIVE_MS);
+        }
+      });
     } catch (error) {
       this.#log.debug("worker heartbeat failed", { error: toErrorInfo(error) });
     }

@@ -1,11 +1,13 @@
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
-import type { Redis } from "ioredis";
+import { Cluster } from "ioredis";
+import type { RedisClient } from "../redis/client.js";
 import type { Pipeline, StageDefinition, StageName } from "../config/pipeline.js";
 import { toErrorInfo } from "../protocol/errors.js";
-import { connectRedis, reconnectDelay } from "../redis/connection.js";
+import { reconnectDelay } from "../redis/connection.js";
 import { parseConsumers } from "../redis/info.js";
 import type { Keys } from "../redis/keys.js";
+import { connectTarget, type RedisTarget } from "../redis/target.js";
 import "../redis/buffer-commands.js";
 import type { Logger } from "../telemetry/log.js";
 import { stageBatch } from "../telemetry/record.js";
@@ -19,9 +21,10 @@ import { traceBatch } from "./tracing.js";
 import type { Lease } from "../streams/lease.js";
 
 export interface RunnerOptions {
-  url: string;
+  /** Where Redis is, for the connections opened besides `redis`. */
+  target: RedisTarget;
   /** The process's shared command connection, with the scripts defined. */
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   pipeline: Pipeline;
   stage: StageName;
@@ -67,7 +70,7 @@ export class StageRunner {
   readonly #committer: Committer;
   readonly #retries: RetryResolver;
   readonly #consumers: string[];
-  readonly #readers = new Map<string, { redis: Redis; clientId?: number }>();
+  readonly #readers = new Map<string, { redis: RedisClient; clientId?: number }>();
   #loops: Promise<void>[] = [];
   #stopping = false;
 
@@ -164,16 +167,20 @@ export class StageRunner {
   }
 
   async #loop(consumer: string): Promise<void> {
-    const { url, log } = this.#o;
-    const reader = connectRedis(url, "reader", `switchboard:${consumer}`);
-    const slot: { redis: Redis; clientId?: number } = { redis: reader };
+    const { target, log } = this.#o;
+    const reader = connectTarget(target, "reader", `switchboard:${consumer}`);
+    const slot: { redis: RedisClient; clientId?: number } = { redis: reader };
     this.#readers.set(consumer, slot);
-    reader.on("ready", () => {
-      reader.client("ID").then(
-        (id) => (slot.clientId = id),
-        () => undefined,
-      );
-    });
+    // On a cluster the read blocks on the stream's master, which CLIENT ID and UNBLOCK
+    // cannot be sent to by name: stopping waits out the read's block (`blockMs`) instead.
+    if (!(reader instanceof Cluster)) {
+      reader.on("ready", () => {
+        reader.client("ID").then(
+          (id) => (slot.clientId = id),
+          () => undefined,
+        );
+      });
+    }
     reader.on("error", () => undefined); // reconnection is handled; failures surface below
     let failures = 0;
     let takenOver = this.#o.lease === undefined;
@@ -207,7 +214,7 @@ export class StageRunner {
     reader.disconnect();
   }
 
-  async #read(reader: Redis, consumer: string): Promise<StreamEntry[]> {
+  async #read(reader: RedisClient, consumer: string): Promise<StreamEntry[]> {
     const reply = await reader.xreadgroupBuffer(
       "GROUP",
       this.stage.group,

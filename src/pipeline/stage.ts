@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/client.js";
 import type { Pipeline, StageDefinition } from "../config/pipeline.js";
 import type { ErrorInfo } from "../protocol/errors.js";
 import type { FailureStatus } from "../protocol/status.js";
@@ -58,7 +58,7 @@ export interface StageHandler {
 
 export interface StageContext {
   /** The process's shared command connection (never blocked). */
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   pipeline: Pipeline;
   stage: StageDefinition;

@@ -1,4 +1,5 @@
 import { Redis, type RedisOptions } from "ioredis";
+import { serversOf, type RedisClient } from "./client.js";
 
 /** Reconnect backoff: exponential from 50 ms, capped at 2 s, with full jitter. */
 export function reconnectDelay(attempt: number): number {
@@ -6,7 +7,7 @@ export function reconnectDelay(attempt: number): number {
   return Math.floor(Math.random() * ceiling) + 10;
 }
 
-export type ConnectionRole = "command" | "reader" | "admin";
+export type ConnectionRole = "command" | "reader" | "producer" | "admin";
 
 /**
  * Opens a connection for one role:
@@ -14,6 +15,8 @@ export type ConnectionRole = "command" | "reader" | "admin";
  *   together (ioredis auto-pipelining), and they queue while reconnecting;
  * - `reader`: a connection of its own for blocking `XREADGROUP` (a blocked connection serves
  *   nothing else);
+ * - `producer`: BullMQ's producers; a command fails at once while Redis is away (the
+ *   stage then leaves its entry pending rather than hang), and it reconnects for ever;
  * - `admin`: short-lived CLI work that should fail fast when Redis is away.
  */
 export function connectRedis(url: string, role: ConnectionRole, name?: string): Redis {
@@ -27,8 +30,8 @@ export function redisOptionsFor(role: ConnectionRole, name?: string): RedisOptio
     connectionName: name,
     retryStrategy: reconnectDelay,
     enableAutoPipelining: role === "command",
-    maxRetriesPerRequest: role === "admin" ? 1 : null,
-    enableOfflineQueue: true,
+    maxRetriesPerRequest: role === "admin" || role === "producer" ? 1 : null,
+    enableOfflineQueue: role !== "producer",
   };
 }
 
@@ -36,20 +39,23 @@ export function redisOptionsFor(role: ConnectionRole, name?: string): RedisOptio
  * Warns when Redis may evict keys: an evicted stream entry, inbox or retry job is a lost
  * message, so Switchboard wants `maxmemory-policy noeviction` (writes fail loudly when
  * memory is full instead). Managed Redis services may refuse CONFIG GET: then the policy
- * cannot be checked, which is said once at debug level.
+ * cannot be checked, which is said once at debug level. Each master of a cluster is asked.
  */
 export async function checkEvictionPolicy(
-  redis: Redis,
+  redis: RedisClient,
   warn: (message: string, fields: Record<string, unknown>) => void,
   debug: (message: string, fields: Record<string, unknown>) => void,
 ): Promise<void> {
   try {
-    const [, policy] = (await redis.config("GET", "maxmemory-policy")) as [string, string];
-    if (policy !== undefined && policy !== "noeviction") {
-      warn(
-        "Redis may evict keys under memory pressure, which would lose messages and retries; set `maxmemory-policy noeviction` (redis-cli CONFIG SET maxmemory-policy noeviction, and in redis.conf)",
-        { maxmemory_policy: policy },
-      );
+    for (const server of serversOf(redis)) {
+      const [, policy] = (await server.config("GET", "maxmemory-policy")) as [string, string];
+      if (policy !== undefined && policy !== "noeviction") {
+        warn(
+          "Redis may evict keys under memory pressure, which would lose messages and retries; set `maxmemory-policy noeviction` (redis-cli CONFIG SET maxmemory-policy noeviction, and in redis.conf)",
+          { maxmemory_policy: policy, server: `${server.options.host}:${server.options.port}` },
+        );
+        return;
+      }
     }
   } catch (error) {
     debug("could not check Redis's maxmemory-policy", { error: (error as Error).message });

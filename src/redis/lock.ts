@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./client.js";
 import { lua, Script } from "./script.js";
 
 /**
@@ -36,7 +36,7 @@ return 0
  * must end well within that.
  */
 export async function withLock<T>(
-  redis: Redis,
+  redis: RedisClient,
   key: string,
   work: () => Promise<T>,
   ttlMs = LOCK_TTL_MS,

@@ -1,4 +1,5 @@
-import type { ChainableCommander, Redis } from "ioredis";
+import type { ChainableCommander } from "ioredis";
+import type { RedisClient } from "./client.js";
 
 /** A value as Redis takes it in KEYS and ARGV. */
 export type ScriptArg = string | Buffer | number;
@@ -52,11 +53,11 @@ export class Script<P, R> {
   ) {}
 
   /** Makes the script callable on a connection and on every batch made from it afterwards. */
-  define(redis: Redis): void {
+  define(redis: RedisClient): void {
     redis.defineCommand(this.name, { lua: this.lua.source });
   }
 
-  run(redis: Redis, params: P): Promise<R> {
+  run(redis: RedisClient, params: P): Promise<R> {
     return this.#send(redis, params) as Promise<R>;
   }
 
@@ -65,7 +66,7 @@ export class Script<P, R> {
     this.#send(batch, params);
   }
 
-  #send(target: Redis | ChainableCommander, params: P): unknown {
+  #send(target: RedisClient | ChainableCommander, params: P): unknown {
     const command = (target as unknown as Record<string, ScriptCommand | undefined>)[this.name];
     if (typeof command !== "function") {
       throw new Error(

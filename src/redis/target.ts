@@ -1,6 +1,7 @@
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import { Cluster, type ClusterOptions, type Redis } from "ioredis";
+import type { RedisClient } from "./client.js";
 import type { ClusterNode } from "../config/cluster-nodes.js";
 import { SwitchboardError } from "../protocol/errors.js";
 import {
@@ -16,6 +17,12 @@ import { redactUrl } from "./provision.js";
 export type RedisTarget =
   { kind: "single"; url: string } | { kind: "cluster"; nodes: readonly ClusterNode[] };
 
+/** Names a target for people, without a password: its URL, or its cluster's listed nodes. */
+export function describeTarget(target: RedisTarget): string {
+  if (target.kind === "single") return redactUrl(target.url);
+  return `the Redis Cluster of ${target.nodes.map(nodeAddress).join(",")}`;
+}
+
 /** How an error names a node: `host:port`, `[v6]:port`. */
 export function nodeAddress(node: ClusterNode): string {
   return isIP(node.host) === 6 ? `[${node.host}]:${node.port}` : `${node.host}:${node.port}`;
@@ -29,7 +36,7 @@ export function connectTarget(
   target: RedisTarget,
   role: ConnectionRole,
   name?: string,
-): Redis | Cluster {
+): RedisClient {
   if (target.kind === "single") return connectRedis(target.url, role, name);
   return new Cluster([...target.nodes], clusterOptionsFor(role, name));
 }
@@ -46,17 +53,15 @@ const ADMIN_CLUSTER_ATTEMPTS = 4;
  * long-running roles; a CLI command gives up sooner.
  */
 export function clusterOptionsFor(role: ConnectionRole, name?: string): ClusterOptions {
-  const { connectionName, maxRetriesPerRequest, enableAutoPipelining } = redisOptionsFor(
-    role,
-    name,
-  );
+  const { connectionName, maxRetriesPerRequest, enableAutoPipelining, enableOfflineQueue } =
+    redisOptionsFor(role, name);
   const admin = role === "admin";
   return {
     scaleReads: "master",
     enableAutoPipelining,
-    // Commands wait while the cluster (re)connects; a CLI command's wait is bounded by
-    // its retry strategy giving up, which fails what waits.
-    enableOfflineQueue: true,
+    // Commands wait while the cluster (re)connects (but a producer's); a CLI command's
+    // wait is bounded by its retry strategy giving up, which fails what waits.
+    enableOfflineQueue,
     clusterRetryStrategy: (times) =>
       admin && times > ADMIN_CLUSTER_ATTEMPTS ? null : reconnectDelay(times),
     maxRedirections: admin ? 16 : 64,

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./client.js";
 import { parseGroups } from "./info.js";
 import { compareStreamIds, minStreamId, nextStreamId } from "./stream-ids.js";
 
@@ -10,7 +10,7 @@ import { compareStreamIds, minStreamId, nextStreamId } from "./stream-ids.js";
  * Returns the number of entries trimmed.
  */
 export async function trimAcknowledged(
-  redis: Redis,
+  redis: RedisClient,
   stream: string,
   maxAgeMs: number,
   now = Date.now(),
@@ -22,7 +22,7 @@ export async function trimAcknowledged(
 }
 
 /** The oldest entry of a stream that some group still needs, if any group does. */
-async function oldestNeeded(redis: Redis, stream: string): Promise<string | undefined> {
+async function oldestNeeded(redis: RedisClient, stream: string): Promise<string | undefined> {
   const groups = parseGroups(await redis.xinfo("GROUPS", stream));
   const needed: string[] = [];
   for (const group of groups) {

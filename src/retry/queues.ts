@@ -1,10 +1,10 @@
 import { Queue, Worker, type JobsOptions, type Processor, type Telemetry } from "bullmq";
 import { BullMQOtel } from "bullmq-otel";
-import { Redis } from "ioredis";
 import { STAGE_NAMES, type StageName } from "../config/pipeline.js";
 import { toErrorInfo, type ErrorInfo } from "../protocol/errors.js";
-import { reconnectDelay } from "../redis/connection.js";
+import type { RedisClient } from "../redis/client.js";
 import type { Keys } from "../redis/keys.js";
+import { connectTarget, type RedisTarget } from "../redis/target.js";
 import type { Logger } from "../telemetry/log.js";
 import { isTracing, withTraceparent } from "../telemetry/spans.js";
 
@@ -60,19 +60,20 @@ export function jobOptions(attempts: number, jobId: string): JobsOptions {
  * The BullMQ side of a process: producers (one `Queue` per queue name, on a connection that
  * fails fast when Redis is away, so a stage leaves its entry pending rather than hang) and
  * job workers (on connections that wait for Redis forever, as BullMQ requires). All queues
- * share one hash tag (`Keys.queuePrefix`), so they work on a Redis Cluster.
+ * share one hash tag (`Keys.queuePrefix`), so they work on a Redis Cluster (BullMQ takes
+ * an ioredis `Cluster` as its connection).
  */
 export class Queues {
-  readonly #url: string;
+  readonly #target: RedisTarget;
   readonly #prefix: string;
   readonly #log: Logger;
   readonly #queues = new Map<string, Queue>();
   readonly #workers: Worker[] = [];
-  readonly #connections: Redis[] = [];
-  #producer: Redis | undefined;
+  readonly #connections: RedisClient[] = [];
+  #producer: RedisClient | undefined;
 
-  constructor(url: string, keys: Keys, log: Logger) {
-    this.#url = url;
+  constructor(target: RedisTarget, keys: Keys, log: Logger) {
+    this.#target = target;
     this.#prefix = keys.queuePrefix();
     this.#log = log;
   }
@@ -81,12 +82,10 @@ export class Queues {
   queue(name: string): Queue {
     let queue = this.#queues.get(name);
     if (queue === undefined) {
-      this.#producer ??= new Redis(this.#url, {
-        connectionName: "switchboard:queues",
-        retryStrategy: reconnectDelay,
-        maxRetriesPerRequest: 1,
-        enableOfflineQueue: false,
-      }).on("error", () => undefined); // failures surface on the commands
+      this.#producer ??= connectTarget(this.#target, "producer", "switchboard:queues").on(
+        "error",
+        () => undefined, // failures surface on the commands
+      );
       queue = new Queue(name, {
         connection: this.#producer,
         prefix: this.#prefix,
@@ -118,11 +117,11 @@ export class Queues {
 
   /** Starts processing a queue in this process. */
   work<T>(name: string, processor: Processor<T>, concurrency: number): Worker<T> {
-    const connection = new Redis(this.#url, {
-      connectionName: `switchboard:jobs:${name}`,
-      retryStrategy: reconnectDelay,
-      maxRetriesPerRequest: null,
-    }).on("error", () => undefined); // it reconnects; the worker reports what fails
+    // Waits for Redis for ever (as BullMQ requires): the `reader` role.
+    const connection = connectTarget(this.#target, "reader", `switchboard:jobs:${name}`).on(
+      "error",
+      () => undefined, // it reconnects; the worker reports what fails
+    );
     this.#connections.push(connection);
     const worker = new Worker<T>(name, processor, {
       connection,

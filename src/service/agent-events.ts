@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/client.js";
 import type { StatusChange } from "../agents/registry.js";
 import type { Ingress } from "../ingress/ingress.js";
 import { SYSTEM_AGENT } from "../protocol/agent.js";
@@ -12,7 +12,7 @@ export const AGENT_EVENTS_TOPIC = "switchboard.agents";
 /** Agents' status changes, logged, and sent as messages on the `switchboard.agents` topic. */
 export class AgentEvents {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
     private readonly ingress: Ingress,
     private readonly log: Logger,

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/client.js";
 import type { CredentialsFile } from "../agents/credentials.js";
 import { SwitchboardError } from "../protocol/errors.js";
 import type { Keys } from "../redis/keys.js";
@@ -26,7 +26,7 @@ export interface Claim {
 
 export interface ClaimDeps {
   service: Switchboard;
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
 }
 

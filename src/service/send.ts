@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/client.js";
 import type { Registry } from "../agents/registry.js";
 import type { Pipeline } from "../config/pipeline.js";
 import type { History } from "../history/history.js";
@@ -27,7 +27,7 @@ export interface SendResult {
 }
 
 export interface SendDeps {
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   pipeline: Pipeline;
   registry: Registry;

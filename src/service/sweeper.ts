@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/client.js";
 import type { Registry } from "../agents/registry.js";
 import type { Pipeline } from "../config/pipeline.js";
 import { toErrorInfo } from "../protocol/errors.js";
@@ -11,7 +11,7 @@ import type { AgentEvents } from "./agent-events.js";
 const TRIM_EVERY_SWEEPS = 12;
 
 export interface SweeperDeps {
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   pipeline: Pipeline;
   registry: Registry;

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/client.js";
 import { Registry, type Registration } from "../agents/registry.js";
 import { directorySeenBy } from "../agents/visibility.js";
 import type { Pipeline } from "../config/pipeline.js";
@@ -18,6 +18,7 @@ import type { TraceContext } from "../protocol/envelope.js";
 import { SwitchboardError } from "../protocol/errors.js";
 import type { ToolInput } from "../protocol/tools.js";
 import type { Keys } from "../redis/keys.js";
+import type { RedisTarget } from "../redis/target.js";
 import type { Logger } from "../telemetry/log.js";
 import { AgentEvents } from "./agent-events.js";
 import { replayMessages, type Replayed } from "./replay.js";
@@ -25,8 +26,9 @@ import { Sender, type SendResult } from "./send.js";
 import { Sweeper } from "./sweeper.js";
 
 export interface ServiceOptions {
-  url: string;
-  redis: Redis;
+  /** Where Redis is, for the connections opened besides `redis`. */
+  target: RedisTarget;
+  redis: RedisClient;
   keys: Keys;
   pipeline: Pipeline;
   log: Logger;
@@ -53,7 +55,7 @@ export class Switchboard {
   constructor(options: ServiceOptions) {
     const { redis, keys, pipeline, log } = options;
     const registry = new Registry(redis, keys, pipeline);
-    const mail = new MailAnnouncements(options.url, keys);
+    const mail = new MailAnnouncements(options.target, keys);
     const inbox = new Inbox(redis, keys, pipeline, mail);
     const history = new History(redis, keys, pipeline);
     const ingress = new Ingress(redis, keys, pipeline);

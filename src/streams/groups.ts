@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/client.js";
 import type { Pipeline } from "../config/pipeline.js";
 import type { Keys } from "../redis/keys.js";
 
@@ -6,7 +6,11 @@ import type { Keys } from "../redis/keys.js";
 export const INBOX_GROUP = "inbox";
 
 /** Creates a consumer group reading from the start of its stream, if it does not exist. */
-export async function ensureGroup(redis: Redis, stream: string, group: string): Promise<void> {
+export async function ensureGroup(
+  redis: RedisClient,
+  stream: string,
+  group: string,
+): Promise<void> {
   try {
     await redis.xgroup("CREATE", stream, group, "0", "MKSTREAM");
   } catch (error) {
@@ -15,7 +19,11 @@ export async function ensureGroup(redis: Redis, stream: string, group: string): 
 }
 
 /** Creates every stage's group, so entries forwarded before a stage's worker starts wait for it. */
-export async function ensureGroups(redis: Redis, keys: Keys, pipeline: Pipeline): Promise<void> {
+export async function ensureGroups(
+  redis: RedisClient,
+  keys: Keys,
+  pipeline: Pipeline,
+): Promise<void> {
   for (const stage of Object.values(pipeline.stages)) {
     await ensureGroup(redis, keys.stream(stage.stream), stage.group);
   }

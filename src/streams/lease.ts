@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient as Redis } from "../redis/client.js";
 import type { Keys } from "../redis/keys.js";
 import { lua, Script } from "../redis/script.js";
 

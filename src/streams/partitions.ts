@@ -1,5 +1,5 @@
 import { crc32 } from "node:zlib";
-import type { Redis } from "ioredis";
+import type { RedisClient as Redis } from "../redis/client.js";
 import type { Pipeline } from "../config/pipeline.js";
 import { SwitchboardError } from "../protocol/errors.js";
 import type { Keys } from "../redis/keys.js";

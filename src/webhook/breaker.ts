@@ -1,4 +1,5 @@
-import type { Redis } from "ioredis";
+import { sendCommands } from "../redis/batch.js";
+import type { RedisClient } from "../redis/client.js";
 import type { Pipeline } from "../config/pipeline.js";
 import type { Keys } from "../redis/keys.js";
 import { lua, Script } from "../redis/script.js";
@@ -102,11 +103,11 @@ export interface BreakerView {
  * worker process through Redis, so one failing endpoint is spared by all of them at once.
  */
 export class Breakers {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #keys: Keys;
   readonly #config: Pipeline["webhooks"];
 
-  constructor(redis: Redis, keys: Keys, pipeline: Pipeline) {
+  constructor(redis: RedisClient, keys: Keys, pipeline: Pipeline) {
     this.#redis = redis;
     this.#keys = keys;
     this.#config = pipeline.webhooks;
@@ -135,9 +136,9 @@ export class Breakers {
    */
   async list(): Promise<BreakerView[]> {
     const endpoints = Object.entries(await this.#redis.hgetall(this.#keys.breakers()));
-    const batch = this.#redis.pipeline();
-    for (const [id] of endpoints) batch.hgetall(this.#keys.breaker(id));
-    const replies = (await batch.exec()) ?? [];
+    const replies = await sendCommands(this.#redis, (batch) => {
+      for (const [id] of endpoints) batch.hgetall(this.#keys.breaker(id));
+    });
     const expired = endpoints.flatMap(([id], i) => {
       const [error, hash] = replies[i] ?? [new Error("no reply")];
       return error === null && Object.keys(hash as object).length === 0 ? [id] : [];

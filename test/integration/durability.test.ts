@@ -113,7 +113,7 @@ describe("durability: replicated", () => {
   it("keeps the idempotency key of a refused send: the retry is the same message, never a second", async () => {
     const h = new Harness(REPLICATED, master.url);
     const service = new Switchboard({
-      url: h.url,
+      target: h.target,
       redis: h.redis,
       keys: h.keys,
       pipeline: REPLICATED,

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { Registry } from "../../src/agents/registry.js";
 import { defineScripts } from "../../src/app/scripts.js";
 import { SwitchboardError } from "../../src/protocol/errors.js";
-import { connectRedis } from "../../src/redis/connection.js";
+import { connectTarget } from "../../src/redis/target.js";
 import { Harness } from "../support/harness.js";
 
 /**
@@ -13,7 +13,7 @@ import { Harness } from "../support/harness.js";
  */
 const h = new Harness();
 /** Each caller on a connection of its own, as front ends and the CLI are. */
-const connections = [1, 2, 3, 4].map(() => defineScripts(connectRedis(h.url, "command")));
+const connections = [1, 2, 3, 4].map(() => defineScripts(connectTarget(h.target, "command")));
 const [a, b, c, d] = connections.map((redis) => new Registry(redis, h.keys, h.pipeline));
 afterAll(async () => {
   for (const redis of connections) redis.disconnect();

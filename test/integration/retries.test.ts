@@ -40,7 +40,7 @@ async function fillThenSend(pipeline: ReturnType<typeof fastPipeline>) {
 describe("retries of a stage's failures", () => {
   it("retries a message for a full inbox by the quota policy until there is room", async () => {
     const { first, second } = await fillThenSend(deferring(50));
-    mail = new MailAnnouncements(h.url, h.keys);
+    mail = new MailAnnouncements(h.target, h.keys);
     const inbox = new Inbox(h.redis, h.keys, h.pipeline, mail);
     const waiting = await eventually(async () => {
       const s = await bobStatus(second);
@@ -93,7 +93,7 @@ describe("retries of a stage's failures", () => {
         retries: { quota: { attempts: 2, delayMs: 1500, maxDelayMs: 1500, jitter: 0 } },
       }),
     );
-    mail = new MailAnnouncements(h.url, h.keys);
+    mail = new MailAnnouncements(h.target, h.keys);
     const inbox = new Inbox(h.redis, h.keys, h.pipeline, mail);
     await eventually(async () => (await bobStatus(second))?.status === "retrying");
     // Room before the job's one (and last) try.

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../../src/redis/client.js";
 
 /**
  * Dead letters and error-history entries written in the documented formats (see
@@ -54,7 +54,7 @@ export function deadLetterFields(d: SeededDeadLetter): string[] {
 
 /** Appends dead letters with ids at their `at` times; returns the ids. */
 export async function seedDeadLetters(
-  redis: Redis,
+  redis: RedisClient,
   stream: string,
   letters: readonly SeededDeadLetter[],
 ): Promise<string[]> {
@@ -81,7 +81,7 @@ export interface SeededError {
 
 /** Appends error-history entries with ids at their `at` times (which must grow). */
 export async function seedErrors(
-  redis: Redis,
+  redis: RedisClient,
   stream: string,
   errors: readonly SeededError[],
 ): Promise<void> {

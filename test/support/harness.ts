@@ -1,5 +1,4 @@
 import { Queue } from "bullmq";
-import { Redis } from "ioredis";
 import {
   parsePipeline,
   type Pipeline,
@@ -15,8 +14,9 @@ import { Janitor } from "../../src/pipeline/janitor.js";
 import { ensureGroup } from "../../src/streams/groups.js";
 import { Worker } from "../../src/app/worker.js";
 import { composeEnvelope, type SendRequest } from "../../src/protocol/compose.js";
-import { connectRedis } from "../../src/redis/connection.js";
+import type { RedisClient } from "../../src/redis/client.js";
 import { Keys } from "../../src/redis/keys.js";
+import { connectTarget, type RedisTarget } from "../../src/redis/target.js";
 import { defineScripts } from "../../src/app/scripts.js";
 import { STAGE_FACTORIES } from "../../src/stages/index.js";
 import { createLogger, silentLogger } from "../../src/telemetry/log.js";
@@ -45,16 +45,18 @@ export function fastPipeline(document: Record<string, unknown> = {}): Pipeline {
 /** One isolated Switchboard: its own key prefix on the shared test Redis. */
 export class Harness {
   readonly keys = new Keys(testPrefix());
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly ingress: Ingress;
+  readonly target: RedisTarget;
   readonly #workers: Worker[] = [];
 
-  /** On the shared test Redis, or on another (one a test kills and restarts). */
+  /** On the shared test Redis, or on another (its URL: one a test kills and restarts), or a cluster. */
   constructor(
     readonly pipeline: Pipeline = fastPipeline(),
-    readonly url: string = redisUrl(),
+    where: string | RedisTarget = redisUrl(),
   ) {
-    this.redis = defineScripts(connectRedis(url, "command")).on("error", () => undefined);
+    this.target = typeof where === "string" ? { kind: "single", url: where } : where;
+    this.redis = defineScripts(connectTarget(this.target, "command")).on("error", () => undefined);
     this.ingress = new Ingress(this.redis, this.keys, pipeline);
   }
 
@@ -65,7 +67,7 @@ export class Harness {
     partitions?: readonly number[],
   ): Promise<Worker> {
     const worker = new Worker({
-      url: this.url,
+      target: this.target,
       redis: this.redis,
       keys: this.keys,
       pipeline: this.pipeline,
@@ -151,7 +153,7 @@ export class Harness {
 
   /** Why each job of a BullMQ queue that failed for good failed. */
   async failedJobs(queue: string): Promise<string[]> {
-    const connection = new Redis(this.url, { maxRetriesPerRequest: null });
+    const connection = connectTarget(this.target, "reader");
     const reader = new Queue(queue, { connection, prefix: this.keys.queuePrefix() });
     try {
       return (await reader.getFailed()).map((job) => job.failedReason);

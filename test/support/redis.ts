@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { inject } from "vitest";
+import { serversOf, type RedisClient } from "../../src/redis/client.js";
 
 /** The URL of the Redis provisioned by the global setup. */
 export function redisUrl(): string {
@@ -19,14 +20,20 @@ export async function connect(): Promise<Redis> {
   return redis;
 }
 
-/** Removes every key under `${prefix}:`; for `afterAll` cleanup. */
-export async function deleteByPrefix(redis: Redis, prefix: string): Promise<number> {
-  let cursor = "0";
+/**
+ * Removes every key under `${prefix}:`; for `afterAll` cleanup. Scans each master of a
+ * cluster, and unlinks key by key there (a command's keys must share a slot).
+ */
+export async function deleteByPrefix(redis: RedisClient, prefix: string): Promise<number> {
   let deleted = 0;
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 500);
-    cursor = next;
-    if (keys.length > 0) deleted += await redis.unlink(...keys);
-  } while (cursor !== "0");
+  for (const server of serversOf(redis)) {
+    let cursor = "0";
+    do {
+      const [next, keys] = await server.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 500);
+      cursor = next;
+      const counts = await Promise.all(keys.map((key) => server.unlink(key)));
+      deleted += counts.reduce((sum, count) => sum + count, 0);
+    } while (cursor !== "0");
+  }
   return deleted;
 }

@@ -1,4 +1,5 @@
 import type { Pipeline } from "../../src/config/pipeline.js";
+import type { RedisTarget } from "../../src/redis/target.js";
 import { Switchboard } from "../../src/service/switchboard.js";
 import { silentLogger } from "../../src/telemetry/log.js";
 import { fastPipeline, Harness } from "./harness.js";
@@ -7,10 +8,10 @@ import { fastPipeline, Harness } from "./harness.js";
 export class ServiceHarness extends Harness {
   readonly service: Switchboard;
 
-  constructor(pipeline: Pipeline = fastPipeline()) {
-    super(pipeline);
+  constructor(pipeline: Pipeline = fastPipeline(), where?: string | RedisTarget) {
+    super(pipeline, where);
     this.service = new Switchboard({
-      url: this.url,
+      target: this.target,
       redis: this.redis,
       keys: this.keys,
       pipeline,

@@ -1,6 +1,7 @@
+import { sendCommands } from "../../redis/batch.js";
 import { performance } from "node:perf_hooks";
 import { DelayedError } from "bullmq";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../../redis/client.js";
 import type { Pipeline } from "../../config/pipeline.js";
 import { decodeStored, readStoredEnvelopes } from "../../history/record.js";
 import { SwitchboardError, type ErrorInfo } from "../../protocol/errors.js";
@@ -47,7 +48,7 @@ export async function schedulePushes(
 }
 
 export interface PusherOptions extends EntryJobsOptions {
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   queues: Queues;
 }
@@ -95,14 +96,11 @@ export class Pusher {
         `message expired at ${new Date(expiresAt).toISOString()} before ${recipient}'s webhook took it`,
       );
     }
-    const [[, marker], [, agent]] = ((await redis
-      .pipeline()
-      .get(keys.delivered(recipient, messageId))
-      .hmget(keys.agent(recipient), A.name, A.webhookUrl, A.webhookSecret)
-      .exec()) ?? []) as [
-      [null, string | null],
-      [null, [string | null, string | null, string | null]],
-    ];
+    const [[, marker], [, agent]] = (await sendCommands(redis, (batch) =>
+      batch
+        .get(keys.delivered(recipient, messageId))
+        .hmget(keys.agent(recipient), A.name, A.webhookUrl, A.webhookSecret),
+    )) as [[null, string | null], [null, [string | null, string | null, string | null]]];
     // Pushed before, and maybe not recorded: a job whose write failed runs again. Say it
     // again, as deliver does for an inbox marker (the status is one field per recipient).
     if (marker === PUSHED) return { kind: "forward", outputs: [delivered(messageId, recipient)] };

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../../redis/client.js";
 import { Registry } from "../../agents/registry.js";
 import type { Pipeline } from "../../config/pipeline.js";
 import type { AgentStatus, AgentView } from "../../protocol/agent.js";
@@ -16,14 +16,14 @@ const RECHECK_MS = 250;
  * capability routing may see a change up to 250 ms late.
  */
 export class Directory {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #keys: Keys;
   readonly #registry: Registry;
   #version: string | null | undefined;
   #agents = new Map<string, AgentView>();
   #checkedAt = -Infinity;
 
-  constructor(redis: Redis, keys: Keys, pipeline: Pipeline) {
+  constructor(redis: RedisClient, keys: Keys, pipeline: Pipeline) {
     this.#redis = redis;
     this.#keys = keys;
     this.#registry = new Registry(redis, keys, pipeline);
