@@ -14,8 +14,8 @@ export type ItemReplies = { ok: true; replies: unknown[] } | { ok: false; error:
  * Sends the commands `fill` adds to a batch. On one Redis they go in one round trip (a
  * pipeline). On a Redis Cluster a pipeline must keep to the keys of one node, and a batch
  * may touch keys on every node: each command is sent by itself instead, to its key's
- * master, and a command connection's auto-pipelining sends those for one node together
- * (a round trip per node). Either way the replies come back in the order of the commands.
+ * master, all at once (written without waiting for replies, so about a round trip per
+ * node). Either way the replies come back in the order of the commands.
  * Nothing is ordered across nodes: see {@link sendInOrder} when one write must land first.
  */
 export function sendCommands(redis: RedisClient, fill: FillBatch): Promise<Replies> {

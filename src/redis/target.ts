@@ -50,15 +50,17 @@ const ADMIN_CLUSTER_ATTEMPTS = 4;
  * TRYAGAIN (a multi-key command during a slot migration), CLUSTERDOWN and a closed
  * connection (a master failing over) are retried after a pause, up to `maxRedirections`
  * times in all: 64 × 250 ms outlasts a failover (node timeout plus election) for the
- * long-running roles; a CLI command gives up sooner.
+ * long-running roles; a CLI command gives up sooner. No auto-pipelining: ioredis groups a
+ * cluster's auto-pipelines per node, and a MOVED reply (a slot that moved, a command it
+ * sent to the wrong node) then fails the commands instead of being followed (ioredis
+ * issues 1692, 2075); commands are written without waiting for replies all the same.
  */
 export function clusterOptionsFor(role: ConnectionRole, name?: string): ClusterOptions {
-  const { connectionName, maxRetriesPerRequest, enableAutoPipelining, enableOfflineQueue } =
-    redisOptionsFor(role, name);
+  const { connectionName, maxRetriesPerRequest, enableOfflineQueue } = redisOptionsFor(role, name);
   const admin = role === "admin";
   return {
     scaleReads: "master",
-    enableAutoPipelining,
+    enableAutoPipelining: false,
     // Commands wait while the cluster (re)connects (but a producer's); a CLI command's
     // wait is bounded by its retry strategy giving up, which fails what waits.
     enableOfflineQueue,

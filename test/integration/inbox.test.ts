@@ -143,20 +143,7 @@ describe("threads, replay and request/reply", () => {
     h = new ServiceHarness();
     await h.register("alice", "bob");
     await h.worker();
-    const first = await h.sendAs("alice", { to: ["bob"], subject: "plan", body: "step 0" });
-    await eventually(async () => (await h.service.digest("bob")).unread === 1);
-    const reply = await h.sendAs("bob", { to: ["alice"], reply_to: first.message_id, body: "ok" });
-    expect(reply.thread_id).toBe(first.thread_id);
-    await h.sendAs("alice", { to: ["bob"], thread_id: first.thread_id, body: "step 1" });
-    const thread = await eventually(async () => {
-      const t = await h.service.getThread("bob", first.thread_id).catch(() => []);
-      return t.length === 3 && t;
-    });
-    expect(thread.map((m) => [m.seq, m.from, m.body])).toEqual([
-      [1, "alice", "step 0"],
-      [2, "bob", "ok"],
-      [3, "alice", "step 1"],
-    ]);
+    const first = await h.threadOfThree();
     await expect(h.service.getThread("carol", first.thread_id)).rejects.toMatchObject({
       code: "NOT_FOUND",
     });

@@ -1,0 +1,213 @@
+import { setTimeout as delay } from "node:timers/promises";
+import { Cluster } from "ioredis";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { clusterReadiness } from "../../src/health/readiness.js";
+import { readStatus } from "../../src/health/status.js";
+import { readMessageRecord } from "../../src/history/record.js";
+import { MailAnnouncements } from "../../src/inbox/mail.js";
+import type { RedisTarget } from "../../src/redis/target.js";
+import { cliEnv, killAll, run } from "../support/cli.js";
+import { startCluster, type TestCluster } from "../support/cluster.js";
+import { eventually, fastPipeline } from "../support/harness.js";
+import { call, closeClients, connectLegacy, startServe, writePipeline } from "../support/mcp.js";
+import { testPrefix } from "../support/redis.js";
+import { ServiceHarness } from "../support/service.js";
+
+/**
+ * Switchboard on a real Redis Cluster (three masters, three replicas) with three
+ * partitions: the stages, the service and `switchboard serve` itself. One cluster for the
+ * file; each test has its own prefix on it.
+ */
+let cluster: TestCluster;
+let target: RedisTarget;
+const harnesses: ServiceHarness[] = [];
+
+beforeAll(async () => {
+  cluster = await startCluster();
+  target = {
+    kind: "cluster",
+    nodes: cluster.masters.map((node) => {
+      const [host = "", port = ""] = node.split(":");
+      return { host, port: Number(port) };
+    }),
+  };
+}, 60_000);
+
+afterEach(async () => {
+  killAll();
+  await closeClients();
+  await Promise.all(harnesses.splice(0).map((h) => h.close()));
+});
+
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+/** A harness on the cluster with three partitions, and its workers. */
+function onCluster(document: Record<string, unknown> = {}): ServiceHarness {
+  const h = new ServiceHarness(fastPipeline({ partitions: 3, ...document }), target);
+  harnesses.push(h);
+  return h;
+}
+
+/** Fetches `agents`' inboxes until `count` messages came between them; who got what. */
+async function received(h: ServiceHarness, agents: string[], count: number) {
+  const got: Record<string, unknown[]> = Object.fromEntries(agents.map((a) => [a, []]));
+  await eventually(async () => {
+    for (const agent of agents) got[agent]!.push(...(await h.fetch(agent)).map((m) => m.body));
+    return Object.values(got).flat().length >= count;
+  });
+  await delay(200); // anything more would show up now
+  for (const agent of agents) got[agent]!.push(...(await h.fetch(agent)).map((m) => m.body));
+  return got;
+}
+
+describe("Switchboard on a Redis Cluster", () => {
+  it("spreads its keys over every master", async () => {
+    const h = onCluster();
+    expect(h.redis).toBeInstanceOf(Cluster);
+    await h.register("alice", "bob", "carol", "dave", "erin");
+    await h.worker();
+    for (let i = 0; i < 6; i++) await h.sendAs("alice", { to: ["bob"], body: i });
+    await received(h, ["bob"], 6);
+    for (const master of (h.redis as Cluster).nodes("master")) {
+      const [, keys] = await master.scan("0", "MATCH", `${h.keys.prefix}:*`, "COUNT", 1000);
+      expect(keys.length, `${master.options.host}:${master.options.port}`).toBeGreaterThan(0);
+    }
+  });
+
+  it("delivers direct messages and keeps a thread of replies in order", async () => {
+    const h = onCluster();
+    await h.register("alice", "bob");
+    await h.worker();
+    const first = await h.threadOfThree();
+    const fetched = await h.fetch("bob");
+    expect(fetched.map((m) => m.body)).toEqual(["step 0", "step 1"]);
+    await h.service.ack("bob", [fetched[0]!.message_id, fetched[1]!.message_id]);
+    expect((await h.service.digest("bob")).unread).toBe(0);
+    const record = await readMessageRecord(h.redis, h.keys, first.message_id);
+    expect(record?.recipients.bob?.status).toBe("acked");
+  });
+
+  it("routes broadcasts, capability any and all, and topics", async () => {
+    const h = onCluster();
+    await h.register("alice", "bob:review", "carol:review@2", "dave:testing");
+    await h.worker();
+    await h.sendAs("alice", { broadcast: true, body: "all" });
+    expect(await received(h, ["alice", "bob", "carol", "dave"], 3)).toEqual({
+      alice: [],
+      bob: ["all"],
+      carol: ["all"],
+      dave: ["all"],
+    });
+    await h.sendAs("alice", { capability: "review", mode: "all", body: "reviewers" });
+    expect(await received(h, ["bob", "carol", "dave"], 2)).toEqual({
+      bob: ["reviewers"],
+      carol: ["reviewers"],
+      dave: [],
+    });
+    await h.sendAs("alice", { capability: "review", body: "one of you" });
+    const any = await received(h, ["alice", "bob", "carol", "dave"], 1);
+    expect(Object.values(any).flat()).toEqual(["one of you"]);
+    expect([...any.bob!, ...any.carol!]).toEqual(["one of you"]);
+    await h.service.subscribe("dave", "builds.main");
+    await h.sendAs("alice", { topic: "builds.main", body: "green" });
+    expect(await received(h, ["bob", "carol", "dave"], 1)).toEqual({
+      bob: [],
+      carol: [],
+      dave: ["green"],
+    });
+    expect((await h.service.listAgents("alice", {})).map((a) => a.name)).toEqual([
+      "alice",
+      "bob",
+      "carol",
+      "dave",
+    ]);
+  });
+
+  it("announces new mail to a subscriber on the cluster", async () => {
+    const h = onCluster();
+    await h.register("alice", "bob");
+    await h.worker();
+    const mail = new MailAnnouncements(target, h.keys);
+    const heard: string[] = [];
+    try {
+      mail.listen((agent) => heard.push(agent));
+      await delay(500); // the subscription is made
+      await h.sendAs("alice", { to: ["bob"], body: "ping" });
+      await eventually(() => Promise.resolve(heard.includes("bob")));
+      // A long poll is woken by the announcement, well before its wait ends.
+      const started = Date.now();
+      const waiting = h.service.fetch("alice", { limit: 10, wait_seconds: 20 });
+      await delay(300);
+      await h.sendAs("bob", { to: ["alice"], body: "pong" });
+      expect((await waiting).map((m) => m.body)).toEqual(["pong"]);
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      mail.close();
+    }
+  });
+
+  it("reads status and readiness across the partitions", async () => {
+    const h = onCluster();
+    await h.register("alice", "bob");
+    await h.worker();
+    for (let i = 0; i < 5; i++) await h.sendAs("alice", { to: ["bob"], body: i });
+    await received(h, ["bob"], 5);
+    const status = await readStatus(h);
+    expect(status.partitions.map((p) => p.partition)).toEqual([0, 1, 2]);
+    expect(status.stages.validate.length).toBe(5);
+    await eventually(async () => (await clusterReadiness(h)).ready);
+  });
+
+  it("retries a message for a full inbox, dead-letters it when attempts are spent, and replays it", async () => {
+    const h = onCluster({
+      inbox: { quota: 1, overflow: "defer" },
+      retries: { quota: { attempts: 3, delayMs: 100, maxDelayMs: 100, jitter: 0 } },
+    });
+    await h.register("alice", "bob");
+    await h.worker();
+    const status = async (id: string) =>
+      (await readMessageRecord(h.redis, h.keys, id))?.recipients.bob?.status;
+    const first = await h.sendAs("alice", { to: ["bob"], body: 1 });
+    await eventually(async () => (await status(first.message_id)) === "delivered");
+    const second = await h.sendAs("alice", { to: ["bob"], body: 2 });
+    await eventually(async () => (await status(second.message_id)) === "retrying");
+    await eventually(async () => (await status(second.message_id)) === "dead_lettered");
+    const { dead_letters: letters } = await h.service.listDeadLetters({}, { limit: 10 });
+    expect(letters.map((d) => [d.message_id, d.code])).toEqual([[second.message_id, "INBOX_FULL"]]);
+    const [fetched] = await h.fetch("bob");
+    await h.service.ack("bob", [fetched!.message_id]);
+    const replayed = await h.service.replayDeadLetters([letters[0]!.id]);
+    expect(replayed).toMatchObject([{ id: letters[0]!.id, result: "replayed" }]);
+    await eventually(async () => (await status(second.message_id)) === "delivered");
+    expect((await h.fetch("bob")).map((m) => m.body)).toEqual([2]);
+  }, 30_000);
+
+  it("runs `switchboard serve` and the CLI with REDIS_CLUSTER_NODES", async () => {
+    const env = { ...cliEnv(testPrefix(), await writePipeline()) };
+    delete env.REDIS_URL;
+    env.REDIS_CLUSTER_NODES = cluster.nodes.slice(0, 2).join(",");
+    const serve = await startServe(env);
+    expect(serve.stderr()).toContain("redis: using the Redis Cluster of");
+    const alice = await connectLegacy(serve.url);
+    const bob = await connectLegacy(serve.url);
+    await call(alice, "register_agent", { name: "alice" });
+    await call(bob, "register_agent", { name: "bob" });
+    const sent = await call<{ message_id: string }>(alice, "send_message", {
+      to: ["bob"],
+      body: "over the cluster",
+    });
+    const fetched = await call<{ messages: { body: unknown }[] }>(bob, "fetch_inbox", {
+      wait_seconds: 10,
+    });
+    expect(fetched.messages.map((m) => m.body)).toEqual(["over the cluster"]);
+    await call(bob, "ack_messages", { message_ids: [sent.message_id] });
+    const status = await run(["status", "--json"], env);
+    expect(status.stderr).toBe("");
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ stages: { validate: { length: 1 } } });
+    const stopped = await serve.stop();
+    expect(stopped.code).toBe(0);
+  }, 60_000);
+});
