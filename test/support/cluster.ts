@@ -23,6 +23,11 @@ export interface TestCluster {
   roles(): Promise<Map<string, string>>;
   /** SIGKILLs the node on `port`, as a crash would. */
   kill(port: number): Promise<void>;
+  /**
+   * Starts a killed node again on its port, with its cluster config: it rejoins, as a
+   * replica of the master that took over from it. Resolves once it replicates.
+   */
+  restart(port: number): Promise<void>;
   /** Stops every node and removes the directory; idempotent. */
   stop(): Promise<void>;
 }
@@ -51,9 +56,12 @@ export async function startCluster(options: { nodeTimeoutMs?: number } = {}): Pr
     const started = await Promise.allSettled(
       Array.from({ length: NODES }, (_, i) => spawnNode(join(dir, `node-${i}`), nodeTimeout)),
     );
-    for (const result of started) {
-      if (result.status === "fulfilled") servers.set(result.value.port, result.value);
-    }
+    const nodeIndex = new Map<number, number>();
+    started.forEach((result, i) => {
+      if (result.status !== "fulfilled") return;
+      servers.set(result.value.port, result.value);
+      nodeIndex.set(result.value.port, i);
+    });
     const failed = started.find((result) => result.status === "rejected");
     if (failed !== undefined) throw failed.reason;
     const nodes = [...servers.keys()].map((port) => `${HOST}:${port}`);
@@ -81,6 +89,13 @@ export async function startCluster(options: { nodeTimeoutMs?: number } = {}): Pr
         await server.kill();
         killed.add(port);
       },
+      async restart(port) {
+        if (!killed.has(port)) throw new Error(`cluster node ${port} is not killed`);
+        const server = await spawnNode(join(dir, `node-${nodeIndex.get(port)}`), nodeTimeout, port);
+        servers.set(port, server);
+        killed.delete(port);
+        await waitUntilOk(nodes);
+      },
       stop,
     };
   } catch (error) {
@@ -90,9 +105,9 @@ export async function startCluster(options: { nodeTimeoutMs?: number } = {}): Pr
 }
 
 /** One node on a port whose bus port is free too; another pair when the first is taken meanwhile. */
-async function spawnNode(dir: string, nodeTimeout: string): Promise<SpawnedRedis> {
+async function spawnNode(dir: string, nodeTimeout: string, again?: number): Promise<SpawnedRedis> {
   for (let attempt = 1; ; attempt++) {
-    const port = await freePortPair();
+    const port = again ?? (await freePortPair());
     try {
       return await spawnRedisServer({
         dir,
@@ -105,7 +120,7 @@ async function spawnNode(dir: string, nodeTimeout: string): Promise<SpawnedRedis
         ],
       });
     } catch (error) {
-      if (attempt === 3) throw error;
+      if (attempt === 3 || again !== undefined) throw error;
     }
   }
 }
