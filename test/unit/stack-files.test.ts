@@ -433,6 +433,23 @@ describe("grafana/dashboards", () => {
     }
   });
 
+  it("has a partition variable: the partitions of the stage gauges, several or All, that the partition panels follow", () => {
+    const pipeline = all.find((d) => d.dashboard.uid === "switchboard-pipeline")!.dashboard;
+    const partition = pipeline.templating.list.find((v) => v.name === "partition");
+    expect(partition).toMatchObject({ type: "query", multi: true, includeAll: true });
+    expect(variableQuery(partition!)).toBe(
+      'label_values(switchboard_group_lag{job=~"$job"}, partition)',
+    );
+    const following = dashboardQueries(pipeline).filter(({ expr }) => expr.includes("$partition"));
+    expect(following.length).toBeGreaterThanOrEqual(2);
+    for (const { where, expr } of following) {
+      for (const { name, matchers } of selectorsOf(expr)) {
+        expect(name, where).toMatch(/^switchboard_group_/);
+        expect(matchers, where).toContain('partition=~"$partition"');
+      }
+    }
+  });
+
   it("filters every query by the job and instance chosen, the cluster-wide gauges by job only", () => {
     // Every front end reads the cluster-wide gauges from Redis, and workers export none: an
     // instance filter would only empty their panels.
@@ -534,6 +551,26 @@ describe("queries of the dashboards and alert rules", () => {
         .map((name) => `${name} (${where})`),
     );
     expect(unknown).toEqual([]);
+  });
+
+  it("add a stage's partitions up only after taking the max over the front ends", () => {
+    // Every front end reports the same {stage, partition} gauges: summing or taking the
+    // minimum over them directly would count front ends, so the aggregation right around a
+    // group gauge keeps the partition, or is a max (a max of maxes is the same number).
+    const around = /(\w+)\s+by\s*\(([^)]*)\)\s*\((?:\w+\()?(switchboard_group_\w+)/g;
+    let checked = 0;
+    for (const { where, expr } of promQueries()) {
+      const selected = expr.match(/\bswitchboard_group_\w+/g) ?? [];
+      const aggregated = [...expr.matchAll(around)];
+      expect(aggregated.length, `${where}: ${expr}`).toBe(selected.length);
+      for (const [, op, labels, name] of aggregated) {
+        checked += 1;
+        const keeps = labels!.split(",").map((l) => l.trim());
+        if (op !== "max") expect(keeps, `${where}: ${op} of ${name}`).toContain("partition");
+        expect(keeps, `${where}: ${name}`).toContain("stage");
+      }
+    }
+    expect(checked).toBeGreaterThan(10);
   });
 });
 
