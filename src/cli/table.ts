@@ -37,6 +37,19 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(abs / 86_400_000)}d`;
 }
 
+/** A short human size, in powers of 1024: `512B`, `1.5K`, `12.3M`, `2.0G`. */
+export function formatBytes(bytes: number): string {
+  const units = ["K", "M", "G", "T"];
+  if (bytes < 1024) return `${Math.max(0, Math.round(bytes))}B`;
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${value.toFixed(1)}${units[unit]}`;
+}
+
 /** One line of at most `max` characters; longer text ends in `…`. */
 export function truncate(text: string, max: number): string {
   const flat = text.replace(/\s+/g, " ").trim();

@@ -44,3 +44,8 @@ export function parseConsumers(reply: unknown): ConsumerInfo[] {
     return { name: String(r.name), pending: Number(r.pending), idleMs: Number(r.idle) };
   });
 }
+
+/** `cluster_state:ok` → `ok`, from INFO or CLUSTER INFO text. */
+export function infoField(info: string, field: string): string | undefined {
+  return new RegExp(`^${field}:(.*)$`, "m").exec(info)?.[1]?.trim();
+}

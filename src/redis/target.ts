@@ -11,6 +11,7 @@ import {
   redisOptionsFor,
   type ConnectionRole,
 } from "./connection.js";
+import { infoField } from "./info.js";
 import { redactUrl } from "./provision.js";
 
 /** Where Redis is: one server (REDIS_URL, or one found or started), or a Redis Cluster. */
@@ -208,11 +209,6 @@ function refusal(code: "CONFIG" | "REDIS_UNAVAILABLE", message: string): Switchb
 /** CLUSTER INFO, NODES, MYID: replies of text. */
 async function clusterCommand(client: Redis, subcommand: "INFO" | "NODES" | "MYID") {
   return String(await client.call("CLUSTER", subcommand));
-}
-
-/** `cluster_state:ok` → `ok`, from INFO or CLUSTER INFO text. */
-function infoField(info: string, field: string): string | undefined {
-  return new RegExp(`^${field}:(.*)$`, "m").exec(info)?.[1]?.trim();
 }
 
 interface NodeEntry {

@@ -1,6 +1,7 @@
 import { setTimeout as delay } from "node:timers/promises";
 import { Cluster } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { readNodes } from "../../src/health/nodes.js";
 import { clusterReadiness } from "../../src/health/readiness.js";
 import { readStatus } from "../../src/health/status.js";
 import { readMessageRecord } from "../../src/history/record.js";
@@ -158,6 +159,16 @@ describe("Switchboard on a Redis Cluster", () => {
     expect(status.partitions.map((p) => p.partition)).toEqual([0, 1, 2]);
     expect(status.stages.validate.length).toBe(5);
     await eventually(async () => (await clusterReadiness(h)).ready);
+    // Per master: its slots, the partitions among them, memory and replicas.
+    const nodes = (await readNodes(h.redis, h.keys, 3))!;
+    expect(nodes.map((n) => n.address).sort()).toEqual([...cluster.masters].sort());
+    expect(nodes.flatMap((n) => n.partitions).sort()).toEqual([0, 1, 2]);
+    const slots = nodes.flatMap((n) => n.slots).map((r) => r.split("-").map(Number));
+    expect(slots.reduce((n, [start, end = start]) => n + end! - start! + 1, 0)).toBe(16384);
+    for (const node of nodes) {
+      expect(node.replicas, node.address).toBe(1);
+      expect(node.used_memory_bytes, node.address).toBeGreaterThan(0);
+    }
   });
 
   it("retries a message for a full inbox, dead-letters it when attempts are spent, and replays it", async () => {
@@ -206,7 +217,17 @@ describe("Switchboard on a Redis Cluster", () => {
     const status = await run(["status", "--json"], env);
     expect(status.stderr).toBe("");
     expect(status.code).toBe(0);
-    expect(JSON.parse(status.stdout)).toMatchObject({ stages: { validate: { length: 1 } } });
+    const report = JSON.parse(status.stdout) as {
+      partitions: { partition: number }[];
+      nodes: { address: string; partitions: number[] }[];
+    };
+    expect(report).toMatchObject({ stages: { validate: { length: 1 } } });
+    expect(report.nodes.map((n) => n.address).sort()).toEqual([...cluster.masters].sort());
+    expect(report.nodes.flatMap((n) => n.partitions).sort()).toEqual(
+      report.partitions.map((p) => p.partition),
+    );
+    const table = await run(["status"], env);
+    expect(table.stdout).toMatch(/^master +slots +partitions +memory +replicas$/m);
     const stopped = await serve.stop();
     expect(stopped.code).toBe(0);
   }, 60_000);

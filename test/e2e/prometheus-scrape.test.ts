@@ -132,7 +132,11 @@ describe.skipIf(prometheusBin === undefined)(
     it("answers the pipeline dashboard's job and instance variables with the front end it scrapes", async () => {
       await (scraped ??= firstScrape());
       const values = await variablesOf("switchboard-pipeline");
-      expect(values).toEqual({ job: JOB, instance: allOf([fixture.serve.url.host]) });
+      expect(values).toEqual({
+        job: JOB,
+        instance: allOf([fixture.serve.url.host]),
+        partition: allOf(["0"]),
+      });
       const query = await panelQuery("switchboard-pipeline", "Processes up");
       expect(query).toContain(`instance=~"${allOf([fixture.serve.url.host])}"`);
       const [up] = await prometheus.query(query);
@@ -159,6 +163,16 @@ describe.skipIf(prometheusBin === undefined)(
       expect(p95).toBeGreaterThan(0);
       expect(p95).toBeLessThan(30);
     }, 60_000);
+
+    it("answers the Partitions row's lag query with a series per stage and partition", async () => {
+      await (scraped ??= firstScrape());
+      const samples = await prometheus.query(
+        await panelQuery("switchboard-pipeline", "Lag by partition"),
+      );
+      expect(samples.map((s) => `${s.metric.stage} ${s.metric.partition}`).sort()).toEqual(
+        STAGE_NAMES.map((stage) => `${stage} 0`).sort(),
+      );
+    });
 
     it("answers the agents panel's query from the cluster-wide gauges", async () => {
       const samples = await whileSending(

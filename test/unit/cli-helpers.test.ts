@@ -16,7 +16,7 @@ import {
 } from "../../src/cli/errors.js";
 import { integerBetween } from "../../src/cli/options.js";
 import { logLevelFor, resolveSettings } from "../../src/cli/runtime.js";
-import { formatDuration, formatTable, truncate } from "../../src/cli/table.js";
+import { formatBytes, formatDuration, formatTable, truncate } from "../../src/cli/table.js";
 import { plural } from "../../src/protocol/words.js";
 
 describe("cli formatting", () => {
@@ -41,6 +41,16 @@ describe("cli formatting", () => {
     ]);
     expect(truncate("a\nb  c", 10)).toBe("a b c");
     expect(truncate("abcdefghij", 5)).toBe("abcd…");
+  });
+
+  it("formats sizes in powers of 1024", () => {
+    expect([512, 1536, 12.3 * 1024 ** 2, 2 * 1024 ** 3, 5 * 1024 ** 5].map(formatBytes)).toEqual([
+      "512B",
+      "1.5K",
+      "12.3M",
+      "2.0G",
+      "5120.0T",
+    ]);
   });
 });
 

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, posix, relative, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
+import { parseClusterNodes } from "../../src/config/cluster-nodes.js";
 import { loadPipeline, STAGE_NAMES } from "../../src/config/pipeline.js";
 import { Keys } from "../../src/redis/keys.js";
 import { ROOT } from "../support/cli.js";
@@ -27,6 +28,8 @@ import {
 
 interface Service {
   image?: string;
+  profiles?: string[];
+  restart?: string;
   build?: { context: string; dockerfile: string };
   command?: string[];
   entrypoint?: string[];
@@ -245,6 +248,87 @@ describe("docker/compose.yaml", () => {
   });
 });
 
+describe("docker/compose.yaml, profile cluster", () => {
+  const inProfile = Object.entries(services).filter(([, s]) => s.profiles?.includes("cluster"));
+  const nodes = inProfile.filter(([, s]) => s.command?.[0] === "redis-server").map(([n]) => n);
+  const create = service("redis-cluster-create");
+  const switchboards = inProfile.filter(([, s]) => s.image === "switchboard:local");
+
+  it("has six cluster-enabled Redis nodes, with AOF and noeviction, listening on 6379 and the bus port", () => {
+    expect(nodes).toHaveLength(6);
+    for (const name of nodes) {
+      const { command } = service(name);
+      expect(flag(command, "--cluster-enabled"), name).toBe("yes");
+      expect(flag(command, "--appendonly"), name).toBe("yes");
+      expect(flag(command, "--maxmemory-policy"), name).toBe("noeviction");
+      expect(listens(name), name).toEqual(expect.arrayContaining([6379, 16379]));
+    }
+  });
+
+  it("creates the cluster once every node is healthy: all six, a replica per master", () => {
+    expect(create.profiles).toEqual(["cluster"]);
+    expect(create.restart).toBe("no");
+    const listed = create.environment!.CLUSTER_NODES!.split(" ");
+    expect(listed.map((node) => hostPort(node).host).sort()).toEqual([...nodes].sort());
+    for (const node of listed) expectReachable(node, "redis-cluster-create CLUSTER_NODES");
+    const script = create.entrypoint!.join(" ");
+    expect(script).toMatch(
+      /redis-cli --cluster create \$\$addresses --cluster-replicas 1 --cluster-yes/,
+    );
+    expect(create.depends_on).toEqual(
+      Object.fromEntries(nodes.map((name) => [name, { condition: "service_healthy" }])),
+    );
+  });
+
+  it("runs a front end and workers on the cluster's nodes, after it is created, with a pipeline of 3 partitions", () => {
+    expect(switchboards.map(([name]) => name).sort()).toEqual([
+      "frontend-cluster",
+      "worker-cluster",
+    ]);
+    for (const [name, { environment, depends_on }] of switchboards) {
+      const env = environment!;
+      expect(
+        env.REDIS_URL,
+        `${name}: REDIS_URL and REDIS_CLUSTER_NODES exclude each other`,
+      ).toBeUndefined();
+      for (const { host, port } of parseClusterNodes(env.REDIS_CLUSTER_NODES!)) {
+        expect(nodes, `${name} REDIS_CLUSTER_NODES`).toContain(host);
+        expectReachable(`${host}:${port}`, `${name} REDIS_CLUSTER_NODES`);
+      }
+      expect(depends_on).toEqual({
+        "redis-cluster-create": { condition: "service_completed_successfully" },
+      });
+      // The image holds pipelines/ at /app/pipelines (docker/Dockerfile).
+      const file = env.SWITCHBOARD_PIPELINE!.replace(/^\/app\//, "");
+      expect(env.SWITCHBOARD_PIPELINE, name).toMatch(/^\/app\/pipelines\/[\w-]+\.yaml$/);
+      expect(loadPipeline(join(ROOT, file)).partitions, name).toBe(3);
+      expect(env.OTEL_SERVICE_NAME, name).toMatch(/^switchboard-cluster-/);
+    }
+    expect(flag(service("worker-cluster").command, "--metrics-port")).toBe(
+      flag(service("worker").command, "--metrics-port"),
+    );
+  });
+
+  it("is scraped by Prometheus by DNS, so that no target is down while the profile is off", () => {
+    const jobs = new Map(prometheus.scrape_configs.map((job) => [job.job_name, job]));
+    expect(jobs.get("switchboard-cluster-frontend")?.dns_sd_configs?.[0]).toMatchObject({
+      names: ["frontend-cluster"],
+      port: Number(flag(service("frontend-cluster").command, "--port")),
+    });
+    expect(jobs.get("switchboard-cluster-worker")?.dns_sd_configs?.[0]).toMatchObject({
+      names: ["worker-cluster"],
+      port: Number(flag(service("worker-cluster").command, "--metrics-port")),
+    });
+  });
+
+  it("publishes no host port twice, so both deployments run side by side", () => {
+    const published = Object.values(services).flatMap(({ ports }) =>
+      (ports ?? []).map((p) => p.split(":").slice(0, 2).join(":")),
+    );
+    expect(new Set(published).size).toBe(published.length);
+  });
+});
+
 describe("configs mounted into the stack", () => {
   it("mounts each program's config file where its command line reads it", () => {
     const configs: [string, string | undefined][] = [
@@ -433,6 +517,23 @@ describe("grafana/dashboards", () => {
     }
   });
 
+  it("has a partition variable: the partitions of the stage gauges, several or All, that the partition panels follow", () => {
+    const pipeline = all.find((d) => d.dashboard.uid === "switchboard-pipeline")!.dashboard;
+    const partition = pipeline.templating.list.find((v) => v.name === "partition");
+    expect(partition).toMatchObject({ type: "query", multi: true, includeAll: true });
+    expect(variableQuery(partition!)).toBe(
+      'label_values(switchboard_group_lag{job=~"$job"}, partition)',
+    );
+    const following = dashboardQueries(pipeline).filter(({ expr }) => expr.includes("$partition"));
+    expect(following.length).toBeGreaterThanOrEqual(2);
+    for (const { where, expr } of following) {
+      for (const { name, matchers } of selectorsOf(expr)) {
+        expect(name, where).toMatch(/^switchboard_group_/);
+        expect(matchers, where).toContain('partition=~"$partition"');
+      }
+    }
+  });
+
   it("filters every query by the job and instance chosen, the cluster-wide gauges by job only", () => {
     // Every front end reads the cluster-wide gauges from Redis, and workers export none: an
     // instance filter would only empty their panels.
@@ -534,6 +635,26 @@ describe("queries of the dashboards and alert rules", () => {
         .map((name) => `${name} (${where})`),
     );
     expect(unknown).toEqual([]);
+  });
+
+  it("add a stage's partitions up only after taking the max over the front ends", () => {
+    // Every front end reports the same {stage, partition} gauges: summing or taking the
+    // minimum over them directly would count front ends, so the aggregation right around a
+    // group gauge keeps the partition, or is a max (a max of maxes is the same number).
+    const around = /(\w+)\s+by\s*\(([^)]*)\)\s*\((?:\w+\()?(switchboard_group_\w+)/g;
+    let checked = 0;
+    for (const { where, expr } of promQueries()) {
+      const selected = expr.match(/\bswitchboard_group_\w+/g) ?? [];
+      const aggregated = [...expr.matchAll(around)];
+      expect(aggregated.length, `${where}: ${expr}`).toBe(selected.length);
+      for (const [, op, labels, name] of aggregated) {
+        checked += 1;
+        const keeps = labels!.split(",").map((l) => l.trim());
+        if (op !== "max") expect(keeps, `${where}: ${op} of ${name}`).toContain("partition");
+        expect(keeps, `${where}: ${name}`).toContain("stage");
+      }
+    }
+    expect(checked).toBeGreaterThan(10);
   });
 });
 

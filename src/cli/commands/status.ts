@@ -1,11 +1,12 @@
 import type { Command } from "commander";
 import { STAGE_NAMES } from "../../config/pipeline.js";
 import { JOB_STATES, readFailureStatus, type FailureStatus } from "../../health/failures.js";
+import { readNodes, type NodeStatus } from "../../health/nodes.js";
 import { readStatus, type PartitionStatus, type StatusReport } from "../../health/status.js";
 import { globalOptions, withExamples } from "../options.js";
 import { requirePrefixInUse } from "../presence.js";
 import { withRuntime } from "../runtime.js";
-import { formatDuration, formatTable } from "../table.js";
+import { formatBytes, formatDuration, formatTable } from "../table.js";
 import { formatCount } from "../../protocol/words.js";
 
 /** `switchboard status`: how far behind each stage is. */
@@ -20,7 +21,8 @@ export function registerStatus(program: Command): void {
   command.addHelpText(
     "after",
     "\nworkers: the worker processes (serve, worker, stdio) running each stage, heard from in\n" +
-      "the last 15 s. Reads only; exits 1 when no Switchboard has run under the prefix (a\n" +
+      "the last 15 s. On a Redis Cluster, a row per master too: its slots, the partitions whose\n" +
+      "hash tag ({p0}…) they hold, its used memory and connected replicas. Reads only; exits 1 when no Switchboard has run under the prefix (a\n" +
       "mistyped --prefix or REDIS_URL would otherwise show an empty system).",
   );
   withExamples(command, ["switchboard status", "switchboard status --prefix team1 --json"]);
@@ -29,14 +31,21 @@ export function registerStatus(program: Command): void {
 async function showStatus(options: { json?: boolean }, command: Command): Promise<void> {
   const report = await withRuntime(globalOptions(command), async (runtime) => {
     await requirePrefixInUse(runtime);
-    return { ...(await readStatus(runtime)), ...(await readFailureStatus(runtime)) };
+    const nodes = await readNodes(runtime.redis, runtime.keys, runtime.pipeline.partitions);
+    return {
+      ...(await readStatus(runtime)),
+      ...(await readFailureStatus(runtime)),
+      ...(nodes === undefined ? {} : { nodes }),
+    };
   });
   process.stdout.write(
     options.json === true ? `${JSON.stringify(report, null, 2)}\n` : `${formatStatus(report)}\n`,
   );
 }
 
-export function formatStatus(report: StatusReport & FailureStatus): string {
+export function formatStatus(
+  report: StatusReport & FailureStatus & { nodes?: NodeStatus[] },
+): string {
   const split = report.partitions.length > 1;
   const parts: Omit<PartitionStatus, "partition">[] = split ? report.partitions : [report];
   const rows = parts.flatMap((part, p) => {
@@ -87,11 +96,32 @@ export function formatStatus(report: StatusReport & FailureStatus): string {
   return [
     `prefix ${report.prefix}, pipeline ${report.pipeline}${partitions}`,
     table,
+    ...(report.nodes === undefined ? [] : ["", formatNodes(report.nodes)]),
     "",
     formatQueues(report),
     "",
     formatBreakers(report),
   ].join("\n");
+}
+
+function formatNodes(nodes: readonly NodeStatus[]): string {
+  const rows = nodes.map((node) => [
+    node.address,
+    node.slots.join(",") || "none",
+    node.partitions.join(",") || "none",
+    formatBytes(node.used_memory_bytes),
+    String(node.replicas),
+  ]);
+  return formatTable(
+    [
+      { header: "master" },
+      { header: "slots" },
+      { header: "partitions" },
+      { header: "memory", align: "right" },
+      { header: "replicas", align: "right" },
+    ],
+    rows,
+  );
 }
 
 function formatQueues(report: FailureStatus): string {
