@@ -1,10 +1,14 @@
+import { partitionTag } from "./partition-tag.js";
+
 /**
  * The one place where Redis key names are built. Nothing else writes a key string.
  *
  * Keys share a hash tag (the part in braces) exactly when one Lua script must touch them
  * together, so the layout works unchanged on a Redis Cluster:
- * - `{p0}`: a partition's stage streams, its dead letters and their index by message id
- *   (forward + ack is one script);
+ * - `{p0.1}`, `{p1.10}`…: a partition's stage streams, its dead letters and their index by
+ *   message id (forward + ack is one script), its BullMQ retry and push queues
+ *   ({@link Keys.queuePrefix}) and its lease. The tag is `p<N>` with a suffix chosen so
+ *   that the partitions spread over the slots of an evenly split cluster (`partition-tag.ts`);
  * - `{a:NAME}`: an agent: its record, inbox, unacknowledged count, delivery markers,
  *   reply pointers, topics and send-rate bucket (fetch and ack are scripts over these);
  * - `{dir}`: the directory: agents by last contact, capability and topic indexes;
@@ -13,16 +17,17 @@
  * - `{m:ID}`: one message record;
  * - `{t:ID}`: a thread's sequence counter and index;
  * - `{b:HASH}`: a webhook endpoint's circuit breaker (by the SHA-256 of its normalized URL);
- * - `{q}`, `{q1}`…: a partition's BullMQ retry and push queues (BullMQ's own keys, under
- *   {@link Keys.queuePrefix}).
  */
 export class Keys {
   readonly prefix: string;
   readonly partition: number;
 
+  readonly #tag: string;
+
   constructor(prefix: string, partition = 0) {
     this.prefix = prefix;
     this.partition = partition;
+    this.#tag = partitionTag(partition);
   }
 
   /** The same keys for another partition: its stage streams, dead letters and errors. */
@@ -40,7 +45,7 @@ export class Keys {
 
   /** A stage stream (or the dead-letter stream) of this partition. */
   stream(name: string): string {
-    return `${this.prefix}:{p${this.partition}}:${name}`;
+    return `${this.prefix}:{${this.#tag}}:${name}`;
   }
 
   inbox(agent: string): string {
@@ -154,7 +159,7 @@ export class Keys {
    * stage's consumers.
    */
   workers(stage: string): string {
-    return `${this.prefix}:{p${this.partition}}:workers:${stage}`;
+    return `${this.prefix}:{${this.#tag}}:workers:${stage}`;
   }
 
   /**
@@ -162,12 +167,12 @@ export class Keys {
    * expiring unless renewed. The epoch is the fencing token: each new owner's is higher.
    */
   owner(): string {
-    return `${this.prefix}:{p${this.partition}}:owner`;
+    return `${this.prefix}:{${this.#tag}}:owner`;
   }
 
   /** The last epoch handed out with this partition's lease. */
   ownerEpoch(): string {
-    return `${this.prefix}:{p${this.partition}}:epoch`;
+    return `${this.prefix}:{${this.#tag}}:epoch`;
   }
 
   /** Workers that take partition leases (`ordering: thread`), scored by their last heartbeat. */
@@ -177,7 +182,7 @@ export class Keys {
 
   /** Marks a dead letter as replayed (holds the new entry id), so a replay happens once. */
   deadLetterReplayed(deadLetterId: string): string {
-    return `${this.prefix}:{p${this.partition}}:dlr:${deadLetterId}`;
+    return `${this.prefix}:{${this.#tag}}:dlr:${deadLetterId}`;
   }
 
   /**
@@ -185,7 +190,7 @@ export class Keys {
    * them without a scan. Written with each dead letter, in its partition's slot.
    */
   deadLettersOf(messageId: string): string {
-    return `${this.prefix}:{p${this.partition}}:dlm:${messageId}`;
+    return `${this.prefix}:{${this.#tag}}:dlm:${messageId}`;
   }
 
   /** The error history: a capped stream of every error, for `switchboard errors`. */
@@ -195,12 +200,12 @@ export class Keys {
 
   /** Errors counted in one window of the escalation threshold. */
   errorRate(window: number): string {
-    return `${this.prefix}:{p${this.partition}}:erate:${window}`;
+    return `${this.prefix}:{${this.#tag}}:erate:${window}`;
   }
 
   /** Held for a window after an alert of one kind, so that a flood raises one alert. */
   alertGate(kind: string): string {
-    return `${this.prefix}:{p${this.partition}}:alert:${kind}`;
+    return `${this.prefix}:{${this.#tag}}:alert:${kind}`;
   }
 
   /** A webhook endpoint's circuit breaker (hash), by the SHA-256 of its normalized URL. */
@@ -214,12 +219,12 @@ export class Keys {
   }
 
   /**
-   * The prefix BullMQ puts before the keys of this partition's retry and push queues: one
-   * hash slot per partition (`{q}` for the first, `{q1}`… for the others), so a job goes
-   * back to the partition its entry came from.
+   * The prefix BullMQ puts before the keys of this partition's retry and push queues: in
+   * the partition's slot, so a job goes back to the partition its entry came from, and a
+   * partition's work stays on one node.
    */
   queuePrefix(): string {
-    return `${this.prefix}:{q${this.partition === 0 ? "" : this.partition}}`;
+    return `${this.prefix}:{${this.#tag}}:q`;
   }
 
   /** Every key of this prefix, for SCAN. */

@@ -86,8 +86,11 @@ describe("Switchboard on a Redis Cluster", () => {
     expect(fetched.map((m) => m.body)).toEqual(["step 0", "step 1"]);
     await h.service.ack("bob", [fetched[0]!.message_id, fetched[1]!.message_id]);
     expect((await h.service.digest("bob")).unread).toBe(0);
-    const record = await readMessageRecord(h.redis, h.keys, first.message_id);
-    expect(record?.recipients.bob?.status).toBe("acked");
+    // persist records the ack when it gets to the status report: wait for it.
+    await eventually(async () => {
+      const record = await readMessageRecord(h.redis, h.keys, first.message_id);
+      return record?.recipients.bob?.status === "acked";
+    });
   });
 
   it("routes broadcasts, capability any and all, and topics", async () => {
