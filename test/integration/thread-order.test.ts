@@ -3,41 +3,54 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import type { ChildProcess } from "node:child_process";
-import type { Redis } from "ioredis";
-import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Registry } from "../../src/agents/registry.js";
 import { defineScripts } from "../../src/app/scripts.js";
 import { loadPipeline } from "../../src/config/pipeline.js";
 import { Ingress } from "../../src/ingress/ingress.js";
 import { composeEnvelope } from "../../src/protocol/compose.js";
+import type { RedisClient } from "../../src/redis/client.js";
 import { Keys } from "../../src/redis/keys.js";
+import { connectTarget } from "../../src/redis/target.js";
 import { cliEnv, finished, killAll, start } from "../support/cli.js";
+import { startCluster, type TestCluster } from "../support/cluster.js";
 import { eventually } from "../support/harness.js";
 import { connect, deleteByPrefix, testPrefix } from "../support/redis.js";
 
 /**
  * `ordering: thread` under four worker processes, one killed with SIGKILL mid-run: each
- * thread's messages reach each recipient's inbox once, in the order of their `seq`.
+ * thread's messages reach each recipient's inbox once, in the order of their `seq`. On
+ * one Redis, and on a real Redis Cluster (three masters, three replicas).
  */
 const THREADS = 16;
 const PER_THREAD = 30;
 const RECIPIENTS = ["r1", "r2"];
 
 let dir: string;
-let redis: Redis;
-const prefix = testPrefix();
-const keys = new Keys(prefix);
+let cluster: TestCluster | undefined;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "switchboard-order-"));
-  redis = defineScripts(await connect());
 });
 afterEach(killAll);
 afterAll(async () => {
-  await deleteByPrefix(redis, prefix);
-  await redis.quit();
+  await cluster?.stop();
   await rm(dir, { recursive: true, force: true });
 });
+
+/** The test Redis, or a new cluster: a connection to it and the workers' environment. */
+async function onto(kind: "redis" | "cluster", prefix: string) {
+  const env = cliEnv(prefix, join(dir, "pipeline.yaml"));
+  if (kind === "redis") return { redis: defineScripts(await connect()) as RedisClient, env };
+  cluster = await startCluster();
+  delete env.REDIS_URL;
+  env.REDIS_CLUSTER_NODES = cluster.masters.join(",");
+  const nodes = cluster.masters.map((node) => {
+    const [host = "", port = ""] = node.split(":");
+    return { host, port: Number(port) };
+  });
+  return { redis: defineScripts(connectTarget({ kind: "cluster", nodes }, "command")), env };
+}
 
 /** Resolves once a worker owns a partition (it logs "partition owned"). */
 function owning(child: ChildProcess): Promise<void> {
@@ -48,66 +61,72 @@ function owning(child: ChildProcess): Promise<void> {
   });
 }
 
-it("keeps each thread in order in every inbox when a worker of four is killed", async () => {
-  const pipelineFile = join(dir, "pipeline.yaml");
-  await writeFile(
-    pipelineFile,
-    [
-      "version: 1",
-      "partitions: 4",
-      "ordering: thread",
-      "ownership: { leaseMs: 1000 }",
-      "defaults: { batchSize: 10, blockMs: 100, claimIdleMs: 1000, janitorIntervalMs: 300 }",
-      "",
-    ].join("\n"),
-  );
-  const pipeline = loadPipeline(pipelineFile);
-  const registry = new Registry(redis, keys, pipeline);
-  for (const name of ["sender", ...RECIPIENTS]) await registry.register({ name });
-
-  const env = cliEnv(prefix, pipelineFile);
-  const workers = [0, 1, 2, 3].map(() => start(["worker"], env));
-  const exits = workers.map((w) => finished(w));
-  await owning(workers[0]!);
-
-  const ingress = new Ingress(redis, keys, pipeline);
-  const threadOf = new Map<string, string>();
-  const sent: string[] = [];
-  for (let n = 0; n < PER_THREAD; n++) {
-    const envelopes = Array.from({ length: THREADS }, (_, t) =>
-      composeEnvelope({ from: "sender", to: RECIPIENTS, thread_id: `order-${t}`, body: { n } }),
+describe.each(["redis", "cluster"] as const)("on %s", (kind) => {
+  it("keeps each thread in order in every inbox when a worker of four is killed", async () => {
+    const prefix = testPrefix();
+    const keys = new Keys(prefix);
+    const { redis, env } = await onto(kind, prefix);
+    const pipelineFile = join(dir, "pipeline.yaml");
+    await writeFile(
+      pipelineFile,
+      [
+        "version: 1",
+        "partitions: 4",
+        "ordering: thread",
+        "ownership: { leaseMs: 1000 }",
+        "defaults: { batchSize: 10, blockMs: 100, claimIdleMs: 1000, janitorIntervalMs: 300 }",
+        "",
+      ].join("\n"),
     );
-    await ingress.acceptMany(envelopes);
-    for (const e of envelopes) {
-      threadOf.set(e.id, e.thread_id);
-      sent.push(e.id);
-    }
-    if (n === PER_THREAD / 3) workers[0]!.kill("SIGKILL");
-    await delay(50);
-  }
+    const pipeline = loadPipeline(pipelineFile);
+    const registry = new Registry(redis, keys, pipeline);
+    for (const name of ["sender", ...RECIPIENTS]) await registry.register({ name });
 
-  for (const recipient of RECIPIENTS) {
-    const entries = await eventually(async () => {
-      const all = await redis.xrange(keys.inbox(recipient), "-", "+");
-      return all.length >= sent.length && all;
-    }, 60_000);
-    const field = (fields: string[], name: string) => fields[fields.indexOf(name) + 1]!;
-    const ids = entries.map(([, fields]) => field(fields, "mid"));
-    expect(new Set(ids).size, `${recipient}: no duplicates`).toBe(ids.length);
-    expect([...ids].sort()).toEqual([...sent].sort());
-    const last = new Map<string, number>();
-    const disorder: string[] = [];
-    for (const [, fields] of entries) {
-      const thread = threadOf.get(field(fields, "mid"))!;
-      const seq = Number(field(fields, "seq"));
-      if (seq <= (last.get(thread) ?? 0))
-        disorder.push(`${thread}: ${seq} after ${last.get(thread)}`);
-      last.set(thread, seq);
-    }
-    expect(disorder, recipient).toEqual([]);
-  }
+    const workers = [0, 1, 2, 3].map(() => start(["worker"], env));
+    const exits = workers.map((w) => finished(w));
+    await owning(workers[0]!);
 
-  expect((await exits[0])!.signal).toBe("SIGKILL");
-  for (const w of workers.slice(1)) w.kill("SIGTERM");
-  for (const exit of exits.slice(1)) expect((await exit).code).toBe(0);
-}, 120_000);
+    const ingress = new Ingress(redis, keys, pipeline);
+    const threadOf = new Map<string, string>();
+    const sent: string[] = [];
+    for (let n = 0; n < PER_THREAD; n++) {
+      const envelopes = Array.from({ length: THREADS }, (_, t) =>
+        composeEnvelope({ from: "sender", to: RECIPIENTS, thread_id: `order-${t}`, body: { n } }),
+      );
+      await ingress.acceptMany(envelopes);
+      for (const e of envelopes) {
+        threadOf.set(e.id, e.thread_id);
+        sent.push(e.id);
+      }
+      if (n === PER_THREAD / 3) workers[0]!.kill("SIGKILL");
+      await delay(50);
+    }
+
+    for (const recipient of RECIPIENTS) {
+      const entries = await eventually(async () => {
+        const all = await redis.xrange(keys.inbox(recipient), "-", "+");
+        return all.length >= sent.length && all;
+      }, 60_000);
+      const field = (fields: string[], name: string) => fields[fields.indexOf(name) + 1]!;
+      const ids = entries.map(([, fields]) => field(fields, "mid"));
+      expect(new Set(ids).size, `${recipient}: no duplicates`).toBe(ids.length);
+      expect([...ids].sort()).toEqual([...sent].sort());
+      const last = new Map<string, number>();
+      const disorder: string[] = [];
+      for (const [, fields] of entries) {
+        const thread = threadOf.get(field(fields, "mid"))!;
+        const seq = Number(field(fields, "seq"));
+        if (seq <= (last.get(thread) ?? 0))
+          disorder.push(`${thread}: ${seq} after ${last.get(thread)}`);
+        last.set(thread, seq);
+      }
+      expect(disorder, recipient).toEqual([]);
+    }
+
+    expect((await exits[0])!.signal).toBe("SIGKILL");
+    for (const w of workers.slice(1)) w.kill("SIGTERM");
+    for (const exit of exits.slice(1)) expect((await exit).code).toBe(0);
+    await deleteByPrefix(redis, prefix);
+    redis.disconnect();
+  }, 180_000);
+});
