@@ -7,12 +7,14 @@ import { readStatus } from "../../src/health/status.js";
 import { readMessageRecord } from "../../src/history/record.js";
 import { MailAnnouncements } from "../../src/inbox/mail.js";
 import type { RedisTarget } from "../../src/redis/target.js";
+import { verifyWebhook } from "../../src/webhook/signature.js";
 import { cliEnv, killAll, run } from "../support/cli.js";
 import { startCluster, type TestCluster } from "../support/cluster.js";
 import { eventually, fastPipeline } from "../support/harness.js";
 import { call, closeClients, connectLegacy, startServe, writePipeline } from "../support/mcp.js";
 import { testPrefix } from "../support/redis.js";
 import { ServiceHarness } from "../support/service.js";
+import { WebhookServer } from "../support/webhook-server.js";
 
 /**
  * Switchboard on a real Redis Cluster (three masters, three replicas) with three
@@ -197,6 +199,34 @@ describe("Switchboard on a Redis Cluster", () => {
     await eventually(async () => (await status(second.message_id)) === "delivered");
     expect((await h.fetch("bob")).map((m) => m.body)).toEqual([2]);
   }, 30_000);
+
+  it("pushes mail to a webhook, signed, after a failed try", async () => {
+    const server = await WebhookServer.start((_, n) => ({ status: n === 0 ? 503 : 200 }));
+    try {
+      const h = onCluster({
+        retries: { delivery: { attempts: 4, delayMs: 100, maxDelayMs: 1000, jitter: 0 } },
+      });
+      await h.register("alice");
+      const { webhook_secret } = await h.service.register({
+        name: "hook",
+        webhook_url: server.url,
+      });
+      await h.worker();
+      const sent = await h.sendAs("alice", { to: ["hook"], body: { on: "cluster" } });
+      await eventually(async () => {
+        const record = await readMessageRecord(h.redis, h.keys, sent.message_id);
+        return record?.recipients.hook?.status === "delivered";
+      });
+      const requests = server.for(sent.message_id);
+      expect(requests.map((r) => r.status)).toEqual([503, 200]);
+      const last = requests[1]!;
+      expect(
+        verifyWebhook({ secret: webhook_secret!, body: last.body, headers: last.headers }),
+      ).toMatchObject({ ok: true });
+    } finally {
+      await server.close();
+    }
+  });
 
   it("runs `switchboard serve` and the CLI with REDIS_CLUSTER_NODES", async () => {
     const env = { ...cliEnv(testPrefix(), await writePipeline()) };
