@@ -200,6 +200,20 @@ describe("Switchboard on a Redis Cluster", () => {
     expect((await h.fetch("bob")).map((m) => m.body)).toEqual([2]);
   }, 30_000);
 
+  it("returns a reply to a sender who awaits it", async () => {
+    const h = onCluster();
+    await h.register("alice", "bob");
+    await h.worker();
+    const asking = h.sendAs("alice", { to: ["bob"], body: "ready?", await_reply_seconds: 10 });
+    const [question] = await eventually(async () => {
+      const got = await h.fetch("bob");
+      return got.length > 0 && got;
+    });
+    await h.sendAs("bob", { to: ["alice"], reply_to: question!.message_id, body: "yes" });
+    const answered = await asking;
+    expect(answered.reply).toMatchObject({ from: "bob", body: "yes" });
+  });
+
   it("pushes mail to a webhook, signed, after a failed try", async () => {
     const server = await WebhookServer.start((_, n) => ({ status: n === 0 ? 503 : 200 }));
     try {
