@@ -1,8 +1,10 @@
-import { rm } from "node:fs/promises";
-import { dirname } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import type { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { cliEnv, killAll, type ListeningProcess } from "../support/cli.js";
+import { cliEnv, killAll, ROOT, type ListeningProcess } from "../support/cli.js";
 import { eventually } from "../support/harness.js";
 import {
   call,
@@ -20,6 +22,7 @@ import {
 import { startWorker } from "../support/metrics.js";
 import { startProxy, type FrontEndProxy } from "../support/proxy.js";
 import { connect, deleteByPrefix, testPrefix } from "../support/redis.js";
+import { freePort, startProgram, which, type Program } from "../support/stack.js";
 
 /**
  * Three `serve --no-workers` front ends and one `worker` on one Redis and prefix, behind
@@ -167,3 +170,66 @@ describe("three front ends behind one address", () => {
     });
   });
 });
+
+/** The HAProxy configuration of docs/scaling.md, listening on `port`, with these front ends. */
+function documentedHaproxy(port: number, sticky: boolean): string {
+  const doc = readFileSync(join(ROOT, "docs", "scaling.md"), "utf8");
+  const block = /```haproxy\n([\s\S]*?)```/.exec(doc)?.[1];
+  if (block === undefined) throw new Error("docs/scaling.md has no ```haproxy block");
+  const servers = frontEnds.map(({ url }, index) => `    server fe${index} ${url.host} check`);
+  const lines = block
+    .split("\n")
+    .filter((line) => !/^\s+server /.test(line) && (sticky || !/^\s+stick /.test(line)))
+    .map((line) => line.replace(/^(\s+)bind .*/, `$1bind 127.0.0.1:${port}`));
+  return [...lines, ...servers, ""].join("\n");
+}
+
+async function startHaproxy(
+  bin: string,
+  sticky: boolean,
+): Promise<{ url: URL; stop(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), "switchboard-haproxy-"));
+  const file = join(dir, "haproxy.cfg");
+  const port = await freePort();
+  await writeFile(file, documentedHaproxy(port, sticky));
+  const cleanup = () => rm(dir, { recursive: true, force: true });
+  const program: Program = await startProgram(bin, ["-db", "-f", file], port, "/healthz", cleanup);
+  return { url: new URL(`${program.origin}/mcp`), stop: () => program.stop() };
+}
+
+/** Debian puts haproxy in /usr/sbin, which is not on every user's PATH. */
+const haproxyBin =
+  which("haproxy") ?? (existsSync("/usr/sbin/haproxy") ? "/usr/sbin/haproxy" : undefined);
+
+describe.skipIf(haproxyBin === undefined)(
+  "behind HAProxy set up as docs/scaling.md shows (skipped when haproxy is not on PATH: .ci/run installs Debian's haproxy package)",
+  () => {
+    it("keeps each session on the front end that opened it, and fails without the stick table", async () => {
+      const plain = await startHaproxy(haproxyBin!, false);
+      try {
+        await expect(connectLegacy(plain.url)).rejects.toMatchObject({ status: 404 });
+      } finally {
+        await plain.stop();
+      }
+      const sticky = await startHaproxy(haproxyBin!, true);
+      try {
+        const [ivy, jon, kim] = await Promise.all(
+          ["ivy", "jon", "kim"].map(async (name) => {
+            const client = await connectLegacy(sticky.url);
+            await call(client, "register_agent", { name });
+            return client;
+          }),
+        );
+        await call(ivy!, "send_message", { to: ["jon", "kim"], body: "via haproxy" });
+        expect(await takeMail(jon!, 1)).toEqual(["via haproxy"]);
+        expect(await takeMail(kim!, 1)).toEqual(["via haproxy"]);
+        const modern = await joinAs(sticky.url, "lou", "modern");
+        await call(modern.client, "send_message", { to: ["ivy"], body: "stateless" });
+        expect(await takeMail(ivy!, 1)).toEqual(["stateless"]);
+      } finally {
+        await closeClients();
+        await sticky.stop();
+      }
+    });
+  },
+);
