@@ -62,7 +62,8 @@ export function registerServe(program: Command): void {
         "GET /healthz (`ok`), /readyz (200 or 503, JSON) and /metrics (Prometheus); see\n" +
         "docs/operations.md. Bodies, connections and sessions are bounded by the pipeline\n" +
         "file's `http` block (docs/operations.md, Limits).\n" +
-        "Any number of serve processes may share one Redis behind a load balancer.\n" +
+        "Any number of serve processes may share one Redis behind a load balancer; it\n" +
+        "must keep each 2025-11-25 session (Mcp-Session-Id) on one of them: docs/scaling.md.\n" +
         "Finds or starts Redis (REDIS_URL, then 127.0.0.1:6379, then a spawned redis-server)\n" +
         "and logs where it is. SIGINT or SIGTERM stops gracefully (exit 0, or 1 when the\n" +
         "shutdown timeout runs out); a second signal exits at once.",
