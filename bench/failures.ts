@@ -92,7 +92,7 @@ export async function runFailuresBench(
   const admin = defineScripts(connectRedis(redisAt.url, "admin", "bench:admin"));
   const producer = connectRedis(redisAt.url, "admin", "bench:producer");
   const setup: Setup = {
-    url: redisAt.url,
+    target: { kind: "single", url: redisAt.url },
     pipeline,
     admin,
     producer,

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../src/redis/client.js";
 import { cpuMs, machineBusyMs, progress, type Proc } from "./procs.js";
 import * as rt from "./redis-tools.js";
 
@@ -8,6 +8,8 @@ export interface Usage {
   /** Redis calls by `INFO commandstats` name, Lua-internal included, the benchmark's own excluded. */
   calls: Map<string, number>;
   redisCpuMs: number;
+  /** Each master's share of `redisCpuMs`, by `host:port`. */
+  redisCpuMsByNode: Map<string, number>;
   /** CPU time (user + system) of each metered process over the window, ms. */
   cpuMs: Map<Proc, number>;
   /** CPU used by anything but Redis, the metered processes and this one, % of one core: noise. */
@@ -20,6 +22,8 @@ export interface Costs {
   commandsPerMsg: number;
   commandsByName: Record<string, number>;
   redisCpuUsPerMsg: number;
+  /** Redis CPU per message on each master (one entry for one Redis), by `host:port`. */
+  redisCpuUsPerMsgByNode: Record<string, number>;
   workerCpuUsPerMsg: number;
   /** Largest RSS of any one worker process, MiB. */
   maxRssMiB: number;
@@ -32,7 +36,7 @@ export interface Costs {
  * machine; `stop` closes it. `own` must count every command the benchmark sends meanwhile.
  */
 export async function startMeter(
-  admin: Redis,
+  admin: RedisClient,
   procs: readonly Proc[],
   own: rt.OwnCommands,
 ): Promise<{ stop(label: string): Promise<Usage> }> {
@@ -60,7 +64,13 @@ export async function startMeter(
         );
       }
       const calls = rt.callsBetween(before, after, own);
-      return { windowMs, calls, redisCpuMs, cpuMs: used, otherCpuPct };
+      const redisCpuMsByNode = new Map(
+        [...after.cpuMsByNode].map(([node, ms]) => [
+          node,
+          ms - (before.cpuMsByNode.get(node) ?? 0),
+        ]),
+      );
+      return { windowMs, calls, redisCpuMs, redisCpuMsByNode, cpuMs: used, otherCpuPct };
     },
   };
 }
@@ -77,6 +87,9 @@ export function costsOf(usage: Usage, messages: number, workers: readonly Proc[]
     commandsPerMsg: total / messages,
     commandsByName: Object.fromEntries(byName),
     redisCpuUsPerMsg: (usage.redisCpuMs * 1000) / messages,
+    redisCpuUsPerMsgByNode: Object.fromEntries(
+      [...usage.redisCpuMsByNode].map(([node, ms]) => [node, (ms * 1000) / messages]),
+    ),
     workerCpuUsPerMsg: (workerMs * 1000) / messages,
     maxRssMiB: Math.max(...workers.map((p) => p.maxRssKiB)) / 1024,
     otherCpuPct: usage.otherCpuPct,
@@ -95,6 +108,11 @@ export function combineCosts(runs: readonly Costs[]): Costs {
         .sort((a, b) => b[1] - a[1]),
     ),
     redisCpuUsPerMsg: m((r) => r.redisCpuUsPerMsg),
+    redisCpuUsPerMsgByNode: Object.fromEntries(
+      Object.keys(runs[0]!.redisCpuUsPerMsgByNode).map(
+        (node) => [node, m((r) => r.redisCpuUsPerMsgByNode[node] ?? 0)] as const,
+      ),
+    ),
     workerCpuUsPerMsg: m((r) => r.workerCpuUsPerMsg),
     maxRssMiB: Math.max(...runs.map((r) => r.maxRssMiB)),
     otherCpuPct: Math.max(...runs.map((r) => r.otherCpuPct)),

@@ -60,7 +60,7 @@ function recipients(): number {
 }
 
 const setup: Setup = {
-  url: redisAt.url,
+  target: { kind: "single", url: redisAt.url },
   pipeline,
   admin,
   producer,

@@ -7,7 +7,7 @@ import { readMessageRecord } from "../../src/history/record.js";
 import { MailAnnouncements } from "../../src/inbox/mail.js";
 import type { RedisTarget } from "../../src/redis/target.js";
 import { cliEnv, killAll, run } from "../support/cli.js";
-import { startCluster, type TestCluster } from "../support/cluster.js";
+import { startCluster, type LocalCluster } from "../../src/redis/spawn-cluster.js";
 import { eventually, fastPipeline } from "../support/harness.js";
 import { call, closeClients, connectLegacy, startServe, writePipeline } from "../support/mcp.js";
 import { testPrefix } from "../support/redis.js";
@@ -18,7 +18,7 @@ import { ServiceHarness } from "../support/service.js";
  * partitions: the stages, the service and `switchboard serve` itself. One cluster for the
  * file; each test has its own prefix on it.
  */
-let cluster: TestCluster;
+let cluster: LocalCluster;
 let target: RedisTarget;
 const harnesses: ServiceHarness[] = [];
 
