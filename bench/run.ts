@@ -6,7 +6,8 @@ import type { RedisClient } from "../src/redis/client.js";
 import { Keys } from "../src/redis/keys.js";
 import { nodeAddress, type RedisTarget } from "../src/redis/target.js";
 import { allPartitions } from "../src/streams/partitions.js";
-import { spawnProc, stopAll, type Proc } from "./procs.js";
+import type { BenchOptions } from "./args.js";
+import { progress, spawnProc, stopAll, type Proc } from "./procs.js";
 import * as rt from "./redis-tools.js";
 import { waitForReaders, waitUntilDone, type Arrival } from "./wait.js";
 
@@ -129,4 +130,22 @@ function targetEnv(target: RedisTarget): NodeJS.ProcessEnv {
 /** The environment without `OTEL_*`: workers trace only when a run says so. */
 function withoutTelemetry(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith("OTEL_")));
+}
+
+/** The cases of run `run` (from 1): each goes first in turn, so that a drift of the machine favours none. */
+export function inTurn<T>(cases: readonly T[], run: number): T[] {
+  const turn = (run - 1) % cases.length;
+  return [...cases.slice(turn), ...cases.slice(0, turn)];
+}
+
+/** Enough recipients that no inbox goes over its quota of unacknowledged messages. */
+export function agentsFor(options: BenchOptions, pipeline: Pipeline): number {
+  const most = Math.max(options.runs > 0 ? options.messages : 0, options.rate * options.seconds);
+  const needed = Math.ceil((most + options.warmup) / Math.max(1, pipeline.inbox.quota - 2));
+  if (needed > options.agents) {
+    progress(
+      `using ${needed} agents, so that no inbox exceeds its quota of ${pipeline.inbox.quota}`,
+    );
+  }
+  return Math.max(options.agents, needed);
 }
