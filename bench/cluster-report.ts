@@ -57,8 +57,8 @@ const commandsRatio = (report: ClusterReport, r: Result) =>
 export function table(report: ClusterReport): string {
   const single = byKey(report, "single").result;
   const lines = [
-    "| Setup | msgs/s | ÷ one Redis | Redis cmds/msg | ÷ one Redis | Redis CPU µs/msg, all masters | each master µs/msg | each master's share | worker CPU µs/msg |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| Setup | msgs/s | ÷ one Redis | Redis cmds/msg | ÷ one Redis | socket reads/msg | Redis CPU µs/msg, all masters | each master µs/msg | each master's share | worker CPU µs/msg |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   ];
   for (const { name, result: r } of report.cases) {
     const spread = spreadOf(r);
@@ -68,6 +68,7 @@ export function table(report: ClusterReport): string {
       (r.msgsPerS / single.msgsPerS).toFixed(2),
       r.commandsPerMsg.toFixed(1),
       commandsRatio(report, r).toFixed(2),
+      r.redisReadsPerMsg.toFixed(1),
       whole(r.redisCpuUsPerMsg),
       spread.perNodeUs.map(whole).join(" / "),
       spread.shares.map(pct).join(" / "),
@@ -134,6 +135,7 @@ export function jsonLine(report: ClusterReport): string {
       p99_ms: r.p99Ms,
       commands_per_msg: Math.round(r.commandsPerMsg * 10) / 10,
       commands_by_name: r.commandsByName,
+      socket_reads_per_msg: Math.round(r.redisReadsPerMsg * 10) / 10,
       redis_cpu_us_per_msg: Math.round(r.redisCpuUsPerMsg),
       redis_cpu_us_per_msg_by_node: Object.fromEntries(
         Object.entries(r.redisCpuUsPerMsgByNode).map(([node, us]) => [node, Math.round(us)]),
@@ -172,7 +174,7 @@ export function section(report: ClusterReport): string {
 Measured ${report.date} with \`${report.command}\`.
 
 - Machine: ${m.cpu}, ${m.cores} cores shared by every Redis process (one Redis; a cluster of 3 masters and 3 replicas), the workers and the producer; ${m.ramGiB} GiB RAM, ${m.os}
-- Node ${m.node}, Redis ${m.redis} (same host, loopback)
+- Node ${m.node}, Redis ${m.redis} (same host, loopback); the one Redis and the cluster's nodes are redis-servers the benchmark starts on spare ports (no persistence) and stops after
 - ${report.messages.toLocaleString("en-US")} messages per run, ${report.bodyBytes}-byte bodies, one recipient each over ${report.agents} agents, each message a thread of its own (so spread over the partitions); ${report.workers} worker process${plural}; medians of ${report.runs} runs, the three setups interleaved; a warm-up is sent and excluded before each measurement
 
 ${table(report)}
@@ -192,7 +194,10 @@ How to read it:
 - **Redis cmds/msg**: \`INFO commandstats\` calls of every master summed, between the start and
   the end of the measurement, Lua-internal calls included, the producer's \`XADD\` and the
   benchmark's polling excluded. **Redis CPU**: each master's \`used_cpu_user + used_cpu_sys\`
-  over the measurement, per message; the replicas' CPU is not counted. **Worker CPU**: the
+  over the measurement, per message; the replicas' CPU is not counted. **Socket reads**:
+  \`total_reads_processed\` of every master, per message, the benchmark's polling included:
+  commands that come pipelined are read together, so Redis pays the system calls of a read
+  once for many. **Worker CPU**: the
   worker processes' \`/proc/PID/stat\` time, per message.
 - **Projection**: a master saturates when its main thread needs a whole core. With C the
   Redis CPU per message over all masters and k the imbalance (the busiest master's CPU ×

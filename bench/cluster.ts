@@ -1,6 +1,6 @@
 /**
- * `npm run bench -- --cluster`: the same saturated load on one Redis with one partition, on
- * a 3-master Redis Cluster (3 replicas, started by the benchmark on spare ports) with three
+ * `npm run bench -- --cluster`: the same saturated load on one Redis with one partition and on
+ * a 3-master Redis Cluster (3 replicas), both started by the benchmark on spare ports, with three
  * partitions and with six, the cases interleaved in every run. Each case's Redis figures are
  * summed over the masters, with each master's CPU apart, to show that the work spreads and
  * where a cluster of N nodes would saturate. Called by bench/pipeline.ts.
@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defineScripts } from "../src/app/scripts.js";
 import { loadPipeline } from "../src/config/pipeline.js";
-import { provisionRedis } from "../src/redis/provision.js";
+import { spawnRedisServer } from "../src/redis/spawn.js";
 import { startCluster, type LocalCluster } from "../src/redis/spawn-cluster.js";
 import { connectTarget, type RedisTarget } from "../src/redis/target.js";
 import type { BenchOptions } from "./args.js";
@@ -52,7 +52,12 @@ export async function runClusterBench(
   argv: readonly string[],
 ): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), "switchboard-bench-"));
-  const redisAt = await provisionRedis({ log: progress });
+  // A redis-server of its own, as the cluster nodes are (no persistence): nothing else counts.
+  const redisAt = await spawnRedisServer({
+    dir: join(dir, "single"),
+    persistent: false,
+    tried: "the cluster benchmark starts Redis servers of its own",
+  });
   let cluster: LocalCluster | undefined;
   const setups: Setup[] = [];
   const close = async () => {
@@ -71,6 +76,7 @@ export async function runClusterBench(
   try {
     progress("starting a Redis Cluster of 3 masters and 3 replicas");
     cluster = await startCluster();
+    progress(`cluster up: masters ${cluster.masters.join(", ")}; one Redis at ${redisAt.url}`);
     const targets = {
       single: { kind: "single", url: redisAt.url } as const,
       cluster: clusterTarget(cluster),

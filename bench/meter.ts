@@ -8,6 +8,8 @@ export interface Usage {
   /** Redis calls by `INFO commandstats` name, Lua-internal included, the benchmark's own excluded. */
   calls: Map<string, number>;
   redisCpuMs: number;
+  /** Reads from client sockets, all masters (the benchmark's own polling included). */
+  redisReads: number;
   /** Each master's share of `redisCpuMs`, by `host:port`. */
   redisCpuMsByNode: Map<string, number>;
   /** CPU time (user + system) of each metered process over the window, ms. */
@@ -21,6 +23,8 @@ export interface Costs {
   /** Redis commands per message, Lua-internal calls included, the benchmark's own excluded. */
   commandsPerMsg: number;
   commandsByName: Record<string, number>;
+  /** Socket reads Redis processed per message: fewer than commands when they come pipelined. */
+  redisReadsPerMsg: number;
   redisCpuUsPerMsg: number;
   /** Redis CPU per message on each master (one entry for one Redis), by `host:port`. */
   redisCpuUsPerMsgByNode: Record<string, number>;
@@ -70,7 +74,16 @@ export async function startMeter(
           ms - (before.cpuMsByNode.get(node) ?? 0),
         ]),
       );
-      return { windowMs, calls, redisCpuMs, redisCpuMsByNode, cpuMs: used, otherCpuPct };
+      const redisReads = after.reads - before.reads;
+      return {
+        windowMs,
+        calls,
+        redisCpuMs,
+        redisCpuMsByNode,
+        redisReads,
+        cpuMs: used,
+        otherCpuPct,
+      };
     },
   };
 }
@@ -86,6 +99,7 @@ export function costsOf(usage: Usage, messages: number, workers: readonly Proc[]
   return {
     commandsPerMsg: total / messages,
     commandsByName: Object.fromEntries(byName),
+    redisReadsPerMsg: usage.redisReads / messages,
     redisCpuUsPerMsg: (usage.redisCpuMs * 1000) / messages,
     redisCpuUsPerMsgByNode: Object.fromEntries(
       [...usage.redisCpuMsByNode].map(([node, ms]) => [node, (ms * 1000) / messages]),
@@ -107,6 +121,7 @@ export function combineCosts(runs: readonly Costs[]): Costs {
         .map((name) => [name, m((r) => r.commandsByName[name] ?? 0)] as const)
         .sort((a, b) => b[1] - a[1]),
     ),
+    redisReadsPerMsg: m((r) => r.redisReadsPerMsg),
     redisCpuUsPerMsg: m((r) => r.redisCpuUsPerMsg),
     redisCpuUsPerMsgByNode: Object.fromEntries(
       Object.keys(runs[0]!.redisCpuUsPerMsgByNode).map(

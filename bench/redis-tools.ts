@@ -17,12 +17,16 @@ export interface ServerSnapshot {
   cpuMs: number;
   /** Each master's CPU, ms, by `host:port`. */
   cpuMsByNode: Map<string, number>;
+  /** Reads from client sockets (`total_reads_processed`), all masters: a pipelined batch is one. */
+  reads: number;
 }
 
-/** `INFO commandstats cpu` of the Redis or of each master of a cluster: counted in `own`. */
+/** `INFO commandstats cpu stats` of the Redis or of each master of a cluster: counted in `own`. */
 export async function snapshot(admin: RedisClient, own: OwnCommands): Promise<ServerSnapshot> {
   const servers = serversOf(admin);
-  const infos = await Promise.all(servers.map((server) => server.info("commandstats", "cpu")));
+  const infos = await Promise.all(
+    servers.map((server) => server.info("commandstats", "cpu", "stats")),
+  );
   own.add("info", servers.length);
   const calls = new Map<string, number>();
   const cpuMsByNode = new Map<string, number>();
@@ -35,7 +39,11 @@ export async function snapshot(admin: RedisClient, own: OwnCommands): Promise<Se
     cpuMsByNode.set(`${host}:${port}`, (seconds("used_cpu_user") + seconds("used_cpu_sys")) * 1000);
   });
   const cpuMs = [...cpuMsByNode.values()].reduce((a, b) => a + b, 0);
-  return { calls, cpuMs, cpuMsByNode };
+  const reads = infos.reduce(
+    (sum, info) => sum + Number(/^total_reads_processed:(\d+)/m.exec(info)?.[1] ?? NaN),
+    0,
+  );
+  return { calls, cpuMs, cpuMsByNode, reads };
 }
 
 /** Calls between two snapshots, less the benchmark's own; zero entries dropped. */
