@@ -163,6 +163,21 @@ export function jsonLine(report: ClusterReport): string {
   });
 }
 
+/** What a message costs Redis on the cluster against one Redis, and how pipelined the commands come. */
+function clusterCost(report: ClusterReport): string {
+  const single = byKey(report, "single").result;
+  const three = byKey(report, "cluster_3").result;
+  const perRead = (r: Result) => (r.commandsPerMsg / r.redisReadsPerMsg).toFixed(1);
+  return (
+    `With the same commands, the 3 masters together use ${(three.redisCpuUsPerMsg / single.redisCpuUsPerMsg).toFixed(1)}× ` +
+    "the Redis CPU per message of one Redis (3 partitions). The commands come less pipelined " +
+    `(${perRead(single)} commands per socket read on one Redis, ${perRead(three)} on the cluster): ` +
+    "a batch that spans nodes is sent per command on a cluster connection, which has no " +
+    "auto-pipelining (see docs/ARCHITECTURE.md), so Redis pays a read and a reply write for " +
+    "nearly every command; the masters also feed their replicas."
+  );
+}
+
 const { start: START, end: END } = markers("cluster");
 
 export function section(report: ClusterReport): string {
@@ -191,6 +206,7 @@ How to read it:
   same ${m.cores} cores, and the workers use most of the CPU. What the cluster runs show is that the
   Redis work spreads: the commands per message stay those of one Redis, and each master does
   about a third of the Redis CPU.
+- ${clusterCost(report)}
 - **Redis cmds/msg**: \`INFO commandstats\` calls of every master summed, between the start and
   the end of the measurement, Lua-internal calls included, the producer's \`XADD\` and the
   benchmark's polling excluded. **Redis CPU**: each master's \`used_cpu_user + used_cpu_sys\`
