@@ -203,9 +203,15 @@ ${projectionTable(report)}
 How to read it:
 
 - On this machine throughput cannot grow with nodes: every Redis and the workers share the
-  same ${m.cores} cores, and the workers use most of the CPU. What the cluster runs show is that the
-  Redis work spreads: the commands per message stay those of one Redis, and each master does
-  about a third of the Redis CPU.
+  same ${m.cores} cores, and the workers use most of the CPU. What the cluster runs show is how the
+  Redis work spreads: the commands per message stay those of one Redis, and each master's
+  share of the Redis CPU (a third each if even) is in the verdicts.
+- The shares are uneven because the partitions are: a partition's streams live in the slot
+  of its hash tag, and with the even slot ranges of \`redis-cli --cluster create\` on 3
+  masters, \`{p0}\` (slot 15882) and \`{p1}\` (11819) are both on the third master and
+  \`{p2}\` (7752) on the second, so with 3 partitions the first master holds no stage
+  stream; of 6 partitions the third master holds four (\`{p3}\`, 3689, is the first's).
+  Agents, message records and threads spread by their own tags.
 - ${clusterCost(report)}
 - **Redis cmds/msg**: \`INFO commandstats\` calls of every master summed, between the start and
   the end of the measurement, Lua-internal calls included, the producer's \`XADD\` and the
@@ -213,8 +219,8 @@ How to read it:
   over the measurement, per message; the replicas' CPU is not counted. **Socket reads**:
   \`total_reads_processed\` of every master, per message, the benchmark's polling included:
   commands that come pipelined are read together, so Redis pays the system calls of a read
-  once for many. **Worker CPU**: the
-  worker processes' \`/proc/PID/stat\` time, per message.
+  once for many. **Worker CPU**: the worker processes' \`/proc/PID/stat\` time, per
+  message.
 - **Projection**: a master saturates when its main thread needs a whole core. With C the
   Redis CPU per message over all masters and k the imbalance (the busiest master's CPU ×
   masters ÷ C; 1 when even), N masters saturate at about **N ÷ (k × C)** messages/s; for the
