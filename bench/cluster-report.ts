@@ -173,8 +173,8 @@ function clusterCost(report: ClusterReport): string {
     "the Redis CPU per message of one Redis (3 partitions). The commands come less pipelined " +
     `(${perRead(single)} commands per socket read on one Redis, ${perRead(three)} on the cluster): ` +
     "a batch that spans nodes is sent per command on a cluster connection, which has no " +
-    "auto-pipelining (see docs/ARCHITECTURE.md), so Redis pays a read and a reply write for " +
-    "nearly every command; the masters also feed their replicas."
+    "auto-pipelining (see docs/ARCHITECTURE.md), so Redis pays the system calls of a read and a " +
+    "reply for every few commands rather than for dozens; the masters also feed their replicas."
   );
 }
 
