@@ -22,6 +22,8 @@ export interface BenchOptions {
   tracing: boolean;
   /** `--failures`: webhook deliveries, a tenth failing once against none (bench/failures.ts). */
   failures: boolean;
+  /** `--cluster`: one Redis against a 3-master Redis Cluster with 3 and 6 partitions (bench/cluster.ts). */
+  cluster: boolean;
 }
 
 export const USAGE = `usage: npm run bench -- [options]
@@ -63,6 +65,13 @@ export const USAGE = `usage: npm run bench -- [options]
                   --warmup, --agents, --body-bytes, --timeout-s, --quiet-wait, --json,
                   --no-write, --no-build and the first of --workers
 
+  --cluster       instead: saturated throughput on one Redis with 1 partition, on a Redis
+                  Cluster of 3 masters and 3 replicas (started on spare ports, stopped after)
+                  with 3 partitions and with 6, interleaved in every run: commands, Redis CPU
+                  of each master and worker CPU per message, and where N masters saturate;
+                  uses --messages, --runs, --warmup, --agents, --body-bytes, --timeout-s,
+                  --quiet-wait, --json, --no-write, --no-build and the first of --workers
+
 Environment: REDIS_URL (else 127.0.0.1:6379 or a spawned redis-server), SWITCHBOARD_PIPELINE,
 BENCH_WORKER_NODE_ARGS (extra node flags for our workers, e.g. "--cpu-prof --cpu-prof-dir=DIR"),
 BENCH_SERVE_NODE_ARGS (the same for the serve process of --mcp).
@@ -99,6 +108,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       "mcp-agents": { type: "string" },
       tracing: { type: "boolean", default: false },
       failures: { type: "boolean", default: false },
+      cluster: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -108,8 +118,10 @@ export function parseOptions(argv: string[]): BenchOptions {
   }
   const list = (name: string, value: string) =>
     value.split(",").map((item) => whole(name, item.trim(), 1));
-  if (values.mcp && values.failures) {
-    throw new Error(`--mcp and --failures are separate benchmarks; give one\n\n${USAGE}`);
+  const benches = (["mcp", "failures", "cluster"] as const).filter((name) => values[name]);
+  if (benches.length > 1) {
+    const given = benches.map((name) => `--${name}`).join(" and ");
+    throw new Error(`${given} are separate benchmarks; give one\n\n${USAGE}`);
   }
   const workers = list("workers", values.workers ?? "1,2");
   return {
@@ -130,5 +142,6 @@ export function parseOptions(argv: string[]): BenchOptions {
     mcpAgents: list("mcp-agents", values["mcp-agents"] ?? "10,100"),
     tracing: values.tracing,
     failures: values.failures,
+    cluster: values.cluster,
   };
 }

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../src/redis/client.js";
 import type { Envelope } from "../src/protocol/envelope.js";
 import type { Keys } from "../src/redis/keys.js";
 import { produceFlat, type AcceptedTimes } from "./load.js";
@@ -137,7 +137,7 @@ export async function runFailuresScenario(
  * `opened_at` of the last opening, so an opening that an in-flight success closed again at
  * once is seen too (polling its state would miss it; the jobs it deferred still wait).
  */
-async function openedSince(admin: Redis, keys: Keys, since: number): Promise<boolean> {
+async function openedSince(admin: RedisClient, keys: Keys, since: number): Promise<boolean> {
   const endpoints = Object.keys(await admin.hgetall(keys.breakers()));
   for (const hash of endpoints) {
     if (Number((await admin.hget(keys.breaker(hash), "opened_at")) ?? 0) >= since) return true;

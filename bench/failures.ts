@@ -6,11 +6,10 @@
  * cool-down). Called by bench/pipeline.ts (the `bench` script's entry).
  * Progress goes to stderr; the table (or, with --json, one JSON line) to stdout.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseDocument } from "yaml";
-import { DEFAULT_PIPELINE_FILE, loadPipeline, type RetryPolicy } from "../src/config/pipeline.js";
+import { loadPipeline, type RetryPolicy } from "../src/config/pipeline.js";
 import { connectRedis } from "../src/redis/connection.js";
 import { provisionRedis } from "../src/redis/provision.js";
 import { defineScripts } from "../src/app/scripts.js";
@@ -25,8 +24,9 @@ import {
 } from "./failures-run.js";
 import { composeMessages } from "./load.js";
 import { failed, killAllNow, progress, quietBeforeMeasuring, stopOnSignals } from "./procs.js";
+import { writePipelineWith } from "./pipeline-file.js";
 import { machineDetails, publish } from "./report.js";
-import { abortRun, type Setup } from "./run.js";
+import { abortRun, inTurn, type Setup } from "./run.js";
 
 /**
  * The delivery retries of the benchmark: short, so that the retried tenth is delivered
@@ -50,17 +50,11 @@ const BREAKER_HELD_OFF = 1_000_000;
  * and, if given, another breaker threshold, written to `dir/name`.
  */
 function writeBenchPipeline(dir: string, name: string, breakerThreshold?: number): string {
-  const document = parseDocument(
-    readFileSync(process.env.SWITCHBOARD_PIPELINE || DEFAULT_PIPELINE_FILE, "utf8"),
-  );
-  document.setIn(["retries", "delivery"], { ...BENCH_DELIVERY_RETRY });
-  if (breakerThreshold !== undefined) {
-    document.setIn(["webhooks", "breaker", "failureThreshold"], breakerThreshold);
-  }
-  const file = join(dir, name);
-  writeFileSync(file, document.toString());
-  loadPipeline(file); // refused here, not by the workers, if the base file and this disagree
-  return file;
+  const breaker = breakerThreshold === undefined ? [] : [breakerThreshold];
+  return writePipelineWith(dir, name, [
+    [["retries", "delivery"], { ...BENCH_DELIVERY_RETRY }],
+    ...breaker.map((n) => [["webhooks", "breaker", "failureThreshold"], n] as const),
+  ]);
 }
 
 /** The three cases: each run measures every one, in an order that turns from run to run. */
@@ -92,7 +86,7 @@ export async function runFailuresBench(
   const admin = defineScripts(connectRedis(redisAt.url, "admin", "bench:admin"));
   const producer = connectRedis(redisAt.url, "admin", "bench:producer");
   const setup: Setup = {
-    url: redisAt.url,
+    target: { kind: "single", url: redisAt.url },
     pipeline,
     admin,
     producer,
@@ -111,9 +105,7 @@ export async function runFailuresBench(
     const warmup = composeMessages(options.warmup, setup.agents, options.bodyBytes, "w");
     const results = new Map<CaseKey, FailuresResult[]>(cases.map((c) => [c.key, []]));
     for (let run = 1; run <= runs; run += 1) {
-      // Each case goes first in turn, so that a drift of the machine favours none.
-      const turn = (run - 1) % cases.length;
-      for (const c of [...cases.slice(turn), ...cases.slice(0, turn)]) {
+      for (const c of inTurn(cases, run)) {
         await quietBeforeMeasuring(options.quietS);
         const label = `${c.name}, run ${run}/${runs}`;
         const scenario = { case: c, workers, messages, warmup, label };

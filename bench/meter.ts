@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../src/redis/client.js";
 import { cpuMs, machineBusyMs, progress, type Proc } from "./procs.js";
 import * as rt from "./redis-tools.js";
 
@@ -8,6 +8,10 @@ export interface Usage {
   /** Redis calls by `INFO commandstats` name, Lua-internal included, the benchmark's own excluded. */
   calls: Map<string, number>;
   redisCpuMs: number;
+  /** Reads from client sockets, all masters (the benchmark's own polling included). */
+  redisReads: number;
+  /** Each master's share of `redisCpuMs`, by `host:port`. */
+  redisCpuMsByNode: Map<string, number>;
   /** CPU time (user + system) of each metered process over the window, ms. */
   cpuMs: Map<Proc, number>;
   /** CPU used by anything but Redis, the metered processes and this one, % of one core: noise. */
@@ -19,7 +23,11 @@ export interface Costs {
   /** Redis commands per message, Lua-internal calls included, the benchmark's own excluded. */
   commandsPerMsg: number;
   commandsByName: Record<string, number>;
+  /** Socket reads Redis processed per message: fewer than commands when they come pipelined. */
+  redisReadsPerMsg: number;
   redisCpuUsPerMsg: number;
+  /** Redis CPU per message on each master (one entry for one Redis), by `host:port`. */
+  redisCpuUsPerMsgByNode: Record<string, number>;
   workerCpuUsPerMsg: number;
   /** Largest RSS of any one worker process, MiB. */
   maxRssMiB: number;
@@ -32,7 +40,7 @@ export interface Costs {
  * machine; `stop` closes it. `own` must count every command the benchmark sends meanwhile.
  */
 export async function startMeter(
-  admin: Redis,
+  admin: RedisClient,
   procs: readonly Proc[],
   own: rt.OwnCommands,
 ): Promise<{ stop(label: string): Promise<Usage> }> {
@@ -60,7 +68,22 @@ export async function startMeter(
         );
       }
       const calls = rt.callsBetween(before, after, own);
-      return { windowMs, calls, redisCpuMs, cpuMs: used, otherCpuPct };
+      const redisCpuMsByNode = new Map(
+        [...after.cpuMsByNode].map(([node, ms]) => [
+          node,
+          ms - (before.cpuMsByNode.get(node) ?? 0),
+        ]),
+      );
+      const redisReads = after.reads - before.reads;
+      return {
+        windowMs,
+        calls,
+        redisCpuMs,
+        redisCpuMsByNode,
+        redisReads,
+        cpuMs: used,
+        otherCpuPct,
+      };
     },
   };
 }
@@ -76,7 +99,11 @@ export function costsOf(usage: Usage, messages: number, workers: readonly Proc[]
   return {
     commandsPerMsg: total / messages,
     commandsByName: Object.fromEntries(byName),
+    redisReadsPerMsg: usage.redisReads / messages,
     redisCpuUsPerMsg: (usage.redisCpuMs * 1000) / messages,
+    redisCpuUsPerMsgByNode: Object.fromEntries(
+      [...usage.redisCpuMsByNode].map(([node, ms]) => [node, (ms * 1000) / messages]),
+    ),
     workerCpuUsPerMsg: (workerMs * 1000) / messages,
     maxRssMiB: Math.max(...workers.map((p) => p.maxRssKiB)) / 1024,
     otherCpuPct: usage.otherCpuPct,
@@ -94,7 +121,13 @@ export function combineCosts(runs: readonly Costs[]): Costs {
         .map((name) => [name, m((r) => r.commandsByName[name] ?? 0)] as const)
         .sort((a, b) => b[1] - a[1]),
     ),
+    redisReadsPerMsg: m((r) => r.redisReadsPerMsg),
     redisCpuUsPerMsg: m((r) => r.redisCpuUsPerMsg),
+    redisCpuUsPerMsgByNode: Object.fromEntries(
+      Object.keys(runs[0]!.redisCpuUsPerMsgByNode).map(
+        (node) => [node, m((r) => r.redisCpuUsPerMsgByNode[node] ?? 0)] as const,
+      ),
+    ),
     workerCpuUsPerMsg: m((r) => r.workerCpuUsPerMsg),
     maxRssMiB: Math.max(...runs.map((r) => r.maxRssMiB)),
     otherCpuPct: Math.max(...runs.map((r) => r.otherCpuPct)),

@@ -4,7 +4,8 @@
  * Progress goes to stderr; the table (or, with --json, one JSON line) to stdout.
  * With --mcp it measures the MCP send → fetch round trip instead (bench/mcp.ts); with --tracing,
  * the cost of tracing (bench/tracing.ts); with --failures, throughput to webhooks when 10% of
- * deliveries fail once, against none failing (bench/failures.ts).
+ * deliveries fail once, against none failing (bench/failures.ts); with --cluster, one Redis
+ * against a 3-master Redis Cluster with 3 and 6 partitions (bench/cluster.ts).
  */
 import { loadPipeline } from "../src/config/pipeline.js";
 import { connectRedis } from "../src/redis/connection.js";
@@ -14,7 +15,7 @@ import { parseOptions, type BenchOptions } from "./args.js";
 import { ensureBuilt } from "./build.js";
 import { composeMessages } from "./load.js";
 import { runScenario, type Result, type Scenario } from "./measure.js";
-import { abortRun, type Setup } from "./run.js";
+import { abortRun, agentsFor, type Setup } from "./run.js";
 import { failed, killAllNow, progress, quietBeforeMeasuring, stopOnSignals } from "./procs.js";
 import * as report from "./report.js";
 
@@ -35,6 +36,10 @@ if (options.mcp) process.exit(await (await import("./mcp.js")).runMcpBench(optio
 if (options.failures) {
   process.exit(await (await import("./failures.js")).runFailuresBench(options, argv));
 }
+// `npm run bench -- --cluster`: one Redis against a 3-master cluster with 3 and 6 partitions.
+if (options.cluster) {
+  process.exit(await (await import("./cluster.js")).runClusterBench(options, argv));
+}
 const pipeline = loadPipeline(process.env.SWITCHBOARD_PIPELINE || undefined);
 const redisAt = await provisionRedis({ log });
 const admin = defineScripts(connectRedis(redisAt.url, "admin", "bench:admin"));
@@ -49,22 +54,12 @@ async function measure(scenario: Scenario): Promise<Result> {
   return runScenario(setup, scenario);
 }
 
-/** Enough recipients that no inbox goes over its quota of unacknowledged messages. */
-function recipients(): number {
-  const most = Math.max(options.runs > 0 ? options.messages : 0, options.rate * options.seconds);
-  const needed = Math.ceil((most + options.warmup) / Math.max(1, pipeline.inbox.quota - 2));
-  if (needed > options.agents) {
-    log(`using ${needed} agents, so that no inbox exceeds its quota of ${pipeline.inbox.quota}`);
-  }
-  return Math.max(options.agents, needed);
-}
-
 const setup: Setup = {
-  url: redisAt.url,
+  target: { kind: "single", url: redisAt.url },
   pipeline,
   admin,
   producer,
-  agents: recipients(),
+  agents: agentsFor(options, pipeline),
   timeoutMs: options.timeoutS * 1000,
 };
 

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import { serversOf, type RedisClient } from "../src/redis/client.js";
 import type { Keys } from "../src/redis/keys.js";
 
 /** Commands the benchmark itself sent, by `INFO commandstats` name, to subtract from the totals. */
@@ -11,22 +11,39 @@ export class OwnCommands {
 }
 
 export interface ServerSnapshot {
-  /** Calls per command (`xadd`, `xinfo|groups`, …), Lua-internal calls included. */
+  /** Calls per command (`xadd`, `xinfo|groups`, …), Lua-internal calls included, all masters. */
   calls: Map<string, number>;
-  /** Redis CPU (user + system, all threads), ms. */
+  /** Redis CPU (user + system, all threads), ms, all masters. */
   cpuMs: number;
+  /** Each master's CPU, ms, by `host:port`. */
+  cpuMsByNode: Map<string, number>;
+  /** Reads from client sockets (`total_reads_processed`), all masters: a pipelined batch is one. */
+  reads: number;
 }
 
-/** One `INFO commandstats cpu`: counted once in `own`. */
-export async function snapshot(admin: Redis, own: OwnCommands): Promise<ServerSnapshot> {
-  const info = await admin.info("commandstats", "cpu");
-  own.add("info");
+/** `INFO commandstats cpu stats` of the Redis or of each master of a cluster: counted in `own`. */
+export async function snapshot(admin: RedisClient, own: OwnCommands): Promise<ServerSnapshot> {
+  const servers = serversOf(admin);
+  const infos = await Promise.all(
+    servers.map((server) => server.info("commandstats", "cpu", "stats")),
+  );
+  own.add("info", servers.length);
   const calls = new Map<string, number>();
-  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
-    calls.set(match[1]!, Number(match[2]));
-  }
-  const seconds = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, "m").exec(info)?.[1]);
-  return { calls, cpuMs: (seconds("used_cpu_user") + seconds("used_cpu_sys")) * 1000 };
+  const cpuMsByNode = new Map<string, number>();
+  infos.forEach((info, i) => {
+    for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+      calls.set(match[1]!, (calls.get(match[1]!) ?? 0) + Number(match[2]));
+    }
+    const seconds = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, "m").exec(info)?.[1]);
+    const { host, port } = servers[i]!.options;
+    cpuMsByNode.set(`${host}:${port}`, (seconds("used_cpu_user") + seconds("used_cpu_sys")) * 1000);
+  });
+  const cpuMs = [...cpuMsByNode.values()].reduce((a, b) => a + b, 0);
+  const reads = infos.reduce(
+    (sum, info) => sum + Number(/^total_reads_processed:(\d+)/m.exec(info)?.[1] ?? NaN),
+    0,
+  );
+  return { calls, cpuMs, cpuMsByNode, reads };
 }
 
 /** Calls between two snapshots, less the benchmark's own; zero entries dropped. */
@@ -53,17 +70,17 @@ export interface GroupState {
 
 /** `XINFO GROUPS` of each stream, the named group only; a stream not there yet has no consumers. */
 export async function groupStates(
-  admin: Redis,
+  admin: RedisClient,
   streams: readonly { key: string; group: string }[],
   own: OwnCommands,
 ): Promise<GroupState[]> {
-  const batch = admin.pipeline();
-  for (const { key } of streams) batch.xinfo("GROUPS", key);
+  // Sent together, not as a pipeline: on a cluster the streams are on several nodes.
+  const replies = await Promise.all(
+    streams.map(({ key }) => admin.xinfo("GROUPS", key).catch(() => [])),
+  );
   own.add("xinfo|groups", streams.length);
-  const replies = (await batch.exec()) ?? [];
   return streams.map(({ key, group }, i) => {
-    const [error, reply] = replies[i] ?? [null, []];
-    const rows = error ? [] : (reply as unknown[][]);
+    const rows = (replies[i] ?? []) as unknown[][];
     for (const row of rows) {
       const r: Record<string, unknown> = {};
       for (let j = 0; j + 1 < row.length; j += 2) r[String(row[j])] = row[j + 1];
@@ -76,12 +93,14 @@ export async function groupStates(
 }
 
 /** Total length of the inbox streams. */
-export async function inboxTotal(admin: Redis, inboxes: readonly string[], own: OwnCommands) {
-  const batch = admin.pipeline();
-  for (const key of inboxes) batch.xlen(key);
+export async function inboxTotal(
+  admin: RedisClient,
+  inboxes: readonly string[],
+  own: OwnCommands,
+): Promise<number> {
+  const lengths = await Promise.all(inboxes.map((key) => admin.xlen(key).catch(() => 0)));
   own.add("xlen", inboxes.length);
-  const replies = (await batch.exec()) ?? [];
-  return replies.reduce((sum, [error, n]) => sum + (error ? 0 : Number(n)), 0);
+  return lengths.reduce((sum, n) => sum + n, 0);
 }
 
 /** The millisecond part of a stream entry id: the Redis clock when it was appended. */
@@ -95,7 +114,7 @@ export function idMs(id: string): number {
  * (the warm-up) are skipped; a measured message found twice is an error.
  */
 export async function readLatencies(
-  admin: Redis,
+  admin: RedisClient,
   inboxes: readonly string[],
   acceptedMs: ReadonlyMap<string, number>,
 ): Promise<number[]> {
@@ -132,15 +151,19 @@ export async function readLatencies(
   return latencies;
 }
 
-/** Removes every key of a prefix (SCAN + UNLINK in batches); returns how many. */
-export async function deletePrefix(admin: Redis, keys: Keys): Promise<number> {
-  let cursor = "0";
+/** Removes every key of a prefix (SCAN + UNLINK in batches, on each master); returns how many. */
+export async function deletePrefix(admin: RedisClient, keys: Keys): Promise<number> {
   let removed = 0;
-  do {
-    const [next, found] = await admin.scan(cursor, "MATCH", keys.all(), "COUNT", 2000);
-    cursor = next;
-    if (found.length > 0) removed += await admin.unlink(...found);
-  } while (cursor !== "0");
+  for (const server of serversOf(admin)) {
+    let cursor = "0";
+    do {
+      const [next, found] = await server.scan(cursor, "MATCH", keys.all(), "COUNT", 2000);
+      cursor = next;
+      // A key per UNLINK (sent together): a cluster node refuses one over several slots.
+      const counts = await Promise.all(found.map((key) => server.unlink(key)));
+      removed += counts.reduce((a, b) => a + b, 0);
+    } while (cursor !== "0");
+  }
   return removed;
 }
 

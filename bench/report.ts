@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, release, totalmem, type } from "node:os";
 import { dirname, join } from "node:path";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../src/redis/client.js";
 import type { Result } from "./measure.js";
 import { combineCosts } from "./meter.js";
 import { progress, ROOT } from "./procs.js";
@@ -16,7 +16,7 @@ export interface Machine {
   redis: string;
 }
 
-export async function machineDetails(admin: Redis): Promise<Machine> {
+export async function machineDetails(admin: RedisClient): Promise<Machine> {
   const cpuinfo = existsSync("/proc/cpuinfo") ? readFileSync("/proc/cpuinfo", "utf8") : "";
   const server = await admin.info("server");
   return {

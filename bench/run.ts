@@ -1,22 +1,26 @@
 import { randomBytes } from "node:crypto";
-import type { Redis } from "ioredis";
 import { Registry } from "../src/agents/registry.js";
 import { STAGE_NAMES, type Pipeline } from "../src/config/pipeline.js";
 import { Ingress } from "../src/ingress/ingress.js";
+import type { RedisClient } from "../src/redis/client.js";
 import { Keys } from "../src/redis/keys.js";
-import { spawnProc, stopAll, type Proc } from "./procs.js";
+import { nodeAddress, type RedisTarget } from "../src/redis/target.js";
+import { allPartitions } from "../src/streams/partitions.js";
+import type { BenchOptions } from "./args.js";
+import { progress, spawnProc, stopAll, type Proc } from "./procs.js";
 import * as rt from "./redis-tools.js";
 import { waitForReaders, waitUntilDone, type Arrival } from "./wait.js";
 
 export type Kind = "ours" | "bare";
 
 export interface Setup {
-  url: string;
+  /** One Redis (the workers get REDIS_URL) or a cluster (REDIS_CLUSTER_NODES). */
+  target: RedisTarget;
   pipeline: Pipeline;
   /** Agent registration (scripts defined), polling, INFO, XRANGE and cleanup. */
-  admin: Redis;
+  admin: RedisClient;
   /** The producer's connection (Ingress). */
-  producer: Redis;
+  producer: RedisClient;
   agents: number;
   /** How long the messages may take to arrive after the last one was accepted. */
   timeoutMs: number;
@@ -64,10 +68,12 @@ export async function withRun<T>(
 ): Promise<T> {
   const { admin, pipeline } = setup;
   const keys = new Keys(`bench-${randomBytes(4).toString("hex")}`);
-  const streams = STAGE_NAMES.map((name) => ({
-    key: keys.stream(pipeline.stages[name].stream),
-    group: pipeline.stages[name].group,
-  }));
+  const streams = allPartitions(pipeline.partitions).flatMap((p) =>
+    STAGE_NAMES.map((name) => ({
+      key: keys.forPartition(p).stream(pipeline.stages[name].stream),
+      group: pipeline.stages[name].group,
+    })),
+  );
   const cleanup = async () => {
     await stopAll();
     await rt.deletePrefix(admin, keys);
@@ -89,7 +95,7 @@ export async function withRun<T>(
     const env = {
       ...withoutTelemetry(process.env),
       ...options.env,
-      REDIS_URL: setup.url,
+      ...targetEnv(setup.target),
       SWITCHBOARD_PREFIX: keys.prefix,
       SWITCHBOARD_LOG_LEVEL: "warn",
       BENCH_AGENTS: String(setup.agents),
@@ -102,7 +108,8 @@ export async function withRun<T>(
     for (let i = 0; i < options.workers; i += 1) {
       procs.push(spawnProc(`${options.kind}-${i + 1}`, args, env));
     }
-    const loops = STAGE_NAMES.reduce((sum, n) => sum + pipeline.stages[n].concurrency, 0);
+    const perPartition = STAGE_NAMES.reduce((sum, n) => sum + pipeline.stages[n].concurrency, 0);
+    const loops = perPartition * pipeline.partitions;
     await waitForReaders(admin, procs, loops);
     const ingress = new Ingress(setup.producer, keys, pipeline);
     const waitDone = (expected: number, own: rt.OwnCommands, arrival: Arrival) =>
@@ -114,7 +121,31 @@ export async function withRun<T>(
   }
 }
 
+/** Where the workers find Redis. */
+function targetEnv(target: RedisTarget): NodeJS.ProcessEnv {
+  if (target.kind === "single") return { REDIS_URL: target.url, REDIS_CLUSTER_NODES: undefined };
+  return { REDIS_URL: undefined, REDIS_CLUSTER_NODES: target.nodes.map(nodeAddress).join(",") };
+}
+
 /** The environment without `OTEL_*`: workers trace only when a run says so. */
 function withoutTelemetry(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith("OTEL_")));
+}
+
+/** The cases of run `run` (from 1): each goes first in turn, so that a drift of the machine favours none. */
+export function inTurn<T>(cases: readonly T[], run: number): T[] {
+  const turn = (run - 1) % cases.length;
+  return [...cases.slice(turn), ...cases.slice(0, turn)];
+}
+
+/** Enough recipients that no inbox goes over its quota of unacknowledged messages. */
+export function agentsFor(options: BenchOptions, pipeline: Pipeline): number {
+  const most = Math.max(options.runs > 0 ? options.messages : 0, options.rate * options.seconds);
+  const needed = Math.ceil((most + options.warmup) / Math.max(1, pipeline.inbox.quota - 2));
+  if (needed > options.agents) {
+    progress(
+      `using ${needed} agents, so that no inbox exceeds its quota of ${pipeline.inbox.quota}`,
+    );
+  }
+  return Math.max(options.agents, needed);
 }

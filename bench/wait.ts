@@ -1,10 +1,10 @@
 import { setTimeout as delay } from "node:timers/promises";
-import type { Redis } from "ioredis";
+import { serversOf, type RedisClient } from "../src/redis/client.js";
 import { assertAlive, progress, type Proc } from "./procs.js";
 import * as rt from "./redis-tools.js";
 
 export interface DoneWait {
-  admin: Redis;
+  admin: RedisClient;
   streams: readonly { key: string; group: string }[];
   procs: readonly Proc[];
   /** Messages that must arrive, warm-up included. */
@@ -33,11 +33,12 @@ export type Arrival = Pick<DoneWait, "where" | "arrived" | "idleGiveUpMs" | "pol
  * consumer names hold its pid). XINFO cannot tell: Redis 7.0 creates a consumer only
  * when a read returns entries.
  */
-export async function waitForReaders(admin: Redis, procs: readonly Proc[], loops: number) {
+export async function waitForReaders(admin: RedisClient, procs: readonly Proc[], loops: number) {
   const deadline = performance.now() + 30_000;
   for (;;) {
     assertAlive(procs);
-    const clients = (await admin.client("LIST")) as string;
+    const lists = await Promise.all(serversOf(admin).map((server) => server.client("LIST")));
+    const clients = lists.join("\n");
     const reading = procs.map((proc) => {
       const mine = new RegExp(`^.* name=\\S*-${proc.pid}-\\S* .* cmd=xreadgroup`, "gm");
       return clients.match(mine)?.length ?? 0;

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { isErrorCode, ERROR_CODES } from "../../src/protocol/errors.js";
 import { SwitchboardError } from "../../src/protocol/errors.js";
 import type { RedisTarget } from "../../src/redis/target.js";
-import { startCluster, type TestCluster } from "../support/cluster.js";
+import { startCluster, type LocalCluster } from "../../src/redis/spawn-cluster.js";
 import { eventually, fastPipeline } from "../support/harness.js";
 import { ServiceHarness } from "../support/service.js";
 
@@ -15,7 +15,7 @@ import { ServiceHarness } from "../support/service.js";
 const MESSAGES = 240;
 const RECIPIENTS = ["r0", "r1", "r2"];
 
-let cluster: TestCluster;
+let cluster: LocalCluster;
 let h: ServiceHarness;
 
 beforeAll(async () => {

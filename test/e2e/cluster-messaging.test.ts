@@ -9,7 +9,7 @@ import { MailAnnouncements } from "../../src/inbox/mail.js";
 import type { RedisTarget } from "../../src/redis/target.js";
 import { verifyWebhook } from "../../src/webhook/signature.js";
 import { cliEnv, killAll, run } from "../support/cli.js";
-import { startCluster, type TestCluster } from "../support/cluster.js";
+import { startCluster, type LocalCluster } from "../../src/redis/spawn-cluster.js";
 import { eventually, fastPipeline } from "../support/harness.js";
 import { call, closeClients, connectLegacy, startServe, writePipeline } from "../support/mcp.js";
 import { testPrefix } from "../support/redis.js";
@@ -21,7 +21,7 @@ import { WebhookServer } from "../support/webhook-server.js";
  * partitions: the stages, the service and `switchboard serve` itself. One cluster for the
  * file; each test has its own prefix on it.
  */
-let cluster: TestCluster;
+let cluster: LocalCluster;
 let target: RedisTarget;
 const harnesses: ServiceHarness[] = [];
 

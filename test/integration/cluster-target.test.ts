@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../src/redis/spawn.js";
 import { checkTarget, connectTarget, type RedisTarget } from "../../src/redis/target.js";
 import { cliEnv, run } from "../support/cli.js";
-import { startCluster, type TestCluster } from "../support/cluster.js";
+import { startCluster, type LocalCluster } from "../../src/redis/spawn-cluster.js";
 import { redisUrl } from "../support/redis.js";
 
 const nodesOf = (addresses: readonly string[]): RedisTarget => ({
@@ -15,7 +15,7 @@ const nodesOf = (addresses: readonly string[]): RedisTarget => ({
 });
 const testRedis = () => new URL(redisUrl()).host;
 
-let cluster: TestCluster;
+let cluster: LocalCluster;
 
 beforeAll(async () => {
   cluster = await startCluster();

@@ -3,7 +3,7 @@ import slotOf from "cluster-key-slot";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parsePipeline } from "../../src/config/pipeline.js";
 import { awaitReplicas } from "../../src/redis/durability.js";
-import { startCluster, type TestCluster } from "../support/cluster.js";
+import { startCluster, type LocalCluster } from "../../src/redis/spawn-cluster.js";
 
 /** On a Redis Cluster, WAIT goes to the master of each key written, on its connection. */
 const { durability } = parsePipeline(
@@ -11,7 +11,7 @@ const { durability } = parsePipeline(
   "test",
 );
 
-let cluster: TestCluster;
+let cluster: LocalCluster;
 let client: Cluster;
 
 beforeAll(async () => {

@@ -13,7 +13,7 @@ import type { RedisClient } from "../../src/redis/client.js";
 import { Keys } from "../../src/redis/keys.js";
 import { connectTarget } from "../../src/redis/target.js";
 import { cliEnv, finished, killAll, start } from "../support/cli.js";
-import { startCluster, type TestCluster } from "../support/cluster.js";
+import { startCluster, type LocalCluster } from "../../src/redis/spawn-cluster.js";
 import { eventually } from "../support/harness.js";
 import { connect, deleteByPrefix, testPrefix } from "../support/redis.js";
 
@@ -27,7 +27,7 @@ const PER_THREAD = 30;
 const RECIPIENTS = ["r1", "r2"];
 
 let dir: string;
-let cluster: TestCluster | undefined;
+let cluster: LocalCluster | undefined;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "switchboard-order-"));

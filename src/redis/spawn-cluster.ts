@@ -6,14 +6,14 @@ import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
-import { freePort, spawnRedisServer, type SpawnedRedis } from "../../src/redis/spawn.js";
+import { freePort, spawnRedisServer, type SpawnedRedis } from "./spawn.js";
 
 /**
- * A Redis Cluster of a test's own: three masters and three replicas, each a `redis-server`
+ * A Redis Cluster of its own (tests, the cluster benchmark): three masters and three replicas, each a `redis-server`
  * on a spare port of 127.0.0.1 (never 6379), nothing on disk but `nodes.conf` in a
  * temporary directory. Node timeout 2 s, so a killed master fails over within seconds.
  */
-export interface TestCluster {
+export interface LocalCluster {
   /** Every node, `127.0.0.1:port`. */
   nodes: string[];
   /** The masters and replicas as created (a failover later swaps roles). */
@@ -38,7 +38,9 @@ const HOST = "127.0.0.1";
 const BUS_OFFSET = 10_000;
 const READY_TIMEOUT_MS = 20_000;
 
-export async function startCluster(options: { nodeTimeoutMs?: number } = {}): Promise<TestCluster> {
+export async function startCluster(
+  options: { nodeTimeoutMs?: number } = {},
+): Promise<LocalCluster> {
   const dir = await mkdtemp(join(tmpdir(), "sb-cluster-"));
   const removeDir = () => rmSync(dir, { recursive: true, force: true });
   process.on("exit", removeDir);
@@ -78,7 +80,7 @@ export async function startCluster(options: { nodeTimeoutMs?: number } = {}): Pr
       replicas: nodes.filter((node) => roles.get(node) === "slave"),
       async roles() {
         const live = [...servers].find(([port]) => !killed.has(port));
-        if (live === undefined) throw new Error("every node of the test cluster is killed");
+        if (live === undefined) throw new Error("every node of the local cluster is killed");
         const now = await rolesOf(`${HOST}:${live[0]}`);
         for (const port of killed) now.delete(`${HOST}:${port}`);
         return now;
@@ -112,7 +114,7 @@ async function spawnNode(dir: string, nodeTimeout: string, again?: number): Prom
       return await spawnRedisServer({
         dir,
         persistent: false,
-        tried: "a test cluster needs redis-server",
+        tried: "a local cluster needs redis-server",
         port,
         args: [
           ...["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"],
@@ -149,7 +151,7 @@ async function waitUntilOk(nodes: readonly string[]): Promise<void> {
       const why = await notSettled(node);
       if (why === undefined) break;
       if (Date.now() > deadline) {
-        throw new Error(`test cluster: ${node} not ready within ${READY_TIMEOUT_MS} ms: ${why}`);
+        throw new Error(`local cluster: ${node} not ready within ${READY_TIMEOUT_MS} ms: ${why}`);
       }
       await delay(100);
     }
