@@ -2,6 +2,7 @@ import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
+import { partitionTag } from "../../src/redis/partition-tag.js";
 import { ROOT } from "../support/cli.js";
 import { useServe } from "../support/mcp.js";
 import { redisUrl } from "../support/redis.js";
@@ -86,7 +87,7 @@ describe.skipIf(exporter === undefined)(
         for (const stage of ["validate", "route", "deliver", "persist"]) {
           expect(text).toMatch(
             new RegExp(
-              `redis_stream_length\\{db="db0",stream="${fixture.prefix}:\\{p0\\}:${stage}"\\}`,
+              `redis_stream_length\\{db="db0",stream="${fixture.prefix}:\\{${partitionTag(0).replace(".", "\\.")}\\}:${stage}"\\}`,
             ),
           );
         }
