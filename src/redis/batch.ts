@@ -1,3 +1,5 @@
+import { exists as isCommand, getKeyIndexes } from "@ioredis/commands";
+import slotOf from "cluster-key-slot";
 import { Cluster, type ChainableCommander } from "ioredis";
 import type { RedisClient } from "./client.js";
 
@@ -13,9 +15,9 @@ export type ItemReplies = { ok: true; replies: unknown[] } | { ok: false; error:
 /**
  * Sends the commands `fill` adds to a batch. On one Redis they go in one round trip (a
  * pipeline). On a Redis Cluster a pipeline must keep to the keys of one node, and a batch
- * may touch keys on every node: each command is sent by itself instead, to its key's
- * master, all at once (written without waiting for replies, so about a round trip per
- * node). Either way the replies come back in the order of the commands.
+ * may touch keys on every node: the commands are split by the master their key's slot is
+ * on, one pipeline per master, all at once (see {@link sendPerNode}). Either way the
+ * replies come back in the order of the commands.
  * Nothing is ordered across nodes: see {@link sendInOrder} when one write must land first.
  */
 export function sendCommands(redis: RedisClient, fill: FillBatch): Promise<Replies> {
@@ -50,7 +52,7 @@ export async function sendInOrder(
     return batch.length === 0 ? [] : ((await batch.exec()) ?? []);
   }
   const replies: Replies = [];
-  for (const fill of steps) replies.push(...(await sendEach(redis, record(fill))));
+  for (const fill of steps) replies.push(...(await sendPerNode(redis, record(fill))));
   return replies;
 }
 
@@ -111,12 +113,103 @@ function record(fill: FillBatch): Call[] {
   return calls;
 }
 
-/** Sends each call on the cluster connection, all at once; their replies in order. */
+/**
+ * Sends calls on a cluster connection: those whose key's master is known (from the
+ * client's slot table) in one pipeline per master, the rest (no key, slots not known yet)
+ * each by itself; all at once, the replies in the order of the calls.
+ *
+ * A pipeline is written to one node as a whole, so a master pays one read and one write
+ * of its socket for dozens of commands, as on one Redis. But ioredis does not follow a
+ * redirection inside a pipeline unless every command met the same one (ioredis issues
+ * 1692, 2075): a call answered MOVED, ASK, TRYAGAIN or CLUSTERDOWN (the slot moved or is
+ * moving, the cluster is failing over), or cut off by a closed connection, is sent again
+ * by itself, where the cluster client follows the redirection and retries with its
+ * backoff, as it would have for that call alone. A redirection means the command did not
+ * run; a closed connection may have run it, which the callers' at-least-once handling
+ * (idempotent scripts, dedupe markers) absorbs, as for a single command.
+ */
+async function sendPerNode(cluster: Cluster, calls: readonly Call[]): Promise<Replies> {
+  const byNode = new Map<string, number[]>();
+  const alone: number[] = [];
+  const defined = cluster as unknown as Methods;
+  calls.forEach((call, i) => {
+    // An undefined method (a script not defined on the connection) fails in sendEach.
+    const node = typeof defined[call.method] === "function" ? masterOf(cluster, call) : undefined;
+    if (node === undefined) alone.push(i);
+    else byNode.set(node, [...(byNode.get(node) ?? []), i]);
+  });
+  const replies: Replies = new Array<[Error | null, unknown]>(calls.length);
+  const again: number[] = [...alone];
+  await Promise.all(
+    [...byNode.values()].map(async (indexes) => {
+      const pipeline = cluster.pipeline();
+      const commands = pipeline as unknown as Methods;
+      for (const i of indexes) commands[calls[i]!.method]!.apply(pipeline, calls[i]!.args);
+      let got: Replies;
+      try {
+        got = (await pipeline.exec()) ?? [];
+      } catch {
+        // Refused before anything was sent: the slot table changed under the grouping.
+        again.push(...indexes);
+        return;
+      }
+      indexes.forEach((at, k) => {
+        const reply = got[k] ?? [new Error("no reply in the pipeline"), null];
+        if (reply[0] !== null && resendable(reply[0])) again.push(at);
+        else replies[at] = reply;
+      });
+    }),
+  );
+  if (again.length > 0) {
+    const resent = await sendEach(
+      cluster,
+      again.map((i) => calls[i]!),
+    );
+    again.forEach((at, k) => (replies[at] = resent[k]!));
+  }
+  return replies;
+}
+
+/** Errors after which the cluster client sends a single command again (see sendPerNode). */
+const RESENDABLE = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN) |^Connection is closed\.$/;
+
+function resendable(error: Error): boolean {
+  return RESENDABLE.test(error.message);
+}
+
+/**
+ * The node (`host:port`) serving the slot of a call's first key, as the client's slot
+ * table says now; undefined for a call with no key, or when the table is not loaded. A
+ * Lua script (not a Redis command: a name given to `defineCommand`) is called as
+ * `(numKeys, ...keys, ...args)`.
+ */
+function masterOf(cluster: Cluster, { method, args }: Call): string | undefined {
+  const flat: unknown[] = args.flat();
+  let key: unknown;
+  if (isCommand(method)) {
+    const at = keyIndexOf(method, flat);
+    key = at === undefined ? undefined : flat[at];
+  } else if (Number(flat[0]) > 0) {
+    key = flat[1];
+  }
+  if (typeof key !== "string" && !Buffer.isBuffer(key)) return undefined;
+  return cluster.slots[slotOf(key)]?.[0];
+}
+
+/** Where a Redis command's first key is among its arguments (undefined: none, or unreadable). */
+function keyIndexOf(method: string, args: unknown[]): number | undefined {
+  try {
+    return getKeyIndexes(method, args as (string | Buffer | number)[])[0];
+  } catch {
+    return undefined;
+  }
+}
+
+type Methods = Record<string, ((...args: unknown[]) => unknown) | undefined>;
+
+/** Sends each call on the cluster connection by itself, all at once; their replies in order. */
 async function sendEach(cluster: Cluster, calls: readonly Call[]): Promise<Replies> {
-  const methods = cluster as unknown as Record<
-    string,
-    ((...args: unknown[]) => unknown) | undefined
-  >;
+  const methods = cluster as unknown as Methods;
   const settled = await Promise.allSettled(
     calls.map(({ method, args }) => {
       const send = methods[method];

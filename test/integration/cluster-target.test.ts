@@ -1,5 +1,7 @@
-import { Cluster } from "ioredis";
+import slotOf from "cluster-key-slot";
+import { Cluster, Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sendCommands } from "../../src/redis/batch.js";
 import { freePort } from "../../src/redis/spawn.js";
 import { checkTarget, connectTarget, type RedisTarget } from "../../src/redis/target.js";
 import { cliEnv, run } from "../support/cli.js";
@@ -98,6 +100,53 @@ describe("a Redis Cluster target", () => {
     const asSingle = await run(["status"], { ...env, REDIS_URL: `redis://${cluster.nodes[0]}` });
     expect(asSingle.code).not.toBe(0);
     expect(asSingle.stderr).toContain("this Redis is a cluster node (cluster_enabled:1)");
+  });
+
+  it("sends a batch over every master, replies in order, and follows a slot moved under it", async () => {
+    const client = connectTarget(nodesOf(cluster.nodes), "command", "sb:test") as Cluster;
+    try {
+      const keys = Array.from({ length: 60 }, (_, i) => `ct:batch:${i}`);
+      const written = await sendCommands(client, (batch) => {
+        for (const key of keys) batch.set(key, key).get(key);
+      });
+      expect(written).toEqual(
+        keys.flatMap((key) => [
+          [null, "OK"],
+          [null, key],
+        ]),
+      );
+
+      // Hand an empty slot to another master behind the client's back: its slot table
+      // still names the old one, whose pipeline answers MOVED for that key only.
+      const moved = "ct:moved";
+      const slot = slotOf(moved);
+      const owner = client.slots[slot]![0]!;
+      const to = cluster.masters.find((master) => master !== owner)!;
+      const node = (address: string) => new Redis(Number(address.split(":")[1]), "127.0.0.1");
+      const [source, admin] = [node(owner), node(to)];
+      try {
+        // A slot migration without keys to move: the importing side bumps its epoch when
+        // given the slot, so every node (replicas too) takes the new owner.
+        const [sourceId, toId] = await Promise.all([source.cluster("MYID"), admin.cluster("MYID")]);
+        await admin.cluster("SETSLOT", slot, "IMPORTING", sourceId);
+        await source.cluster("SETSLOT", slot, "MIGRATING", toId);
+        await admin.cluster("SETSLOT", slot, "NODE", toId);
+        await source.cluster("SETSLOT", slot, "NODE", toId);
+        const sameNode = keys.filter((key) => client.slots[slotOf(key)]![0] === owner);
+        const replies = await sendCommands(client, (batch) => {
+          // Writes: ioredis itself retries a redirected pipeline only when all else in it read.
+          for (const key of sameNode) batch.append(key, "!");
+          batch.set(moved, "here");
+        });
+        expect(replies).toEqual([...sameNode.map((key) => [null, key.length + 1]), [null, "OK"]]);
+        expect(await admin.get(moved)).toBe("here");
+      } finally {
+        source.disconnect();
+        admin.disconnect();
+      }
+    } finally {
+      client.disconnect();
+    }
   });
 
   // Last: these kill nodes.
