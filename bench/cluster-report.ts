@@ -170,11 +170,10 @@ function clusterCost(report: ClusterReport): string {
   const perRead = (r: Result) => (r.commandsPerMsg / r.redisReadsPerMsg).toFixed(1);
   return (
     `With the same commands, the 3 masters together use ${(three.redisCpuUsPerMsg / single.redisCpuUsPerMsg).toFixed(1)}× ` +
-    "the Redis CPU per message of one Redis (3 partitions). The commands come less pipelined " +
+    "the Redis CPU per message of one Redis (3 partitions), and the commands come less pipelined " +
     `(${perRead(single)} commands per socket read on one Redis, ${perRead(three)} on the cluster): ` +
-    "a batch that spans nodes is sent per command on a cluster connection, which has no " +
-    "auto-pipelining (see docs/ARCHITECTURE.md), so Redis pays the system calls of a read and a " +
-    "reply for every few commands rather than for dozens; the masters also feed their replicas."
+    "a batch is split into one pipeline per master, so each master reads a share of it at a " +
+    "time, and every master also feeds its replica."
   );
 }
 
@@ -206,12 +205,10 @@ How to read it:
   same ${m.cores} cores, and the workers use most of the CPU. What the cluster runs show is how the
   Redis work spreads: the commands per message stay those of one Redis, and each master's
   share of the Redis CPU (a third each if even) is in the verdicts.
-- The shares are uneven because the partitions are: a partition's streams live in the slot
-  of its hash tag, and with the even slot ranges of \`redis-cli --cluster create\` on 3
-  masters, \`{p0}\` (slot 15882) and \`{p1}\` (11819) are both on the third master and
-  \`{p2}\` (7752) on the second, so with 3 partitions the first master holds no stage
-  stream; of 6 partitions the third master holds four (\`{p3}\`, 3689, is the first's).
-  Agents, message records and threads spread by their own tags.
+- A partition's streams live in the slot of its hash tag, chosen (\`src/redis/partition-tag.ts\`)
+  so that with the even slot ranges of \`redis-cli --cluster create\`, 3 partitions put one on
+  each of 3 masters and 6 put two on each. Agents, message records and threads spread by
+  their own tags (the slot of their name), so the shares are near, not exactly, a third.
 - ${clusterCost(report)}
 - **Redis cmds/msg**: \`INFO commandstats\` calls of every master summed, between the start and
   the end of the measurement, Lua-internal calls included, the producer's \`XADD\` and the
