@@ -163,9 +163,13 @@ export class SwitchboardError extends Error {
   }
 }
 
-/** Errors of the Redis client that mean "not now" rather than "never". */
+/**
+ * Errors of the Redis client that mean "not now" rather than "never". `UNBLOCKED`: a
+ * blocking read whose stream was deleted under it, as MIGRATE does when a Redis Cluster
+ * moves the stream's slot to another master; the next read follows it there.
+ */
 const REDIS_TRANSIENT =
-  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection is closed|Stream isn't writeable|MaxRetriesPerRequest|LOADING|READONLY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|BUSY /;
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection is closed|Stream isn't writeable|MaxRetriesPerRequest|LOADING|READONLY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|BUSY |UNBLOCKED/;
 
 /**
  * Turns anything thrown into an {@link ErrorInfo}: Redis connection trouble becomes

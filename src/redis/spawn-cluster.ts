@@ -28,8 +28,28 @@ export interface LocalCluster {
    * replica of the master that took over from it. Resolves once it replicates.
    */
   restart(port: number): Promise<void>;
+  /** The master serving hash slot `slot` now, `127.0.0.1:port`. */
+  masterOf(slot: number): Promise<string>;
+  /**
+   * Moves hash slots to the master `to` while clients use them, the way
+   * `redis-cli --cluster reshard` does (see {@link moveSlot}), but `keysPerStep` keys at a
+   * time with `pauseMs` between steps: each slot stays half-migrated for a while, so
+   * clients meet `ASK` (a key already moved) and `TRYAGAIN` (a multi-key command whose
+   * keys are split between the two nodes), then `MOVED` once it is done.
+   */
+  moveSlots(slots: readonly number[], to: string, pace?: MigrationPace): Promise<void>;
+  /** `redis-cli --cluster reshard`: moves `count` slots of master `from` to master `to`. */
+  reshard(from: string, to: string, count: number): Promise<void>;
   /** Stops every node and removes the directory; idempotent. */
   stop(): Promise<void>;
+}
+
+/** How fast {@link LocalCluster.moveSlots} moves a slot's keys. */
+export interface MigrationPace {
+  /** Keys moved by one MIGRATE; default 10 (redis-cli's `--cluster-pipeline`). */
+  keysPerStep?: number;
+  /** Pause after each MIGRATE; default 0. */
+  pauseMs?: number;
 }
 
 const NODES = 6;
@@ -97,6 +117,27 @@ export async function startCluster(
         servers.set(port, server);
         killed.delete(port);
         await waitUntilOk(nodes);
+      },
+      async masterOf(slot) {
+        const table = await nodeTable(nodes[0] as string);
+        const owner = table.find((entry) => entry.master && entry.slots(slot));
+        if (owner === undefined) throw new Error(`no master serves slot ${slot}`);
+        return owner.address;
+      },
+      async moveSlots(slots, to, pace = {}) {
+        for (const slot of slots) await moveSlot(slot, to, pace);
+      },
+      async reshard(from, to, count) {
+        const table = await nodeTable(to);
+        const id = (address: string) => table.find((entry) => entry.address === address)?.id;
+        await promisify(execFile)(
+          "redis-cli",
+          [
+            ...["--cluster", "reshard", to, "--cluster-from", id(from) ?? from],
+            ...["--cluster-to", id(to) ?? to, "--cluster-slots", String(count), "--cluster-yes"],
+          ],
+          { timeout: 60_000, maxBuffer: 16 * 1024 * 1024 },
+        );
       },
       stop,
     };
@@ -182,13 +223,81 @@ async function withNode<T>(node: string, work: (client: Redis) => Promise<T>): P
 
 /** `127.0.0.1:port` → `master` or `slave`, from CLUSTER NODES. */
 async function rolesOf(node: string): Promise<Map<string, string>> {
-  const reply = await withNode(node, (client) => client.call("CLUSTER", "NODES"));
-  const lines = String(reply).trim().split("\n");
   const roles = new Map<string, string>();
-  for (const line of lines) {
-    const [, address = "", flags = ""] = line.split(" ");
-    const role = flags.split(",").find((flag) => flag === "master" || flag === "slave");
-    if (role !== undefined) roles.set(address.split("@")[0] as string, role);
+  for (const entry of await nodeTable(node)) {
+    if (entry.role !== undefined) roles.set(entry.address, entry.role);
   }
   return roles;
+}
+
+interface NodeEntry {
+  id: string;
+  /** `127.0.0.1:port`. */
+  address: string;
+  role: "master" | "slave" | undefined;
+  master: boolean;
+  /** Whether it serves `slot` (not counting one it is importing). */
+  slots(slot: number): boolean;
+}
+
+/** CLUSTER NODES as `node` sees it: `<id> <ip:port@bus> <flags> <master> … <slots>…`. */
+async function nodeTable(node: string): Promise<NodeEntry[]> {
+  const reply = await withNode(node, (client) => client.call("CLUSTER", "NODES"));
+  return String(reply)
+    .trim()
+    .split("\n")
+    .map((line) => {
+      const [id = "", address = "", flags = "", , , , , , ...ranges] = line.split(" ");
+      const role = flags.split(",").find((flag) => flag === "master" || flag === "slave");
+      const served = ranges
+        .filter((range) => !range.startsWith("["))
+        .map((range) => range.split("-").map(Number));
+      return {
+        id,
+        address: address.split("@")[0] as string,
+        role,
+        master: role === "master",
+        slots: (slot: number) =>
+          served.some(([start = -1, end = start]) => slot >= start && slot <= end),
+      };
+    });
+}
+
+/**
+ * Moves one slot to master `to` by the procedure of the Redis Cluster specification:
+ * the target IMPORTING and the source MIGRATING it; MIGRATE of its keys until the
+ * source has none left (a key that does not exist there is created on the target, by
+ * ASK); then SETSLOT NODE on the target, the source and the other masters.
+ */
+async function moveSlot(slot: number, to: string, pace: MigrationPace): Promise<void> {
+  const table = await nodeTable(to);
+  const source = table.find((entry) => entry.master && entry.slots(slot));
+  const target = table.find((entry) => entry.address === to);
+  if (source === undefined || target === undefined) throw new Error(`cannot move slot ${slot}`);
+  if (source.id === target.id) return;
+  const [host = "", port = ""] = to.split(":");
+  const setslot = (node: string, ...args: string[]) =>
+    withNode(node, (client) => client.call("CLUSTER", "SETSLOT", String(slot), ...args));
+  await setslot(to, "IMPORTING", source.id);
+  await setslot(source.address, "MIGRATING", target.id);
+  await withNode(source.address, async (client) => {
+    for (;;) {
+      const keys = (await client.call(
+        "CLUSTER",
+        "GETKEYSINSLOT",
+        String(slot),
+        String(pace.keysPerStep ?? 10),
+      )) as string[];
+      if (keys.length === 0) return;
+      await client.call("MIGRATE", host, port, "", "0", "5000", "KEYS", ...keys);
+      if (pace.pauseMs) await delay(pace.pauseMs);
+    }
+  });
+  await setslot(to, "NODE", target.id);
+  await setslot(source.address, "NODE", target.id);
+  for (const other of table.filter((entry) => entry.master)) {
+    if (other.id !== source.id && other.id !== target.id) {
+      await setslot(other.address, "NODE", target.id).catch(() => undefined);
+    }
+  }
 }

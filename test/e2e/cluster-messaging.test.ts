@@ -8,12 +8,21 @@ import { readMessageRecord } from "../../src/history/record.js";
 import { MailAnnouncements } from "../../src/inbox/mail.js";
 import type { RedisTarget } from "../../src/redis/target.js";
 import { verifyWebhook } from "../../src/webhook/signature.js";
-import { cliEnv, killAll, run } from "../support/cli.js";
+import { cliEnv, killAll, run, start } from "../support/cli.js";
 import { startCluster, type LocalCluster } from "../../src/redis/spawn-cluster.js";
 import { eventually, fastPipeline } from "../support/harness.js";
-import { call, closeClients, connectLegacy, startServe, writePipeline } from "../support/mcp.js";
+import {
+  call,
+  closeClients,
+  connectLegacy,
+  connectStdio,
+  startServe,
+  writePipeline,
+  type Fetched,
+} from "../support/mcp.js";
 import { testPrefix } from "../support/redis.js";
 import { ServiceHarness } from "../support/service.js";
+import { withDataDir } from "../support/stdio.js";
 import { WebhookServer } from "../support/webhook-server.js";
 
 /**
@@ -277,5 +286,59 @@ describe("Switchboard on a Redis Cluster", () => {
     expect(table.stdout).toMatch(/^master +slots +partitions +memory +replicas$/m);
     const stopped = await serve.stop();
     expect(stopped.code).toBe(0);
+  }, 60_000);
+
+  it("serves agents over stdio with REDIS_CLUSTER_NODES, the stages in a `switchboard worker`", async () => {
+    const env = await withDataDir(cliEnv(testPrefix(), await writePipeline()));
+    delete env.REDIS_URL;
+    env.REDIS_CLUSTER_NODES = cluster.nodes.slice(1, 3).join(",");
+    const worker = start(["worker"], env);
+    const workerExit = new Promise<number | null>((resolve) => worker.once("exit", resolve));
+    const args = ["--no-workers"];
+    const sam = await connectStdio({ env, agent: "sam", args: [...args, "--capabilities", "ops"] });
+    const uma = await connectStdio({ env, agent: "uma", args });
+    expect(sam.stderr()).toContain("redis: using the Redis Cluster of");
+    expect(sam.stderr()).toMatch(/registered agent 'sam'; its token is kept in/);
+    const updates: string[] = [];
+    const umaClient = uma.client as Awaited<ReturnType<typeof connectLegacy>>;
+    umaClient.setNotificationHandler("notifications/resources/updated", (n) => {
+      updates.push(n.params.uri);
+    });
+    expect(await call(uma.client, "heartbeat")).toMatchObject({
+      name: "uma",
+      inbox: { unread: 0 },
+    });
+    await umaClient.subscribeResource({ uri: "switchboard://inbox/uma" });
+
+    // Threads and inboxes in other slots than the stage streams: a reply and a follow-up.
+    const first = await call<{ message_id: string; thread_id: string }>(
+      sam.client,
+      "send_message",
+      {
+        to: ["uma"],
+        body: "over stdio, over the cluster",
+      },
+    );
+    await eventually(() => Promise.resolve(updates.includes("switchboard://inbox/uma")));
+    // The digest on any result tells her too.
+    expect(await call(uma.client, "heartbeat")).toMatchObject({ inbox: { unread: 1 } });
+    const got = await call<Fetched>(uma.client, "fetch_inbox", { wait_seconds: 10 });
+    expect(got.messages).toEqual([
+      expect.objectContaining({ message_id: first.message_id, from: "sam", seq: 1 }),
+    ]);
+    await call(uma.client, "ack_messages", { message_ids: [first.message_id] });
+    await call(uma.client, "send_message", { to: ["sam"], reply_to: first.message_id, body: "ok" });
+    const reply = await call<Fetched>(sam.client, "fetch_inbox", { wait_seconds: 10 });
+    expect(reply.messages).toEqual([
+      expect.objectContaining({ from: "uma", body: "ok", thread_id: first.thread_id, seq: 2 }),
+    ]);
+    const { agents } = await call<{ agents: { name: string }[] }>(sam.client, "list_agents", {
+      capability: "ops",
+    });
+    expect(agents.map((a) => a.name)).toEqual(["sam"]);
+
+    await closeClients();
+    worker.kill("SIGTERM");
+    expect(await workerExit).toBe(0);
   }, 60_000);
 });
