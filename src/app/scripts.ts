@@ -14,6 +14,11 @@ import {
   inboxTakeScript,
 } from "../inbox/scripts.js";
 import { takeTokensScript } from "../ingress/send-rate.js";
+import {
+  acquireResourceLeaseScript,
+  changeResourceLeaseScript,
+  reapResourceLeasesScript,
+} from "../leases/scripts.js";
 import { commitScript } from "../pipeline/commit-script.js";
 import { unlockScript } from "../redis/lock.js";
 import { acquireLeaseScript, keepLeaseScript } from "../streams/lease.js";
@@ -41,6 +46,9 @@ const SCRIPTS = [
   unlockScript,
   acquireLeaseScript,
   keepLeaseScript,
+  acquireResourceLeaseScript,
+  changeResourceLeaseScript,
+  reapResourceLeasesScript,
 ];
 
 /**

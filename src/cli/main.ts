@@ -5,6 +5,7 @@ import { registerDlq } from "./commands/dlq.js";
 import { registerErrors } from "./commands/errors.js";
 import { registerInbox } from "./commands/inbox.js";
 import { registerInstall } from "./commands/install.js";
+import { registerLeases } from "./commands/leases.js";
 import { registerPipeline } from "./commands/pipeline.js";
 import { registerSend } from "./commands/send.js";
 import { registerServe } from "./commands/serve.js";
@@ -37,6 +38,7 @@ export function createProgram(): Command {
     "switchboard send --from alice --to bob --body 'hello'",
     "switchboard inbox --agent bob",
     "switchboard status",
+    "switchboard leases",
     "switchboard pipeline check pipelines/default.yaml",
   ]);
   registerServe(program);
@@ -46,6 +48,7 @@ export function createProgram(): Command {
   registerInbox(program);
   registerAgents(program);
   registerThread(program);
+  registerLeases(program);
   registerStatus(program);
   registerPipeline(program);
   registerDlq(program);

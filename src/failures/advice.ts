@@ -19,6 +19,8 @@ export const ADVICE: Readonly<Record<ErrorCode, string>> = {
     "an agent registered a name someone holds; it must present that name's token (SWITCHBOARD_TOKEN, Authorization: Bearer) or choose another name",
   NOT_FOUND:
     "callers named an agent, message, thread or dead letter that is not there, often an agent that unregistered; `switchboard agents` lists who is registered",
+  LEASE_EXPIRED:
+    "an agent renewed, released or committed under a resource lease that had run out or been broken: it worked past its ttl_seconds (renew_lease sooner, or give a longer ttl) or its process stalled; `switchboard leases` shows who holds what now",
   UNAUTHENTICATED:
     "calls with no token or an unknown one: the agent lost its token or was unregistered; it registers again (register_agent) and keeps the new token",
   FORBIDDEN:

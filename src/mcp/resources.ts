@@ -12,6 +12,7 @@ import type { Caller } from "./identity.js";
 import type { ToolDeps } from "./tool.js";
 
 export const AGENTS_URI = "switchboard://agents";
+export const LEASES_URI = "switchboard://leases";
 const INBOX_PREFIX = "switchboard://inbox/";
 /** How many waiting messages an inbox resource shows. */
 const INBOX_PEEK = 20;
@@ -21,7 +22,7 @@ export function inboxUri(agent: string): string {
 }
 
 /**
- * The agent directory, your inbox (a peek: nothing is taken), and threads you are part
+ * The agent directory, the live resource leases, your inbox (a peek: nothing is taken), and threads you are part
  * of. With `subscriptions` (2025-11-25 sessions, stdio) `resources/subscribe` accepts your
  * own inbox; 2026-07-28 clients subscribe with `subscriptions/listen` instead.
  */
@@ -44,6 +45,22 @@ export function registerResources(
       guarded(uri.href, deps, async () => {
         const caller = await identity.require(ctx);
         return json(uri, { agents: await service.listAgents(caller.agent) });
+      }),
+  );
+  server.registerResource(
+    "leases",
+    LEASES_URI,
+    {
+      title: "Leases",
+      description:
+        "Every live resource lease (holder, resources, exclusive or shared, fencing token, expiry), " +
+        "soonest to expire first. Agents only.",
+      mimeType: "application/json",
+    },
+    async (uri, ctx) =>
+      guarded(uri.href, deps, async () => {
+        await identity.require(ctx);
+        return json(uri, { leases: await service.listLeases() });
       }),
   );
   server.registerResource(

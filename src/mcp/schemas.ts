@@ -26,7 +26,10 @@ export const AgentSchema = z.looseObject({
   delivery: z.enum(["pull", "webhook"]),
   webhook_url: z.string().optional(),
   status: z.enum(AGENT_STATUSES),
-  role: z.enum(AGENT_ROLES).optional().describe("`admin`: may call the dlq_* tools."),
+  role: z
+    .enum(AGENT_ROLES)
+    .optional()
+    .describe("`admin`: may call the dlq_* tools and break_lease."),
   registered_at: z.string(),
   last_seen: z.string(),
 });

@@ -49,6 +49,11 @@ export const ERROR_CODES = {
   NAME_TAKEN: spec("validation", "info", false),
   /** A named agent, message, thread or dead letter that does not exist (or is not yours to see). */
   NOT_FOUND: spec("validation", "info", false),
+  /**
+   * A resource lease ran out (or was broken) before its holder renewed or released it: its
+   * fencing token is stale, and the message names who holds the resources now.
+   */
+  LEASE_EXPIRED: spec("validation", "info", false),
   /** The caller is not an agent yet, or presented an unknown token. */
   UNAUTHENTICATED: spec("auth", "info", false),
   /** The caller is an agent, but not one allowed to do this (admin tools). */

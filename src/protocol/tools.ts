@@ -12,6 +12,7 @@ import { ERROR_CATEGORIES, ERROR_CODES, type ErrorCode } from "./errors.js";
 import { isMessageId } from "./ids.js";
 import { streamIdSchema } from "./stream-id.js";
 import { DEAD_LETTER_ID_SHAPE, deadLetterIdSchema, isDeadLetterId } from "./dead-letter-id.js";
+import { LeaseToolInputs } from "./lease-tools.js";
 
 /**
  * Input schemas of the tools, shared by the MCP front end and the CLI. The descriptions
@@ -238,6 +239,7 @@ export const ToolInputs = {
   }),
   dlq_replay: deadLetterSelection("replay"),
   dlq_purge: deadLetterSelection("purge"),
+  ...LeaseToolInputs,
 } as const;
 
 export type ToolName = keyof typeof ToolInputs;

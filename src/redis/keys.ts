@@ -17,6 +17,8 @@ import { partitionTag } from "./partition-tag.js";
  * - `{m:ID}`: one message record;
  * - `{t:ID}`: a thread's sequence counter and index;
  * - `{b:HASH}`: a webhook endpoint's circuit breaker (by the SHA-256 of its normalized URL);
+ * - `{leases}`: the team's resource leases, the ended ones and the fencing counter: every
+ *   lease script checks a request against every lease, so they all live in one slot.
  */
 export class Keys {
   readonly prefix: string;
@@ -225,6 +227,26 @@ export class Keys {
    */
   queuePrefix(): string {
     return `${this.prefix}:{${this.#tag}}:q`;
+  }
+
+  /** The live resource leases (hash): lease id → the lease as JSON (expired ones until reaped). */
+  leases(): string {
+    return `${this.prefix}:{leases}:live`;
+  }
+
+  /** Ended leases (hash): lease id → the lease as JSON with how and when it ended. */
+  leasesEnded(): string {
+    return `${this.prefix}:{leases}:ended`;
+  }
+
+  /** Ended leases by when they ended (sorted set, ms), for forgetting them after a while. */
+  leasesEndedAt(): string {
+    return `${this.prefix}:{leases}:ended-at`;
+  }
+
+  /** The last fencing token handed out with a resource lease: each grant's is higher. */
+  leaseFence(): string {
+    return `${this.prefix}:{leases}:fence`;
   }
 
   /** Every key of this prefix, for SCAN. */

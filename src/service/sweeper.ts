@@ -6,6 +6,7 @@ import type { Keys } from "../redis/keys.js";
 import { trimAcknowledged } from "../redis/trim.js";
 import type { Logger } from "../telemetry/log.js";
 import type { AgentEvents } from "./agent-events.js";
+import type { Leases } from "./leases.js";
 
 /** Inboxes are trimmed (acknowledged mail past retention) every this many sweeps. */
 const TRIM_EVERY_SWEEPS = 12;
@@ -16,13 +17,15 @@ export interface SweeperDeps {
   pipeline: Pipeline;
   registry: Registry;
   events: AgentEvents;
+  leases: Leases;
   log: Logger;
 }
 
 /**
  * The periodic sweep of a front end: agents' status by timeouts (online, idle, offline),
  * the changes published; every {@link TRIM_EVERY_SWEEPS}th sweep, acknowledged mail past
- * retention trimmed from every inbox.
+ * retention trimmed from every inbox; and expired resource leases ended for good, their
+ * holders and waiters told. An agent that went offline keeps its leases until they expire.
  */
 export class Sweeper {
   readonly #d: SweeperDeps;
@@ -50,8 +53,9 @@ export class Sweeper {
   }
 
   async sweep(): Promise<void> {
-    const { redis, keys, pipeline, registry, events } = this.#d;
+    const { redis, keys, pipeline, registry, events, leases } = this.#d;
     await events.publish(await registry.sweep());
+    await leases.reap();
     if (++this.#sweeps % TRIM_EVERY_SWEEPS === 0) {
       for (const agent of await registry.list()) {
         await trimAcknowledged(redis, keys.inbox(agent.name), pipeline.history.retentionMs);

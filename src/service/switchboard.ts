@@ -8,6 +8,7 @@ import { History, type MessageView } from "../history/history.js";
 import { Inbox, type AckResult, type Digest, type InboxMessage } from "../inbox/inbox.js";
 import { MailAnnouncements } from "../inbox/mail.js";
 import { Ingress } from "../ingress/ingress.js";
+import { LeaseStore } from "../leases/store.js";
 import {
   agentNotFound,
   type AgentStatus,
@@ -21,6 +22,8 @@ import type { Keys } from "../redis/keys.js";
 import type { RedisTarget } from "../redis/target.js";
 import type { Logger } from "../telemetry/log.js";
 import { AgentEvents } from "./agent-events.js";
+import { LeaseNotices } from "./lease-notices.js";
+import { Leases, type AcquireResult, type LeaseView } from "./leases.js";
 import { replayMessages, type Replayed } from "./replay.js";
 import { Sender, type SendResult } from "./send.js";
 import { Sweeper } from "./sweeper.js";
@@ -49,6 +52,7 @@ export class Switchboard {
   readonly #events: AgentEvents;
   readonly #sender: Sender;
   readonly #sweeper: Sweeper;
+  readonly #leases: Leases;
   /** Aborted when a front end stops: waits end at once (see {@link stopWaiting}). */
   readonly #stopping = new AbortController();
 
@@ -68,7 +72,19 @@ export class Switchboard {
     this.#events = events;
     this.#deadLetters = new DeadLetters(redis, keys, pipeline);
     this.#sender = new Sender({ redis, keys, pipeline, registry, history, inbox, mail, ingress });
-    this.#sweeper = new Sweeper({ redis, keys, pipeline, registry, events, log });
+    this.#leases = new Leases(
+      new LeaseStore(redis, keys),
+      new LeaseNotices(registry, ingress, log),
+    );
+    this.#sweeper = new Sweeper({
+      redis,
+      keys,
+      pipeline,
+      registry,
+      events,
+      leases: this.#leases,
+      log,
+    });
   }
 
   async register(input: RegisterInput, presentedToken?: string): Promise<Registration> {
@@ -246,7 +262,36 @@ export class Switchboard {
     return this.#deadLetters.purgeAll(filter);
   }
 
-  /** Starts the periodic sweep: agents' status by timeouts, inbox trimming. */
+  /**
+   * Leases `input.resources` to the agent, all or none; with `wait_seconds`, waits for the
+   * conflicts to clear (ended early by a cancelled call or a stopping front end).
+   */
+  acquireLease(
+    agent: string,
+    input: ToolInput<"acquire_lease">,
+    signal?: AbortSignal,
+  ): Promise<AcquireResult> {
+    return this.#leases.acquire(agent, input, this.#waitSignal(signal));
+  }
+
+  renewLease(agent: string, leaseId: string, ttlSeconds: number): Promise<LeaseView> {
+    return this.#leases.renew(agent, leaseId, ttlSeconds);
+  }
+
+  releaseLease(agent: string, leaseId: string): Promise<LeaseView> {
+    return this.#leases.release(agent, leaseId);
+  }
+
+  /** Ends a lease now, whoever holds it: for admin agents and operators (the caller checks). */
+  breakLease(by: string, leaseId: string, reason?: string): Promise<LeaseView> {
+    return this.#leases.breakLease(by, leaseId, reason);
+  }
+
+  listLeases(filter: { resource?: string | undefined; holder?: string | undefined } = {}) {
+    return this.#leases.list(filter);
+  }
+
+  /** Starts the periodic sweep: agents' status by timeouts, inbox trimming, expired leases. */
   startSweeper(): void {
     this.#sweeper.start();
   }

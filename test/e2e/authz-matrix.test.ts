@@ -31,6 +31,9 @@ interface World {
   tokens: Map<Who, string>;
   messageId: string;
   threadId: string;
+  /** Leases of A: one to renew and release, one to break. */
+  leaseId: string;
+  breakId: string;
 }
 
 interface Case {
@@ -57,6 +60,8 @@ const AGENTS_ONLY = {
 /** Only the sender and the recipient of A's message to B see it. */
 const PARTIES_ONLY = { ...AGENTS_ONLY, C: "NOT_FOUND", admin: "NOT_FOUND" } as const;
 const ADMIN_ONLY = { ...AGENTS_ONLY, A: "FORBIDDEN", B: "FORBIDDEN", C: "FORBIDDEN" } as const;
+/** A's lease: only A renews or releases it. */
+const HOLDER_ONLY = { ...AGENTS_ONLY, B: "FORBIDDEN", C: "FORBIDDEN", admin: "FORBIDDEN" } as const;
 /** B's inbox: B's alone. */
 const B_ONLY = { ...PARTIES_ONLY, A: "NOT_FOUND" } as const;
 
@@ -161,6 +166,28 @@ const CASES: Case[] = [
   { covers: "dlq_replay", run: tool("dlq_replay", () => ({ ids: ["1-0"] })), expected: ADMIN_ONLY },
   { covers: "dlq_purge", run: tool("dlq_purge", () => ({ ids: ["1-0"] })), expected: ADMIN_ONLY },
   {
+    covers: "acquire_lease",
+    run: tool("acquire_lease", (who) => ({ resources: [`authz/${who}`], ttl_seconds: 60 })),
+    expected: AGENTS_ONLY,
+  },
+  { covers: "list_leases", run: tool("list_leases", () => ({})), expected: AGENTS_ONLY },
+  {
+    covers: "renew_lease",
+    run: tool("renew_lease", (_who, world) => ({ lease_id: world.leaseId, ttl_seconds: 60 })),
+    expected: HOLDER_ONLY,
+  },
+  {
+    covers: "break_lease",
+    run: tool("break_lease", (_who, world) => ({ lease_id: world.breakId })),
+    expected: ADMIN_ONLY,
+  },
+  {
+    covers: "release_lease",
+    run: tool("release_lease", (_who, world) => ({ lease_id: world.leaseId })),
+    expected: HOLDER_ONLY,
+  },
+  { covers: "resource leases", run: read(() => "switchboard://leases"), expected: AGENTS_ONLY },
+  {
     covers: "resource agents",
     run: read(() => "switchboard://agents"),
     expected: AGENTS_ONLY,
@@ -225,7 +252,15 @@ async function setUp(): Promise<World> {
     });
     return Object.hasOwn(message.recipients, "b");
   });
-  return { tokens, messageId: sent.message_id, threadId: sent.thread_id };
+  const lease = (resource: string) =>
+    call<{ lease_id: string }>(a, "acquire_lease", { resources: [resource], ttl_seconds: 600 });
+  return {
+    tokens,
+    messageId: sent.message_id,
+    threadId: sent.thread_id,
+    leaseId: (await lease("authz-renew")).lease_id,
+    breakId: (await lease("authz-break")).lease_id,
+  };
 }
 
 describe("authorization", () => {

@@ -75,7 +75,11 @@ describe("MCP resources", () => {
     });
 
     const { resources } = await eve.listResources();
-    expect(resources.map((r) => r.uri)).toEqual(["switchboard://agents", inbox("eve")]);
+    expect(resources.map((r) => r.uri)).toEqual([
+      "switchboard://agents",
+      "switchboard://leases",
+      inbox("eve"),
+    ]);
 
     const sent = await call<{ message_id: string; thread_id: string }>(dot, "send_message", {
       to: ["eve"],

@@ -34,6 +34,11 @@ const TOOLS = [
   "dlq_list",
   "dlq_replay",
   "dlq_purge",
+  "acquire_lease",
+  "renew_lease",
+  "release_lease",
+  "list_leases",
+  "break_lease",
 ];
 
 interface Registered {

@@ -35,6 +35,7 @@ const LAYERS: Readonly<Record<string, Rule>> = {
   history: { units: ["protocol", "config", "redis"] },
   webhook: { units: ["protocol", "config", "redis"] },
   agents: { units: ["protocol", "config", "redis", "streams", "webhook"] },
+  leases: { units: ["protocol", "redis"] },
   inbox: { units: ["protocol", "config", "telemetry", "redis", "streams", "history", "agents"] },
   dlq: { units: ["protocol", "config", "redis", "streams", "history"] },
   failures: { units: ["protocol", "config", "telemetry", "redis", "streams", "history"] },
@@ -50,7 +51,7 @@ const LAYERS: Readonly<Record<string, Rule>> = {
   service: {
     units: [
       ...["protocol", "config", "telemetry", "redis", "history"],
-      ...["agents", "inbox", "dlq", "ingress"],
+      ...["agents", "inbox", "dlq", "ingress", "leases"],
     ],
   },
   http: { units: ["protocol", "telemetry"], packages: ["node:*"] },
@@ -69,7 +70,7 @@ const LAYERS: Readonly<Record<string, Rule>> = {
   app: {
     units: [
       ...["protocol", "config", "telemetry", "redis", "streams", "webhook", "agents", "inbox"],
-      ...["dlq", "failures", "ingress", "pipeline", "retry", "stages"],
+      ...["dlq", "failures", "ingress", "leases", "pipeline", "retry", "stages"],
     ],
   },
   cli: {
@@ -78,6 +79,7 @@ const LAYERS: Readonly<Record<string, Rule>> = {
       ...[
         "agents",
         "inbox",
+        "leases",
         "dlq",
         "failures",
         "ingress",

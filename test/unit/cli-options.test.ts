@@ -62,6 +62,11 @@ const PER_INVOCATION: ReadonlyMap<string, string> = new Map<string, string>([
   ["dlq replay --all", "widens one action to every match"],
   ["dlq purge --all", "widens one action to every match"],
   ["dlq purge --yes", "a confirmation: an environment variable would defeat it"],
+  // Leases: a filter of one listing, one break, one repository checked.
+  ["leases list --resource", "a filter of one listing"],
+  ["leases list --holder", "a filter of one listing"],
+  ["leases break --reason", "why one lease was broken"],
+  ["leases guard --repo", "the repository of one commit"],
   // One report.
   ["errors --window", "the windows of one report"],
   ["errors --top", "the length of one report"],

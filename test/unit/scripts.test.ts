@@ -21,6 +21,11 @@ import {
   inboxTakeScript,
 } from "../../src/inbox/scripts.js";
 import { takeTokensScript } from "../../src/ingress/send-rate.js";
+import {
+  acquireResourceLeaseScript,
+  changeResourceLeaseScript,
+  reapResourceLeasesScript,
+} from "../../src/leases/scripts.js";
 import { commitScript } from "../../src/pipeline/commit-script.js";
 import { acquireLeaseScript, keepLeaseScript } from "../../src/streams/lease.js";
 import { Keys } from "../../src/redis/keys.js";
@@ -39,6 +44,14 @@ const sources = (): string[] =>
 /** Keys of partition 3 under a prefix, as a worker of a partitioned pipeline builds them. */
 const keys = new Keys("sb", 3);
 const hash = (c: string): string => c.repeat(64);
+
+/** The lease scripts' keys, as the lease store gives them. */
+const leaseKeys = {
+  live: keys.leases(),
+  ended: keys.leasesEnded(),
+  endedAt: keys.leasesEndedAt(),
+  fence: keys.leaseFence(),
+};
 
 /** A script's KEYS for one call, encoded the way `run` and `queue` encode them. */
 const callOf = <P>(script: Script<P, unknown>, params: P) => ({
@@ -117,6 +130,17 @@ const CALLS = [
     leaseMs: 1000,
   }),
   callOf(keepLeaseScript, { lease: keys.owner(), value: "1 w", ms: 1000 }),
+  callOf(acquireResourceLeaseScript, {
+    keys: leaseKeys,
+    id: "l1",
+    holder: "ada",
+    ttlMs: 1000,
+    exclusive: true,
+    reason: "",
+    resources: ["src/**"],
+  }),
+  callOf(changeResourceLeaseScript, { keys: leaseKeys, op: "renew", id: "l1", caller: "ada" }),
+  callOf(reapResourceLeasesScript, { keys: leaseKeys, retentionMs: 1000 }),
 ];
 
 /** The names of every script defineScripts defines. */

@@ -90,7 +90,7 @@ export function registerAgents(program: Command): void {
   const admin = agents
     .command("admin <name>")
     .description(
-      "let an agent call the admin tools (dlq_list, dlq_replay, dlq_purge); --revoke takes it back",
+      "let an agent call the admin tools (dlq_list, dlq_replay, dlq_purge, break_lease); --revoke takes it back",
     )
     .option("--revoke", "make it an ordinary agent again")
     .option("--json", "print {name, role} as JSON")

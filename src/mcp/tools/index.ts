@@ -1,5 +1,7 @@
 import type { ToolRegistration } from "../tool.js";
+import { acquireLeaseTool } from "./acquire-lease.js";
 import { ackMessagesTool } from "./ack-messages.js";
+import { breakLeaseTool } from "./break-lease.js";
 import { dlqListTool } from "./dlq-list.js";
 import { dlqPurgeTool } from "./dlq-purge.js";
 import { dlqReplayTool } from "./dlq-replay.js";
@@ -8,7 +10,10 @@ import { getMessageTool } from "./get-message.js";
 import { getThreadTool } from "./get-thread.js";
 import { heartbeatTool } from "./heartbeat.js";
 import { listAgentsTool } from "./list-agents.js";
+import { listLeasesTool } from "./list-leases.js";
 import { registerAgentTool } from "./register-agent.js";
+import { releaseLeaseTool } from "./release-lease.js";
+import { renewLeaseTool } from "./renew-lease.js";
 import { replayTool } from "./replay.js";
 import { sendMessageTool } from "./send-message.js";
 import { subscribeTopicTool } from "./subscribe-topic.js";
@@ -32,4 +37,9 @@ export const TOOLS: readonly ToolRegistration[] = [
   dlqListTool,
   dlqReplayTool,
   dlqPurgeTool,
+  acquireLeaseTool,
+  renewLeaseTool,
+  releaseLeaseTool,
+  listLeasesTool,
+  breakLeaseTool,
 ];
