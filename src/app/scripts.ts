@@ -14,6 +14,12 @@ import {
   inboxTakeScript,
 } from "../inbox/scripts.js";
 import { takeTokensScript } from "../ingress/send-rate.js";
+import {
+  noteHistoryScript,
+  notePutScript,
+  noteReadScript,
+  notesPruneScript,
+} from "../notes/scripts.js";
 import { commitScript } from "../pipeline/commit-script.js";
 import { unlockScript } from "../redis/lock.js";
 import { acquireLeaseScript, keepLeaseScript } from "../streams/lease.js";
@@ -41,6 +47,10 @@ const SCRIPTS = [
   unlockScript,
   acquireLeaseScript,
   keepLeaseScript,
+  notePutScript,
+  noteReadScript,
+  noteHistoryScript,
+  notesPruneScript,
 ];
 
 /**

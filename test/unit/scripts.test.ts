@@ -20,6 +20,12 @@ import {
   inboxSkipTakenScript,
   inboxTakeScript,
 } from "../../src/inbox/scripts.js";
+import {
+  noteHistoryScript,
+  notePutScript,
+  noteReadScript,
+  notesPruneScript,
+} from "../../src/notes/scripts.js";
 import { takeTokensScript } from "../../src/ingress/send-rate.js";
 import { commitScript } from "../../src/pipeline/commit-script.js";
 import { acquireLeaseScript, keepLeaseScript } from "../../src/streams/lease.js";
@@ -117,6 +123,18 @@ const CALLS = [
     leaseMs: 1000,
   }),
   callOf(keepLeaseScript, { lease: keys.owner(), value: "1 w", ms: 1000 }),
+  callOf(notePutScript, {
+    keys,
+    key: "plans/auth",
+    author: "ada",
+    content: "x",
+    expectedVersion: 1,
+    ttlMs: 1000,
+    keep: 50,
+  }),
+  callOf(noteReadScript, { keys, key: "plans/auth" }),
+  callOf(noteHistoryScript, { keys, key: "plans/auth", keep: 50 }),
+  callOf(notesPruneScript, { keys, stale: [["plans/auth", "1"]] }),
 ];
 
 /** The names of every script defineScripts defines. */
