@@ -3,6 +3,10 @@ import { ackMessagesTool } from "./ack-messages.js";
 import { dlqListTool } from "./dlq-list.js";
 import { dlqPurgeTool } from "./dlq-purge.js";
 import { dlqReplayTool } from "./dlq-replay.js";
+import { getNoteTool } from "./get-note.js";
+import { listNotesTool } from "./list-notes.js";
+import { noteHistoryTool } from "./note-history.js";
+import { putNoteTool } from "./put-note.js";
 import { fetchInboxTool } from "./fetch-inbox.js";
 import { getMessageTool } from "./get-message.js";
 import { getThreadTool } from "./get-thread.js";
@@ -32,4 +36,8 @@ export const TOOLS: readonly ToolRegistration[] = [
   dlqListTool,
   dlqReplayTool,
   dlqPurgeTool,
+  putNoteTool,
+  getNoteTool,
+  listNotesTool,
+  noteHistoryTool,
 ];
