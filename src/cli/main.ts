@@ -5,6 +5,7 @@ import { registerDlq } from "./commands/dlq.js";
 import { registerErrors } from "./commands/errors.js";
 import { registerInbox } from "./commands/inbox.js";
 import { registerInstall } from "./commands/install.js";
+import { registerNotes } from "./commands/notes.js";
 import { registerPipeline } from "./commands/pipeline.js";
 import { registerSend } from "./commands/send.js";
 import { registerServe } from "./commands/serve.js";
@@ -46,6 +47,7 @@ export function createProgram(): Command {
   registerInbox(program);
   registerAgents(program);
   registerThread(program);
+  registerNotes(program);
   registerStatus(program);
   registerPipeline(program);
   registerDlq(program);
