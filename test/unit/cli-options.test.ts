@@ -62,6 +62,10 @@ const PER_INVOCATION: ReadonlyMap<string, string> = new Map<string, string>([
   ["dlq replay --all", "widens one action to every match"],
   ["dlq purge --all", "widens one action to every match"],
   ["dlq purge --yes", "a confirmation: an environment variable would defeat it"],
+  // One version of one note.
+  ["notes put --file", "the content of one version"],
+  ["notes put --expected-version", "the version one write expects"],
+  ["notes put --ttl", "the lifetime one write sets"],
   // One report.
   ["errors --window", "the windows of one report"],
   ["errors --top", "the length of one report"],
