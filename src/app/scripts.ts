@@ -19,6 +19,12 @@ import {
   changeResourceLeaseScript,
   reapResourceLeasesScript,
 } from "../leases/scripts.js";
+import {
+  noteHistoryScript,
+  notePutScript,
+  noteReadScript,
+  notesPruneScript,
+} from "../notes/scripts.js";
 import { commitScript } from "../pipeline/commit-script.js";
 import { unlockScript } from "../redis/lock.js";
 import { acquireLeaseScript, keepLeaseScript } from "../streams/lease.js";
@@ -49,6 +55,10 @@ const SCRIPTS = [
   acquireResourceLeaseScript,
   changeResourceLeaseScript,
   reapResourceLeasesScript,
+  notePutScript,
+  noteReadScript,
+  noteHistoryScript,
+  notesPruneScript,
 ];
 
 /**

@@ -6,6 +6,7 @@ import { registerErrors } from "./commands/errors.js";
 import { registerInbox } from "./commands/inbox.js";
 import { registerInstall } from "./commands/install.js";
 import { registerLeases } from "./commands/leases.js";
+import { registerNotes } from "./commands/notes.js";
 import { registerPipeline } from "./commands/pipeline.js";
 import { registerSend } from "./commands/send.js";
 import { registerServe } from "./commands/serve.js";
@@ -49,6 +50,7 @@ export function createProgram(): Command {
   registerAgents(program);
   registerThread(program);
   registerLeases(program);
+  registerNotes(program);
   registerStatus(program);
   registerPipeline(program);
   registerDlq(program);

@@ -21,6 +21,8 @@ export const ADVICE: Readonly<Record<ErrorCode, string>> = {
     "callers named an agent, message, thread or dead letter that is not there, often an agent that unregistered; `switchboard agents` lists who is registered",
   LEASE_EXPIRED:
     "an agent renewed, released or committed under a resource lease that had run out or been broken: it worked past its ttl_seconds (renew_lease sooner, or give a longer ttl) or its process stalled; `switchboard leases` shows who holds what now",
+  VERSION_CONFLICT:
+    "agents wrote a shared note at the same time and the later write was refused (compare-and-set on its version): the agent reads the note again (get_note), merges and writes again; frequent conflicts mean agents share one note for unrelated things, so give each its own key",
   UNAUTHENTICATED:
     "calls with no token or an unknown one: the agent lost its token or was unregistered; it registers again (register_agent) and keeps the new token",
   FORBIDDEN:

@@ -6,7 +6,9 @@ import {
   type McpServer,
   type ReadResourceResult,
 } from "@modelcontextprotocol/server";
+import type { z } from "zod";
 import { ThreadIdSchema } from "../protocol/envelope.js";
+import { NoteKeySchema } from "../protocol/note.js";
 import { SwitchboardError } from "../protocol/errors.js";
 import type { Caller } from "./identity.js";
 import type { ToolDeps } from "./tool.js";
@@ -14,6 +16,7 @@ import type { ToolDeps } from "./tool.js";
 export const AGENTS_URI = "switchboard://agents";
 export const LEASES_URI = "switchboard://leases";
 const INBOX_PREFIX = "switchboard://inbox/";
+const NOTES_PREFIX = "switchboard://notes/";
 /** How many waiting messages an inbox resource shows. */
 const INBOX_PEEK = 20;
 
@@ -103,7 +106,51 @@ export function registerResources(
         });
       }),
   );
+  registerNoteResource(server, deps);
   if (subscriptions !== undefined) registerSubscriptions(server, deps, subscriptions);
+}
+
+/**
+ * `switchboard://notes/{key}`: a shared note's latest version. The template is written
+ * `{+key}` (RFC 6570 reserved expansion) so that a key with slashes, `plans/auth`, is
+ * `switchboard://notes/plans/auth`; a client that percent-encodes the slash is read too.
+ */
+function registerNoteResource(server: McpServer, deps: ToolDeps): void {
+  const { service, identity } = deps;
+  server.registerResource(
+    "note",
+    new ResourceTemplate(`${NOTES_PREFIX}{+key}`, {
+      list: async (ctx) => {
+        if ((await identity.optional(ctx)) === undefined) return { resources: [] };
+        const { notes } = await service.listNotes();
+        return {
+          resources: notes.map((n) => ({ uri: `${NOTES_PREFIX}${n.key}`, name: `note ${n.key}` })),
+        };
+      },
+    }),
+    {
+      title: "A shared note",
+      description:
+        "A shared note's latest version: content, version, author and time (put_note writes it). Agents only.",
+      mimeType: "application/json",
+    },
+    async (uri, vars, ctx) =>
+      guarded(uri.href, deps, async () => {
+        await identity.require(ctx);
+        return json(uri, await service.getNote(noteKeyOf(vars.key)));
+      }),
+  );
+}
+
+/** The note key of a note URI (percent-decoded); a JSON-RPC error with the rule if it is not one. */
+function noteKeyOf(value: unknown): string {
+  let key = typeof value === "string" ? value : "";
+  try {
+    key = decodeURIComponent(key);
+  } catch {
+    // Not percent-encoding after all: checked as it is.
+  }
+  return templateVar(NoteKeySchema, key, `${NOTES_PREFIX}{key}`, "not a note key");
 }
 
 function registerSubscriptions(
@@ -125,11 +172,16 @@ function registerSubscriptions(
 
 /** The thread id of a thread URI; a JSON-RPC error saying what one looks like if it is not one. */
 function threadIdOf(value: unknown): string {
-  const parsed = ThreadIdSchema.safeParse(value);
+  return templateVar(ThreadIdSchema, value, "switchboard://thread/{thread_id}", "not a thread id");
+}
+
+/** A URI template's variable, checked by its schema; else a JSON-RPC error with the rule. */
+function templateVar(schema: z.ZodType<string>, value: unknown, template: string, what: string) {
+  const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   throw new ProtocolError(
     ProtocolErrorCode.InvalidParams,
-    `switchboard://thread/{thread_id}: ${parsed.error.issues[0]?.message ?? "not a thread id"}`,
+    `${template}: ${parsed.error.issues[0]?.message ?? what}`,
   );
 }
 

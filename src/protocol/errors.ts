@@ -54,6 +54,11 @@ export const ERROR_CODES = {
    * fencing token is stale, and the message names who holds the resources now.
    */
   LEASE_EXPIRED: spec("validation", "info", false),
+  /**
+   * A compare-and-set write (put_note's `expected_version`) found a newer version: read it,
+   * merge, write again. Its data names the current version and its author.
+   */
+  VERSION_CONFLICT: spec("validation", "info", false),
   /** The caller is not an agent yet, or presented an unknown token. */
   UNAUTHENTICATED: spec("auth", "info", false),
   /** The caller is an agent, but not one allowed to do this (admin tools). */

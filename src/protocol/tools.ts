@@ -10,6 +10,7 @@ import {
 import { checkTarget, MessageFieldsShape } from "./compose.js";
 import { ERROR_CATEGORIES, ERROR_CODES, type ErrorCode } from "./errors.js";
 import { isMessageId } from "./ids.js";
+import { NoteInputs } from "./note.js";
 import { streamIdSchema } from "./stream-id.js";
 import { DEAD_LETTER_ID_SHAPE, deadLetterIdSchema, isDeadLetterId } from "./dead-letter-id.js";
 import { LeaseToolInputs } from "./lease-tools.js";
@@ -240,6 +241,7 @@ export const ToolInputs = {
   dlq_replay: deadLetterSelection("replay"),
   dlq_purge: deadLetterSelection("purge"),
   ...LeaseToolInputs,
+  ...NoteInputs,
 } as const;
 
 export type ToolName = keyof typeof ToolInputs;

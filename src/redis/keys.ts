@@ -19,6 +19,7 @@ import { partitionTag } from "./partition-tag.js";
  * - `{b:HASH}`: a webhook endpoint's circuit breaker (by the SHA-256 of its normalized URL);
  * - `{leases}`: the team's resource leases, the ended ones and the fencing counter: every
  *   lease script checks a request against every lease, so they all live in one slot.
+ * - `{n:KEY}`: a shared note, its versions and their authors, in one hash.
  */
 export class Keys {
   readonly prefix: string;
@@ -208,6 +209,23 @@ export class Keys {
   /** Held for a window after an alert of one kind, so that a flood raises one alert. */
   alertGate(kind: string): string {
     return `${this.prefix}:{${this.#tag}}:alert:${kind}`;
+  }
+
+  /**
+   * A shared note (hash): its current version, author and time, and the last versions'
+   * content, author and time (`c:N`, `b:N`, `t:N`). One key, so a put is a single-slot
+   * script and an expiry takes every version at once.
+   */
+  note(key: string): string {
+    return `${this.prefix}:{n:${key}}:note`;
+  }
+
+  /**
+   * The directory of notes (zset: key → the time of its last write, ms), for list_notes.
+   * Written after the note, in another slot: list skips and prunes entries whose note is gone.
+   */
+  notes(): string {
+    return `${this.prefix}:{dir}:notes`;
   }
 
   /** A webhook endpoint's circuit breaker (hash), by the SHA-256 of its normalized URL. */

@@ -1,10 +1,9 @@
 import type { RedisClient } from "../redis/client.js";
 import type { StatusChange } from "../agents/registry.js";
 import type { Ingress } from "../ingress/ingress.js";
-import { SYSTEM_AGENT } from "../protocol/agent.js";
-import { composeEnvelope } from "../protocol/compose.js";
 import type { Keys } from "../redis/keys.js";
 import type { Logger } from "../telemetry/log.js";
+import { publishOnTopic } from "./topic.js";
 
 /** The topic on which agents' status changes are published. */
 export const AGENT_EVENTS_TOPIC = "switchboard.agents";
@@ -22,18 +21,15 @@ export class AgentEvents {
   async publish(changes: readonly StatusChange[]): Promise<void> {
     if (changes.length === 0) return;
     for (const change of changes) this.log.info("agent status", { ...change });
-    const listeners = await this.redis.scard(this.keys.topic(AGENT_EVENTS_TOPIC));
-    if (listeners === 0) return;
-    await this.ingress.acceptMany(
-      changes.map((change) =>
-        composeEnvelope({
-          from: SYSTEM_AGENT,
-          topic: AGENT_EVENTS_TOPIC,
-          type: "switchboard.agent_status",
-          subject: `${change.agent} is ${change.to}`,
-          body: { ...change },
-        }),
-      ),
+    const { redis, keys, ingress } = this;
+    await publishOnTopic(
+      { redis, keys, ingress },
+      AGENT_EVENTS_TOPIC,
+      changes.map((change) => ({
+        type: "switchboard.agent_status",
+        subject: `${change.agent} is ${change.to}`,
+        body: { ...change },
+      })),
     );
   }
 }

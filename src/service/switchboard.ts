@@ -21,9 +21,11 @@ import type { ToolInput } from "../protocol/tools.js";
 import type { Keys } from "../redis/keys.js";
 import type { RedisTarget } from "../redis/target.js";
 import type { Logger } from "../telemetry/log.js";
+import type { NoteHistory, NoteSummary, NoteView, PutNote, Written } from "../notes/notes.js";
 import { AgentEvents } from "./agent-events.js";
 import { LeaseNotices } from "./lease-notices.js";
 import { Leases, type AcquireResult, type LeaseView } from "./leases.js";
+import { NoteBoard } from "./notes.js";
 import { replayMessages, type Replayed } from "./replay.js";
 import { Sender, type SendResult } from "./send.js";
 import { Sweeper } from "./sweeper.js";
@@ -53,6 +55,7 @@ export class Switchboard {
   readonly #sender: Sender;
   readonly #sweeper: Sweeper;
   readonly #leases: Leases;
+  readonly #notes: NoteBoard;
   /** Aborted when a front end stops: waits end at once (see {@link stopWaiting}). */
   readonly #stopping = new AbortController();
 
@@ -85,6 +88,7 @@ export class Switchboard {
       leases: this.#leases,
       log,
     });
+    this.#notes = new NoteBoard(redis, keys, ingress, pipeline.limits.maxBodyBytes, log);
   }
 
   async register(input: RegisterInput, presentedToken?: string): Promise<Registration> {
@@ -289,6 +293,24 @@ export class Switchboard {
 
   listLeases(filter: { resource?: string | undefined; holder?: string | undefined } = {}) {
     return this.#leases.list(filter);
+  }
+
+  /** Writes a shared note as `author` (compare-and-set with `expected_version`), announced. */
+  putNote(author: string, input: PutNote): Promise<Written> {
+    return this.#notes.put(author, input);
+  }
+
+  /** A note's latest version, or an earlier kept one. Notes are shared: any agent reads any. */
+  getNote(key: string, version?: number): Promise<NoteView> {
+    return this.#notes.store.get(key, version);
+  }
+
+  listNotes(prefix?: string): Promise<{ notes: NoteSummary[]; truncated: boolean }> {
+    return this.#notes.store.list(prefix);
+  }
+
+  noteHistory(key: string): Promise<NoteHistory> {
+    return this.#notes.store.history(key);
   }
 
   /** Starts the periodic sweep: agents' status by timeouts, inbox trimming, expired leases. */

@@ -165,6 +165,28 @@ const CASES: Case[] = [
   { covers: "dlq_list", run: tool("dlq_list", () => ({})), expected: ADMIN_ONLY },
   { covers: "dlq_replay", run: tool("dlq_replay", () => ({ ids: ["1-0"] })), expected: ADMIN_ONLY },
   { covers: "dlq_purge", run: tool("dlq_purge", () => ({ ids: ["1-0"] })), expected: ADMIN_ONLY },
+  // Notes are the team's: any agent reads and writes any note; callers that are not agents none.
+  {
+    covers: "put_note",
+    run: tool("put_note", (who) => ({ key: "authz/plan", content: `by ${who}` })),
+    expected: AGENTS_ONLY,
+  },
+  {
+    covers: "get_note",
+    run: tool("get_note", () => ({ key: "authz/plan" })),
+    expected: AGENTS_ONLY,
+  },
+  { covers: "list_notes", run: tool("list_notes", () => ({})), expected: AGENTS_ONLY },
+  {
+    covers: "note_history",
+    run: tool("note_history", () => ({ key: "authz/plan" })),
+    expected: AGENTS_ONLY,
+  },
+  {
+    covers: "resource note",
+    run: read(() => "switchboard://notes/authz/plan"),
+    expected: AGENTS_ONLY,
+  },
   {
     covers: "acquire_lease",
     run: tool("acquire_lease", (who) => ({ resources: [`authz/${who}`], ttl_seconds: 60 })),
@@ -278,7 +300,7 @@ describe("authorization", () => {
     ];
     const covered = new Set(CASES.map((c) => c.covers));
     expect([...new Set(offered)].filter((name) => !covered.has(name))).toEqual([]);
-    expect(resourceTemplates.map((r) => r.name).sort()).toEqual(["inbox", "thread"]);
+    expect(resourceTemplates.map((r) => r.name).sort()).toEqual(["inbox", "note", "thread"]);
   });
 
   it("lets each caller do exactly what it may with every tool and resource", async () => {

@@ -39,6 +39,10 @@ const TOOLS = [
   "release_lease",
   "list_leases",
   "break_lease",
+  "put_note",
+  "get_note",
+  "list_notes",
+  "note_history",
 ];
 
 interface Registered {
@@ -65,7 +69,7 @@ async function deliver(from: McpClient, to: McpClient, toName: string, body: unk
 }
 
 describe("MCP over HTTP", () => {
-  it("lists the fifteen tools, each with described input and output schemas", async () => {
+  it("lists the nineteen tools, each with described input and output schemas", async () => {
     const client = await connectLegacy(fixture.serve.url);
     const { tools } = await client.listTools();
     expect(tools.map((t) => t.name)).toEqual(TOOLS);

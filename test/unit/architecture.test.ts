@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
  * which units it may import, and, where it matters, which packages. The order, lowest first:
  *
  *   protocol, version.ts → config → telemetry → redis → streams → history, webhook → agents
- *   → inbox, dlq, failures, ingress → pipeline → retry → stages → service → http → health
+ *   → inbox, dlq, failures, ingress, notes → pipeline → retry → stages → service → http → health
  *   → mcp → app → cli → index.ts
  *
  * The runner (pipeline/) sees failures, retries and webhooks only through the interfaces
@@ -40,6 +40,7 @@ const LAYERS: Readonly<Record<string, Rule>> = {
   dlq: { units: ["protocol", "config", "redis", "streams", "history"] },
   failures: { units: ["protocol", "config", "telemetry", "redis", "streams", "history"] },
   ingress: { units: ["protocol", "config", "telemetry", "redis", "streams", "history"] },
+  notes: { units: ["protocol", "redis"] },
   pipeline: { units: ["protocol", "config", "telemetry", "redis", "streams", "history"] },
   retry: { units: ["protocol", "config", "telemetry", "redis", "streams", "history", "pipeline"] },
   stages: {
@@ -51,7 +52,7 @@ const LAYERS: Readonly<Record<string, Rule>> = {
   service: {
     units: [
       ...["protocol", "config", "telemetry", "redis", "history"],
-      ...["agents", "inbox", "dlq", "ingress", "leases"],
+      ...["agents", "inbox", "dlq", "ingress", "leases", "notes"],
     ],
   },
   http: { units: ["protocol", "telemetry"], packages: ["node:*"] },
@@ -70,7 +71,7 @@ const LAYERS: Readonly<Record<string, Rule>> = {
   app: {
     units: [
       ...["protocol", "config", "telemetry", "redis", "streams", "webhook", "agents", "inbox"],
-      ...["dlq", "failures", "ingress", "leases", "pipeline", "retry", "stages"],
+      ...["dlq", "failures", "ingress", "leases", "notes", "pipeline", "retry", "stages"],
     ],
   },
   cli: {
@@ -83,6 +84,7 @@ const LAYERS: Readonly<Record<string, Rule>> = {
         "dlq",
         "failures",
         "ingress",
+        "notes",
         "stages",
         "service",
         "health",

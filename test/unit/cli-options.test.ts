@@ -67,6 +67,10 @@ const PER_INVOCATION: ReadonlyMap<string, string> = new Map<string, string>([
   ["leases list --holder", "a filter of one listing"],
   ["leases break --reason", "why one lease was broken"],
   ["leases guard --repo", "the repository of one commit"],
+  // One version of one note.
+  ["notes put --file", "the content of one version"],
+  ["notes put --expected-version", "the version one write expects"],
+  ["notes put --ttl", "the lifetime one write sets"],
   // One report.
   ["errors --window", "the windows of one report"],
   ["errors --top", "the length of one report"],

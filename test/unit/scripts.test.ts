@@ -20,6 +20,12 @@ import {
   inboxSkipTakenScript,
   inboxTakeScript,
 } from "../../src/inbox/scripts.js";
+import {
+  noteHistoryScript,
+  notePutScript,
+  noteReadScript,
+  notesPruneScript,
+} from "../../src/notes/scripts.js";
 import { takeTokensScript } from "../../src/ingress/send-rate.js";
 import {
   acquireResourceLeaseScript,
@@ -141,6 +147,18 @@ const CALLS = [
   }),
   callOf(changeResourceLeaseScript, { keys: leaseKeys, op: "renew", id: "l1", caller: "ada" }),
   callOf(reapResourceLeasesScript, { keys: leaseKeys, retentionMs: 1000 }),
+  callOf(notePutScript, {
+    keys,
+    key: "plans/auth",
+    author: "ada",
+    content: "x",
+    expectedVersion: 1,
+    ttlMs: 1000,
+    keep: 50,
+  }),
+  callOf(noteReadScript, { keys, key: "plans/auth" }),
+  callOf(noteHistoryScript, { keys, key: "plans/auth", keep: 50 }),
+  callOf(notesPruneScript, { keys, stale: [["plans/auth", "1"]] }),
 ];
 
 /** The names of every script defineScripts defines. */

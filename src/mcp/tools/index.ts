@@ -5,6 +5,10 @@ import { breakLeaseTool } from "./break-lease.js";
 import { dlqListTool } from "./dlq-list.js";
 import { dlqPurgeTool } from "./dlq-purge.js";
 import { dlqReplayTool } from "./dlq-replay.js";
+import { getNoteTool } from "./get-note.js";
+import { listNotesTool } from "./list-notes.js";
+import { noteHistoryTool } from "./note-history.js";
+import { putNoteTool } from "./put-note.js";
 import { fetchInboxTool } from "./fetch-inbox.js";
 import { getMessageTool } from "./get-message.js";
 import { getThreadTool } from "./get-thread.js";
@@ -42,4 +46,8 @@ export const TOOLS: readonly ToolRegistration[] = [
   releaseLeaseTool,
   listLeasesTool,
   breakLeaseTool,
+  putNoteTool,
+  getNoteTool,
+  listNotesTool,
+  noteHistoryTool,
 ];
