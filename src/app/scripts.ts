@@ -14,6 +14,7 @@ import {
   inboxTakeScript,
 } from "../inbox/scripts.js";
 import { takeTokensScript } from "../ingress/send-rate.js";
+import { loopCountScript } from "../loops/scripts.js";
 import { commitScript } from "../pipeline/commit-script.js";
 import { unlockScript } from "../redis/lock.js";
 import { acquireLeaseScript, keepLeaseScript } from "../streams/lease.js";
@@ -38,6 +39,7 @@ const SCRIPTS = [
   breakerScript,
   replayScript,
   takeTokensScript,
+  loopCountScript,
   unlockScript,
   acquireLeaseScript,
   keepLeaseScript,

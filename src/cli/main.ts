@@ -5,6 +5,7 @@ import { registerDlq } from "./commands/dlq.js";
 import { registerErrors } from "./commands/errors.js";
 import { registerInbox } from "./commands/inbox.js";
 import { registerInstall } from "./commands/install.js";
+import { registerLoops } from "./commands/loops.js";
 import { registerPipeline } from "./commands/pipeline.js";
 import { registerSend } from "./commands/send.js";
 import { registerServe } from "./commands/serve.js";
@@ -50,6 +51,7 @@ export function createProgram(): Command {
   registerPipeline(program);
   registerDlq(program);
   registerErrors(program);
+  registerLoops(program);
   registerInstall(program);
   return program;
 }

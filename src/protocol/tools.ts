@@ -11,6 +11,7 @@ import { checkTarget, MessageFieldsShape } from "./compose.js";
 import { ERROR_CATEGORIES, ERROR_CODES, type ErrorCode } from "./errors.js";
 import { isMessageId } from "./ids.js";
 import { streamIdSchema } from "./stream-id.js";
+import { checkLoopSelection, LoopSelectionShape } from "./loops.js";
 import { DEAD_LETTER_ID_SHAPE, deadLetterIdSchema, isDeadLetterId } from "./dead-letter-id.js";
 
 /**
@@ -238,6 +239,8 @@ export const ToolInputs = {
   }),
   dlq_replay: deadLetterSelection("replay"),
   dlq_purge: deadLetterSelection("purge"),
+  list_loops: z.strictObject({}),
+  clear_loop: z.strictObject(LoopSelectionShape).superRefine(checkLoopSelection),
 } as const;
 
 export type ToolName = keyof typeof ToolInputs;

@@ -8,6 +8,8 @@ import { History, type MessageView } from "../history/history.js";
 import { Inbox, type AckResult, type Digest, type InboxMessage } from "../inbox/inbox.js";
 import { MailAnnouncements } from "../inbox/mail.js";
 import { Ingress } from "../ingress/ingress.js";
+import { LoopBreaker } from "../loops/breaker.js";
+import { TrippedLoops, type TrippedLoop } from "../loops/tripped.js";
 import {
   agentNotFound,
   type AgentStatus,
@@ -16,6 +18,7 @@ import {
 } from "../protocol/agent.js";
 import type { TraceContext } from "../protocol/envelope.js";
 import { SwitchboardError } from "../protocol/errors.js";
+import { breakersSelected } from "../protocol/loops.js";
 import type { ToolInput } from "../protocol/tools.js";
 import type { Keys } from "../redis/keys.js";
 import type { RedisTarget } from "../redis/target.js";
@@ -49,6 +52,7 @@ export class Switchboard {
   readonly #events: AgentEvents;
   readonly #sender: Sender;
   readonly #sweeper: Sweeper;
+  readonly #loops: TrippedLoops;
   /** Aborted when a front end stops: waits end at once (see {@link stopWaiting}). */
   readonly #stopping = new AbortController();
 
@@ -67,7 +71,19 @@ export class Switchboard {
     this.#history = history;
     this.#events = events;
     this.#deadLetters = new DeadLetters(redis, keys, pipeline);
-    this.#sender = new Sender({ redis, keys, pipeline, registry, history, inbox, mail, ingress });
+    const loops = new LoopBreaker({ redis, keys, pipeline, ingress, log });
+    this.#loops = new TrippedLoops(redis, keys);
+    this.#sender = new Sender({
+      redis,
+      keys,
+      pipeline,
+      registry,
+      history,
+      inbox,
+      mail,
+      ingress,
+      loops,
+    });
     this.#sweeper = new Sweeper({ redis, keys, pipeline, registry, events, log });
   }
 
@@ -244,6 +260,16 @@ export class Switchboard {
 
   purgeMatchingDeadLetters(filter: DeadLetterFilter) {
     return this.#deadLetters.purgeAll(filter);
+  }
+
+  /** The loop breakers tripped now. For admin agents: the caller checks. */
+  listLoops(): Promise<TrippedLoop[]> {
+    return this.#loops.list();
+  }
+
+  /** Lifts a thread's loop breakers or a pair's; the names of those that were tripped. */
+  clearLoops(selection: ToolInput<"clear_loop">): Promise<string[]> {
+    return this.#loops.clear(breakersSelected(selection));
   }
 
   /** Starts the periodic sweep: agents' status by timeouts, inbox trimming. */

@@ -39,6 +39,12 @@ const LAYERS: Readonly<Record<string, Rule>> = {
   dlq: { units: ["protocol", "config", "redis", "streams", "history"] },
   failures: { units: ["protocol", "config", "telemetry", "redis", "streams", "history"] },
   ingress: { units: ["protocol", "config", "telemetry", "redis", "streams", "history"] },
+  loops: {
+    units: [
+      ...["protocol", "config", "telemetry", "redis", "streams", "history"],
+      ...["failures", "ingress"],
+    ],
+  },
   pipeline: { units: ["protocol", "config", "telemetry", "redis", "streams", "history"] },
   retry: { units: ["protocol", "config", "telemetry", "redis", "streams", "history", "pipeline"] },
   stages: {
@@ -50,7 +56,7 @@ const LAYERS: Readonly<Record<string, Rule>> = {
   service: {
     units: [
       ...["protocol", "config", "telemetry", "redis", "history"],
-      ...["agents", "inbox", "dlq", "ingress"],
+      ...["agents", "inbox", "dlq", "ingress", "loops"],
     ],
   },
   http: { units: ["protocol", "telemetry"], packages: ["node:*"] },
@@ -69,7 +75,7 @@ const LAYERS: Readonly<Record<string, Rule>> = {
   app: {
     units: [
       ...["protocol", "config", "telemetry", "redis", "streams", "webhook", "agents", "inbox"],
-      ...["dlq", "failures", "ingress", "pipeline", "retry", "stages"],
+      ...["dlq", "failures", "ingress", "loops", "pipeline", "retry", "stages"],
     ],
   },
   cli: {
@@ -81,6 +87,7 @@ const LAYERS: Readonly<Record<string, Rule>> = {
         "dlq",
         "failures",
         "ingress",
+        "loops",
         "stages",
         "service",
         "health",

@@ -1,5 +1,6 @@
 import type { ToolRegistration } from "../tool.js";
 import { ackMessagesTool } from "./ack-messages.js";
+import { clearLoopTool } from "./clear-loop.js";
 import { dlqListTool } from "./dlq-list.js";
 import { dlqPurgeTool } from "./dlq-purge.js";
 import { dlqReplayTool } from "./dlq-replay.js";
@@ -8,6 +9,7 @@ import { getMessageTool } from "./get-message.js";
 import { getThreadTool } from "./get-thread.js";
 import { heartbeatTool } from "./heartbeat.js";
 import { listAgentsTool } from "./list-agents.js";
+import { listLoopsTool } from "./list-loops.js";
 import { registerAgentTool } from "./register-agent.js";
 import { replayTool } from "./replay.js";
 import { sendMessageTool } from "./send-message.js";
@@ -32,4 +34,6 @@ export const TOOLS: readonly ToolRegistration[] = [
   dlqListTool,
   dlqReplayTool,
   dlqPurgeTool,
+  listLoopsTool,
+  clearLoopTool,
 ];
