@@ -1,4 +1,4 @@
-import { lua, Script } from "../redis/script.js";
+import { lua, luaNowMs, Script } from "../redis/script.js";
 
 /** The fields of a tripped breaker's hash, read by the script and by the list alike. */
 export const TripField = {
@@ -45,7 +45,9 @@ export type LoopCountReply =
 
 /**
  * Counts a message in one breaker's sliding window, and trips the breaker when the window
- * then holds more than the budget. A tripped breaker refuses (and counts nothing) until its
+ * then holds more than the budget from at least two senders: a loop takes two, and one
+ * agent sending much on its own is the send rate's business (`limits.sendRate`), so its
+ * window keeps only the newest `budget` messages. A tripped breaker refuses (and counts nothing) until its
  * hold ends; tripping empties the window, so counting starts afresh after the hold. By
  * Redis's clock, so every front end agrees. The window expires once it would be empty.
  *
@@ -58,8 +60,7 @@ export const loopCountScript = new Script<LoopCountParams, LoopCountReply>(
   "sbLoopCount",
   lua`
 local limit, windowMs, holdMs = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+${luaNowMs}
 local left = redis.call('PTTL', KEYS[2])
 if left > 0 then
   return {1, left, tonumber(redis.call('HGET', KEYS[2], ${TripField.until})) or (now + left)}
@@ -78,6 +79,11 @@ for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
     seen[sender] = true
     senders[#senders + 1] = sender
   end
+end
+if #senders < 2 then
+  redis.call('ZREMRANGEBYRANK', KEYS[1], 0, count - limit - 1)
+  redis.call('PEXPIRE', KEYS[1], windowMs)
+  return {0, limit}
 end
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[2], ${TripField.at}, now, ${TripField.until}, now + holdMs,

@@ -160,6 +160,12 @@ const CASES: Case[] = [
   { covers: "dlq_list", run: tool("dlq_list", () => ({})), expected: ADMIN_ONLY },
   { covers: "dlq_replay", run: tool("dlq_replay", () => ({ ids: ["1-0"] })), expected: ADMIN_ONLY },
   { covers: "dlq_purge", run: tool("dlq_purge", () => ({ ids: ["1-0"] })), expected: ADMIN_ONLY },
+  { covers: "list_loops", run: tool("list_loops", () => ({})), expected: ADMIN_ONLY },
+  {
+    covers: "clear_loop",
+    run: tool("clear_loop", () => ({ pair: ["a", "b"] })),
+    expected: ADMIN_ONLY,
+  },
   {
     covers: "resource agents",
     run: read(() => "switchboard://agents"),

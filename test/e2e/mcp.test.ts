@@ -34,6 +34,8 @@ const TOOLS = [
   "dlq_list",
   "dlq_replay",
   "dlq_purge",
+  "list_loops",
+  "clear_loop",
 ];
 
 interface Registered {
@@ -60,7 +62,7 @@ async function deliver(from: McpClient, to: McpClient, toName: string, body: unk
 }
 
 describe("MCP over HTTP", () => {
-  it("lists the fifteen tools, each with described input and output schemas", async () => {
+  it("lists the seventeen tools, each with described input and output schemas", async () => {
     const client = await connectLegacy(fixture.serve.url);
     const { tools } = await client.listTools();
     expect(tools.map((t) => t.name)).toEqual(TOOLS);

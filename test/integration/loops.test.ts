@@ -201,6 +201,24 @@ describe("the loop breaker", () => {
     expect(await outcome(h.sendAs("erin", { to: ["dave"], body: "e", ...inThread }))).toBe("sent");
   });
 
+  it("takes two: one agent sending much on its own is no loop (the send rate's business)", async () => {
+    h = withLoops({
+      pair: { messages: 3, windowSeconds: 60 },
+      thread: { messages: 3, windowSeconds: 60 },
+    });
+    await h.register("alice", "bob");
+    const first = await h.sendAs("alice", { to: ["bob"], body: 0 });
+    for (let i = 1; i < 10; i++) {
+      expect(
+        await outcome(h.sendAs("alice", { to: ["bob"], thread_id: first.thread_id, body: i })),
+      ).toBe("sent");
+    }
+    // bob's first answer makes it a conversation over budget.
+    expect(
+      await outcome(h.sendAs("bob", { to: ["alice"], thread_id: first.thread_id, body: "?" })),
+    ).not.toBe("sent");
+  });
+
   it("counts nothing when `loops.enabled` is false", async () => {
     h = withLoops({ enabled: false, pair: { messages: 1 } });
     await h.register("alice", "bob");
