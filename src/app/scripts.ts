@@ -25,6 +25,7 @@ import {
   noteReadScript,
   notesPruneScript,
 } from "../notes/scripts.js";
+import { loopCountScript } from "../loops/scripts.js";
 import { commitScript } from "../pipeline/commit-script.js";
 import { unlockScript } from "../redis/lock.js";
 import { acquireLeaseScript, keepLeaseScript } from "../streams/lease.js";
@@ -49,6 +50,7 @@ const SCRIPTS = [
   breakerScript,
   replayScript,
   takeTokensScript,
+  loopCountScript,
   unlockScript,
   acquireLeaseScript,
   keepLeaseScript,

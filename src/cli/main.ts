@@ -7,6 +7,7 @@ import { registerInbox } from "./commands/inbox.js";
 import { registerInstall } from "./commands/install.js";
 import { registerLeases } from "./commands/leases.js";
 import { registerNotes } from "./commands/notes.js";
+import { registerLoops } from "./commands/loops.js";
 import { registerPipeline } from "./commands/pipeline.js";
 import { registerSend } from "./commands/send.js";
 import { registerServe } from "./commands/serve.js";
@@ -55,6 +56,7 @@ export function createProgram(): Command {
   registerPipeline(program);
   registerDlq(program);
   registerErrors(program);
+  registerLoops(program);
   registerInstall(program);
   return program;
 }

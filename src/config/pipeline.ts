@@ -16,6 +16,7 @@ import { HealthSchema, HttpSchema } from "./http.js";
 import { DurabilitySchema } from "./durability.js";
 import { OrderingSchema, OwnershipSchema, PartitionsSchema } from "./partitions.js";
 import { checkInvariants, configError } from "./invariants.js";
+import { LoopsSchema } from "./loops.js";
 import { DeadLettersSchema, DedupeSchema, HistorySchema, LimitsSchema } from "./limits.js";
 import {
   resolveStages,
@@ -33,6 +34,7 @@ import {
 export { MAX_CONCURRENCY, STAGE_NAMES, type StageDefinition, type StageName } from "./stages.js";
 export { DEFAULT_MAX_BODY_DEPTH, DEFAULT_SEND_RATE } from "./limits.js";
 export { MAX_PARTITIONS } from "./partitions.js";
+export { DEFAULT_LOOP_BUDGETS, type LoopBudget } from "./loops.js";
 export type { Durability, DurabilityMode } from "./durability.js";
 export type { RetryPolicy, Strategy } from "./failure-policy.js";
 export type { RoutingRule } from "./delivery.js";
@@ -63,6 +65,7 @@ const PipelineFileSchema = z.strictObject({
   errors: ErrorsSchema.prefault({}),
   webhooks: WebhooksSchema.prefault({}),
   http: HttpSchema.prefault({}),
+  loops: LoopsSchema.prefault({}),
 });
 
 type PipelineFile = z.infer<typeof PipelineFileSchema>;

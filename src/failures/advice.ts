@@ -29,6 +29,8 @@ export const ADVICE: Readonly<Record<ErrorCode, string>> = {
     "an agent called an admin tool without the admin role; grant it with `switchboard agents admin NAME` if it should have it",
   RATE_LIMITED:
     "an agent sends faster than `limits.sendRate` (every front end together) and is told to wait `retry_after_seconds`: find out why it sends so much (a loop?), have it batch or use a topic, or raise `limits.sendRate` in the pipeline file",
+  LOOP_DETECTED:
+    "agents answered each other past a `loops` budget (a reply loop, or a broadcast answered to everyone), and the breaker refuses their messages until it resets; `switchboard loops list` shows which, tell the agents to stop answering acknowledgements, then lift it early with `switchboard loops clear`, or raise the budget in the pipeline file if the traffic was real work",
   INBOX_FULL:
     "recipients hold `inbox.quota` unacknowledged messages: have them ack (ack_messages) and fetch more often, or raise `inbox.quota`; with `inbox.overflow: defer` the messages wait in the retry queue",
   NO_RECIPIENT:

@@ -32,7 +32,22 @@ export interface ErrorRateAlert {
   window_ms: number;
 }
 
-export type Alert = DeadLetterAlert | ErrorRateAlert;
+/** A loop or storm breaker tripped (`loops`): its agents' messages are refused until `resets_at`. */
+export interface LoopAlert {
+  kind: "loop";
+  /** `pair:alice,bob`, `thread:T`, `broadcast:T`. */
+  breaker: string;
+  rule: string;
+  /** The senders counted in the window (both agents of a pair). */
+  agents: string[];
+  /** The thread of the message that tripped it. */
+  thread_id: string;
+  messages: number;
+  window_seconds: number;
+  resets_at: string;
+}
+
+export type Alert = DeadLetterAlert | ErrorRateAlert | LoopAlert;
 
 /**
  * Raises alerts: a structured log line, a message on topic `switchboard.alerts` (through
@@ -70,8 +85,10 @@ export class Escalator {
   }
 
   #logLine(alert: Alert): void {
-    if (alert.kind === "error_rate") {
-      this.#log.warn("error rate over threshold", { ...alert });
+    if (alert.kind !== "dead_letter") {
+      this.#log.warn(alert.kind === "loop" ? "loop breaker tripped" : "error rate over threshold", {
+        ...alert,
+      });
       return;
     }
     const level = severityOf(alert.error.code) === "critical" ? "error" : "warn";
@@ -97,7 +114,11 @@ export class Escalator {
   /** True for the first alert of its kind in the window. */
   async #gate(alert: Alert): Promise<boolean> {
     const kind =
-      alert.kind === "dead_letter" ? `dead_letter:${alert.stage}:${alert.error.code}` : alert.kind;
+      alert.kind === "dead_letter"
+        ? `dead_letter:${alert.stage}:${alert.error.code}`
+        : alert.kind === "loop"
+          ? `loop:${alert.breaker}`
+          : alert.kind;
     const windowMs = this.#pipeline.errors.escalation.errorRate.windowMs;
     return (await this.#redis.set(this.#keys.alertGate(kind), "1", "PX", windowMs, "NX")) === "OK";
   }
@@ -133,7 +154,12 @@ export class Escalator {
 }
 
 function summary(alert: Alert): string {
-  return alert.kind === "error_rate"
-    ? `${alert.errors} errors within ${alert.window_ms / 1000} s (threshold ${alert.threshold})`
-    : `message ${alert.message_id ?? "(unknown)"} dead-lettered in ${alert.stage}: ${alert.error.code}`;
+  switch (alert.kind) {
+    case "error_rate":
+      return `${alert.errors} errors within ${alert.window_ms / 1000} s (threshold ${alert.threshold})`;
+    case "loop":
+      return `loop breaker ${alert.breaker} tripped: more than ${alert.messages} messages in ${alert.window_seconds} s; refused until ${alert.resets_at}`;
+    case "dead_letter":
+      return `message ${alert.message_id ?? "(unknown)"} dead-lettered in ${alert.stage}: ${alert.error.code}`;
+  }
 }

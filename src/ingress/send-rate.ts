@@ -2,7 +2,7 @@ import type { RedisClient } from "../redis/client.js";
 import type { Pipeline } from "../config/pipeline.js";
 import { SwitchboardError } from "../protocol/errors.js";
 import type { Keys } from "../redis/keys.js";
-import { lua, Script } from "../redis/script.js";
+import { lua, luaNowMs, Script } from "../redis/script.js";
 
 /** Tokens one send takes, whatever its target: a broadcast or a capability send is one send. */
 const TOKENS_PER_SEND = 1;
@@ -32,8 +32,7 @@ export const takeTokensScript = new Script<TakeTokensParams, number>(
   "sbTakeTokens",
   lua`
 local rate, burst, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+${luaNowMs}
 local held = redis.call('HMGET', KEYS[1], 'tokens', 'at')
 local tokens, at = tonumber(held[1]) or burst, tonumber(held[2]) or now
 if now > at then

@@ -65,6 +65,11 @@ export const ERROR_CODES = {
   FORBIDDEN: spec("auth", "warning", false),
   /** A sender sends faster than `limits.sendRate`: it waits `retry_after_seconds`, then sends. */
   RATE_LIMITED: spec("quota", "info", true),
+  /**
+   * A loop or storm breaker (`loops`) is tripped: two agents, a thread, or a thread's
+   * broadcasts went over their budget. Refused until `resets_at`, or until lifted.
+   */
+  LOOP_DETECTED: spec("quota", "warning", true),
   /** The inbox of a recipient holds its quota of unacknowledged messages. */
   INBOX_FULL: spec("quota", "warning", true),
   /** No agent matched the message's target. */

@@ -27,6 +27,11 @@ export const HINTS = {
     mcp: "list them with dlq_list",
     cli: "list them with `switchboard dlq list`",
   },
+  /** A tripped loop breaker (LOOP_DETECTED). */
+  clearLoop: {
+    mcp: "an admin agent may lift it sooner with clear_loop",
+    cli: "`switchboard loops list` shows it, `switchboard loops clear` lifts it sooner",
+  },
 } as const satisfies Record<string, Record<Surface, string>>;
 
 export type HintKey = keyof typeof HINTS;

@@ -12,6 +12,7 @@ import { ERROR_CATEGORIES, ERROR_CODES, type ErrorCode } from "./errors.js";
 import { isMessageId } from "./ids.js";
 import { NoteInputs } from "./note.js";
 import { streamIdSchema } from "./stream-id.js";
+import { checkLoopSelection, LoopSelectionShape } from "./loops.js";
 import { DEAD_LETTER_ID_SHAPE, deadLetterIdSchema, isDeadLetterId } from "./dead-letter-id.js";
 import { LeaseToolInputs } from "./lease-tools.js";
 
@@ -242,6 +243,8 @@ export const ToolInputs = {
   dlq_purge: deadLetterSelection("purge"),
   ...LeaseToolInputs,
   ...NoteInputs,
+  list_loops: z.strictObject({}),
+  clear_loop: z.strictObject(LoopSelectionShape).superRefine(checkLoopSelection),
 } as const;
 
 export type ToolName = keyof typeof ToolInputs;

@@ -1,3 +1,4 @@
+import type { Breaker } from "../protocol/loops.js";
 import { partitionTag } from "./partition-tag.js";
 
 /**
@@ -15,7 +16,8 @@ import { partitionTag } from "./partition-tag.js";
  * - `{k:HASH}`: an agent token (by its SHA-256), naming the agent;
  * - `{s:NAME}`: a sender's idempotency keys;
  * - `{m:ID}`: one message record;
- * - `{t:ID}`: a thread's sequence counter and index;
+ * - `{t:ID}`: a thread's sequence counter and index, its loop breakers (`thread`, `broadcast`);
+ * - `{lp:A:B}`: the loop breaker of two agents (names in order, either sender);
  * - `{b:HASH}`: a webhook endpoint's circuit breaker (by the SHA-256 of its normalized URL);
  * - `{leases}`: the team's resource leases, the ended ones and the fencing counter: every
  *   lease script checks a request against every lease, so they all live in one slot.
@@ -154,6 +156,29 @@ export class Keys {
   /** Sorted set of a thread's message ids, scored by their sequence number. */
   thread(threadId: string): string {
     return `${this.prefix}:{t:${threadId}}:msgs`;
+  }
+
+  /**
+   * A loop breaker's window: a sorted set of the messages it counted ("ID SENDER"), scored
+   * by when (ms). A pair's lives under the pair's tag, a thread's rules under the thread's,
+   * so the script that counts and trips touches one slot.
+   */
+  loopWindow(breaker: Breaker): string {
+    const tag =
+      breaker.rule === "pair"
+        ? `lp:${breaker.agents[0]}:${breaker.agents[1]}`
+        : `t:${breaker.thread_id}`;
+    return `${this.prefix}:{${tag}}:loop:${breaker.rule}`;
+  }
+
+  /** A tripped loop breaker (hash: when, until, budget, agents), expiring when it resets. */
+  loopTrip(breaker: Breaker): string {
+    return `${this.loopWindow(breaker)}:tripped`;
+  }
+
+  /** Sorted set of the tripped loop breakers by name, scored by when each resets (ms). */
+  loopsTripped(): string {
+    return `${this.prefix}:{dir}:loops`;
   }
 
   /**

@@ -36,6 +36,10 @@ export function lua(strings: TemplateStringsArray, ...values: (string | Lua)[]):
   return new Lua(source);
 }
 
+/** Lua that sets `now` to Redis's clock in milliseconds, so that every front end agrees. */
+export const luaNowMs = lua`local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)`;
+
 /** A defined script on a connection (a promise of its reply) or a batch (the batch). */
 type ScriptCommand = (numKeys: number, ...args: ScriptArg[]) => unknown;
 

@@ -6,6 +6,7 @@ import type { Inbox, InboxMessage } from "../inbox/inbox.js";
 import type { MailAnnouncements } from "../inbox/mail.js";
 import type { Accepted, Ingress } from "../ingress/ingress.js";
 import { SendRate } from "../ingress/send-rate.js";
+import type { LoopBreaker } from "../loops/breaker.js";
 import { composeEnvelope } from "../protocol/compose.js";
 import type { Envelope, TraceContext } from "../protocol/envelope.js";
 import { SwitchboardError } from "../protocol/errors.js";
@@ -35,12 +36,14 @@ export interface SendDeps {
   inbox: Inbox;
   mail: MailAnnouncements;
   ingress: Ingress;
+  loops: LoopBreaker;
 }
 
 /**
  * The send use case, whatever the transport: the body checked, one send taken from the
  * agent's rate, the recipients looked up, the envelope composed, its idempotency key
- * claimed, the message accepted and, with `await_reply_seconds`, its first reply awaited.
+ * claimed, the message counted by the loop breaker, accepted and, with
+ * `await_reply_seconds`, its first reply awaited.
  */
 export class Sender {
   readonly #d: SendDeps;
@@ -133,12 +136,14 @@ export class Sender {
   }
 
   /**
-   * Accepts a message; if that fails, releases its idempotency key for the retry, unless
-   * the message was written and only its replication is unconfirmed (NOT_REPLICATED): it may
-   * still be delivered, so a retry must find the key and answer `duplicate`.
+   * Counts a message against the loop budgets and accepts it; if either fails, releases its
+   * idempotency key for the retry, unless the message was written and only its replication
+   * is unconfirmed (NOT_REPLICATED): it may still be delivered, so a retry must find the
+   * key and answer `duplicate`. A duplicate (answered before this) is never counted.
    */
   async #acceptClaimed(envelope: Envelope): Promise<Accepted> {
     try {
+      await this.#d.loops.check(envelope);
       return await this.#d.ingress.accept(envelope);
     } catch (error) {
       const written = (error as { code?: unknown }).code === "NOT_REPLICATED";

@@ -9,6 +9,8 @@ import { Inbox, type AckResult, type Digest, type InboxMessage } from "../inbox/
 import { MailAnnouncements } from "../inbox/mail.js";
 import { Ingress } from "../ingress/ingress.js";
 import { LeaseStore } from "../leases/store.js";
+import { LoopBreaker } from "../loops/breaker.js";
+import { TrippedLoops, type TrippedLoop } from "../loops/tripped.js";
 import {
   agentNotFound,
   type AgentStatus,
@@ -17,6 +19,7 @@ import {
 } from "../protocol/agent.js";
 import type { TraceContext } from "../protocol/envelope.js";
 import { SwitchboardError } from "../protocol/errors.js";
+import { breakersSelected } from "../protocol/loops.js";
 import type { ToolInput } from "../protocol/tools.js";
 import type { Keys } from "../redis/keys.js";
 import type { RedisTarget } from "../redis/target.js";
@@ -56,6 +59,7 @@ export class Switchboard {
   readonly #sweeper: Sweeper;
   readonly #leases: Leases;
   readonly #notes: NoteBoard;
+  readonly #loops: TrippedLoops;
   /** Aborted when a front end stops: waits end at once (see {@link stopWaiting}). */
   readonly #stopping = new AbortController();
 
@@ -74,7 +78,19 @@ export class Switchboard {
     this.#history = history;
     this.#events = events;
     this.#deadLetters = new DeadLetters(redis, keys, pipeline);
-    this.#sender = new Sender({ redis, keys, pipeline, registry, history, inbox, mail, ingress });
+    const loops = new LoopBreaker({ redis, keys, pipeline, ingress, log });
+    this.#loops = new TrippedLoops(redis, keys);
+    this.#sender = new Sender({
+      redis,
+      keys,
+      pipeline,
+      registry,
+      history,
+      inbox,
+      mail,
+      ingress,
+      loops,
+    });
     this.#leases = new Leases(
       new LeaseStore(redis, keys),
       new LeaseNotices(registry, ingress, log),
@@ -311,6 +327,16 @@ export class Switchboard {
 
   noteHistory(key: string): Promise<NoteHistory> {
     return this.#notes.store.history(key);
+  }
+
+  /** The loop breakers tripped now. For admin agents: the caller checks. */
+  listLoops(): Promise<TrippedLoop[]> {
+    return this.#loops.list();
+  }
+
+  /** Lifts a thread's loop breakers or a pair's; the names of those that were tripped. */
+  clearLoops(selection: ToolInput<"clear_loop">): Promise<string[]> {
+    return this.#loops.clear(breakersSelected(selection));
   }
 
   /** Starts the periodic sweep: agents' status by timeouts, inbox trimming, expired leases. */

@@ -209,6 +209,12 @@ const CASES: Case[] = [
     expected: HOLDER_ONLY,
   },
   { covers: "resource leases", run: read(() => "switchboard://leases"), expected: AGENTS_ONLY },
+  { covers: "list_loops", run: tool("list_loops", () => ({})), expected: ADMIN_ONLY },
+  {
+    covers: "clear_loop",
+    run: tool("clear_loop", () => ({ pair: ["a", "b"] })),
+    expected: ADMIN_ONLY,
+  },
   {
     covers: "resource agents",
     run: read(() => "switchboard://agents"),

@@ -43,6 +43,8 @@ const TOOLS = [
   "get_note",
   "list_notes",
   "note_history",
+  "list_loops",
+  "clear_loop",
 ];
 
 interface Registered {
@@ -69,7 +71,7 @@ async function deliver(from: McpClient, to: McpClient, toName: string, body: unk
 }
 
 describe("MCP over HTTP", () => {
-  it("lists the nineteen tools, each with described input and output schemas", async () => {
+  it("lists the twenty-one tools, each with described input and output schemas", async () => {
     const client = await connectLegacy(fixture.serve.url);
     const { tools } = await client.listTools();
     expect(tools.map((t) => t.name)).toEqual(TOOLS);

@@ -101,6 +101,7 @@ const ONE_OF: Record<string, string[]> = {
   send_message: ["to", "capability", "broadcast", "topic"],
   dlq_replay: ["ids", "all"],
   dlq_purge: ["ids", "all"],
+  clear_loop: ["thread_id", "pair"],
 };
 
 function nested(depth: number, asObject: boolean): unknown {

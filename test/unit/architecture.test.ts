@@ -41,6 +41,12 @@ const LAYERS: Readonly<Record<string, Rule>> = {
   failures: { units: ["protocol", "config", "telemetry", "redis", "streams", "history"] },
   ingress: { units: ["protocol", "config", "telemetry", "redis", "streams", "history"] },
   notes: { units: ["protocol", "redis"] },
+  loops: {
+    units: [
+      ...["protocol", "config", "telemetry", "redis", "streams", "history"],
+      ...["failures", "ingress"],
+    ],
+  },
   pipeline: { units: ["protocol", "config", "telemetry", "redis", "streams", "history"] },
   retry: { units: ["protocol", "config", "telemetry", "redis", "streams", "history", "pipeline"] },
   stages: {
@@ -52,7 +58,7 @@ const LAYERS: Readonly<Record<string, Rule>> = {
   service: {
     units: [
       ...["protocol", "config", "telemetry", "redis", "history"],
-      ...["agents", "inbox", "dlq", "ingress", "leases", "notes"],
+      ...["agents", "inbox", "dlq", "ingress", "leases", "notes", "loops"],
     ],
   },
   http: { units: ["protocol", "telemetry"], packages: ["node:*"] },
@@ -71,7 +77,8 @@ const LAYERS: Readonly<Record<string, Rule>> = {
   app: {
     units: [
       ...["protocol", "config", "telemetry", "redis", "streams", "webhook", "agents", "inbox"],
-      ...["dlq", "failures", "ingress", "leases", "notes", "pipeline", "retry", "stages"],
+      ...["dlq", "failures", "ingress", "leases", "notes", "loops"],
+      ...["pipeline", "retry", "stages"],
     ],
   },
   cli: {
@@ -85,6 +92,7 @@ const LAYERS: Readonly<Record<string, Rule>> = {
         "failures",
         "ingress",
         "notes",
+        "loops",
         "stages",
         "service",
         "health",

@@ -71,6 +71,8 @@ const PER_INVOCATION: ReadonlyMap<string, string> = new Map<string, string>([
   ["notes put --file", "the content of one version"],
   ["notes put --expected-version", "the version one write expects"],
   ["notes put --ttl", "the lifetime one write sets"],
+  // One breaker lifted.
+  ["loops clear --pair", "the pair of one clear"],
   // One report.
   ["errors --window", "the windows of one report"],
   ["errors --top", "the length of one report"],

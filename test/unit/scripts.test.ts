@@ -32,6 +32,7 @@ import {
   changeResourceLeaseScript,
   reapResourceLeasesScript,
 } from "../../src/leases/scripts.js";
+import { loopCountScript } from "../../src/loops/scripts.js";
 import { commitScript } from "../../src/pipeline/commit-script.js";
 import { acquireLeaseScript, keepLeaseScript } from "../../src/streams/lease.js";
 import { Keys } from "../../src/redis/keys.js";
@@ -128,6 +129,15 @@ const CALLS = [
     now: 1,
   }),
   callOf(takeTokensScript, { bucket: keys.sendRate("ada"), rate: 1, burst: 2, cost: 1 }),
+  callOf(loopCountScript, {
+    window: keys.loopWindow({ rule: "pair", agents: ["ada", "bob"] }),
+    trip: keys.loopTrip({ rule: "pair", agents: ["ada", "bob"] }),
+    member: "m1 ada",
+    messages: 30,
+    windowMs: 60_000,
+    holdMs: 300_000,
+    thread: "t1",
+  }),
   callOf(unlockScript, { lock: keys.agentWrite("ada"), owner: "me" }),
   callOf(acquireLeaseScript, {
     lease: keys.owner(),

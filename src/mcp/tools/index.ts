@@ -2,6 +2,7 @@ import type { ToolRegistration } from "../tool.js";
 import { acquireLeaseTool } from "./acquire-lease.js";
 import { ackMessagesTool } from "./ack-messages.js";
 import { breakLeaseTool } from "./break-lease.js";
+import { clearLoopTool } from "./clear-loop.js";
 import { dlqListTool } from "./dlq-list.js";
 import { dlqPurgeTool } from "./dlq-purge.js";
 import { dlqReplayTool } from "./dlq-replay.js";
@@ -15,6 +16,7 @@ import { getThreadTool } from "./get-thread.js";
 import { heartbeatTool } from "./heartbeat.js";
 import { listAgentsTool } from "./list-agents.js";
 import { listLeasesTool } from "./list-leases.js";
+import { listLoopsTool } from "./list-loops.js";
 import { registerAgentTool } from "./register-agent.js";
 import { releaseLeaseTool } from "./release-lease.js";
 import { renewLeaseTool } from "./renew-lease.js";
@@ -50,4 +52,6 @@ export const TOOLS: readonly ToolRegistration[] = [
   getNoteTool,
   listNotesTool,
   noteHistoryTool,
+  listLoopsTool,
+  clearLoopTool,
 ];
