@@ -18,7 +18,7 @@ export function addGlobalOptions(program: Command): Command {
     .addOption(
       new Option(
         "--redis-cluster-nodes <host:port,...>",
-        "a Redis Cluster to use instead of --redis-url (some or all of its nodes)",
+        "a Redis Cluster to use instead of --redis-url (some or all of its nodes; an item may be redis[s]://[user]:password@host:port)",
       ).env("REDIS_CLUSTER_NODES"),
     )
     .addOption(

@@ -167,10 +167,14 @@ async function provisionTarget(
   note: (message: string) => void,
   log: Logger,
 ): Promise<ProvisionedTarget> {
-  const nodes = settings.REDIS_CLUSTER_NODES;
+  const cluster = settings.REDIS_CLUSTER_NODES;
   const provisioned: ProvisionedTarget =
-    nodes !== undefined
-      ? { target: { kind: "cluster", nodes }, source: "env", stop: () => Promise.resolve() }
+    cluster !== undefined
+      ? {
+          target: { kind: "cluster", nodes: cluster.nodes, access: cluster.access },
+          source: "env",
+          stop: () => Promise.resolve(),
+        }
       : await provisionRedis({
           env: { ...process.env, REDIS_URL: settings.REDIS_URL ?? "" },
           log: (line) => note(line),
@@ -179,7 +183,7 @@ async function provisionTarget(
     await provisioned.stop();
     throw error;
   });
-  if (nodes !== undefined) note(`redis: using ${describeTarget(provisioned.target)}`);
+  if (cluster !== undefined) note(`redis: using ${describeTarget(provisioned.target)}`);
   for (const warning of warnings) log.warn(warning);
   return provisioned;
 }

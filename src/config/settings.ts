@@ -13,7 +13,7 @@ const SettingsSchema = z.object({
       error: "expected a redis:// or rediss:// URL, such as redis://127.0.0.1:6379",
     })
     .optional(),
-  /** A Redis Cluster to use instead, `host:port,host:port` (some or all of its nodes). */
+  /** A Redis Cluster to use instead, `host:port,host:port` (some or all of its nodes; URL items give user, password, TLS). */
   REDIS_CLUSTER_NODES: z
     .string()
     .transform((value, ctx) => {

@@ -78,7 +78,7 @@ export async function pingUrl(url: string, timeoutMs: number): Promise<void> {
  * Rejects with why it could not connect; the caller disconnects it.
  */
 export async function probeConnection(
-  where: string | { host: string; port: number },
+  where: string | RedisOptions,
   timeoutMs: number,
 ): Promise<Redis> {
   const options: RedisOptions = {

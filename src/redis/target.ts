@@ -1,8 +1,8 @@
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
-import { Cluster, type ClusterOptions, type Redis } from "ioredis";
+import { Cluster, type ClusterOptions, type Redis, type RedisOptions } from "ioredis";
 import type { RedisClient } from "./client.js";
-import type { ClusterNode } from "../config/cluster-nodes.js";
+import type { ClusterAccess, ClusterNode } from "../config/cluster-nodes.js";
 import { SwitchboardError } from "../protocol/errors.js";
 import {
   connectRedis,
@@ -16,7 +16,8 @@ import { redactUrl } from "./provision.js";
 
 /** Where Redis is: one server (REDIS_URL, or one found or started), or a Redis Cluster. */
 export type RedisTarget =
-  { kind: "single"; url: string } | { kind: "cluster"; nodes: readonly ClusterNode[] };
+  | { kind: "single"; url: string }
+  | { kind: "cluster"; nodes: readonly ClusterNode[]; access?: ClusterAccess };
 
 /** Names a target for people, without a password: its URL, or its cluster's listed nodes. */
 export function describeTarget(target: RedisTarget): string {
@@ -39,7 +40,7 @@ export function connectTarget(
   name?: string,
 ): RedisClient {
   if (target.kind === "single") return connectRedis(target.url, role, name);
-  return new Cluster([...target.nodes], clusterOptionsFor(role, name));
+  return new Cluster([...target.nodes], clusterOptionsFor(role, name, target.access));
 }
 
 /** A CLI command gives up after this many rounds of not reaching any node (about 1 s). */
@@ -56,7 +57,11 @@ const ADMIN_CLUSTER_ATTEMPTS = 4;
  * sent to the wrong node) then fails the commands instead of being followed (ioredis
  * issues 1692, 2075); commands are written without waiting for replies all the same.
  */
-export function clusterOptionsFor(role: ConnectionRole, name?: string): ClusterOptions {
+export function clusterOptionsFor(
+  role: ConnectionRole,
+  name?: string,
+  access?: ClusterAccess,
+): ClusterOptions {
   const { connectionName, maxRetriesPerRequest, enableOfflineQueue } = redisOptionsFor(role, name);
   const admin = role === "admin";
   return {
@@ -72,7 +77,18 @@ export function clusterOptionsFor(role: ConnectionRole, name?: string): ClusterO
     retryDelayOnTryAgain: 100,
     retryDelayOnClusterDown: 250,
     retryDelayOnFailover: 250,
-    redisOptions: { connectionName, maxRetriesPerRequest },
+    redisOptions: { connectionName, maxRetriesPerRequest, ...nodeOptions(access) },
+  };
+}
+
+/** The options every connection to a node of the cluster takes: its user, password, TLS. */
+function nodeOptions(access: ClusterAccess | undefined): RedisOptions {
+  if (access === undefined) return {};
+  const { username, password, tls } = access;
+  return {
+    ...(username === undefined ? {} : { username }),
+    ...(password === undefined ? {} : { password }),
+    ...(tls ? { tls: {} } : {}),
   };
 }
 
@@ -89,7 +105,7 @@ export interface TargetCheck {
  * knows it (then it is down, and the others serve: a warning).
  */
 export async function checkTarget(target: RedisTarget, timeoutMs = 2000): Promise<TargetCheck> {
-  if (target.kind === "cluster") return checkCluster(target.nodes, timeoutMs);
+  if (target.kind === "cluster") return checkCluster(target.nodes, target.access, timeoutMs);
   const where = `the Redis at ${redactUrl(target.url)} (REDIS_URL)`;
   const client = await probeConnection(target.url, timeoutMs).catch((error: unknown) => {
     throw new SwitchboardError(
@@ -121,13 +137,18 @@ type Probe = { node: ClusterNode; client: Redis } | { node: ClusterNode; error: 
 
 async function checkCluster(
   nodes: readonly ClusterNode[],
+  access: ClusterAccess | undefined,
   timeoutMs: number,
 ): Promise<TargetCheck> {
   const probes = await Promise.all(
     nodes.map(async (node): Promise<Probe> => {
       try {
-        return { node, client: await probeConnection(node, timeoutMs) };
+        return {
+          node,
+          client: await probeConnection({ ...node, ...nodeOptions(access) }, timeoutMs),
+        };
       } catch (error) {
+        refuseAccess(node, error);
         return { node, error: messageOf(error) };
       }
     }),
@@ -177,6 +198,28 @@ async function checkProbes(probes: readonly Probe[]): Promise<TargetCheck> {
     warnings.push(`REDIS_CLUSTER_NODES: ${address} does not answer (${error}); it is ${state}`);
   }
   return { warnings };
+}
+
+/**
+ * A node that answers but will not let this client in: no password given where one is
+ * needed (NOAUTH), or the wrong user or password (WRONGPASS), which no retry can mend.
+ */
+function refuseAccess(node: ClusterNode, error: unknown): void {
+  const message = messageOf(error);
+  const address = nodeAddress(node);
+  const form = `redis://[USER]:PASSWORD@${address}`;
+  if (/^NOAUTH\b/.test(message)) {
+    throw refusal(
+      "CONFIG",
+      `${address} asks for a password (${message}); give it in the list as ${form} (on one item: it applies to every node)`,
+    );
+  }
+  if (/^WRONGPASS\b/.test(message)) {
+    throw refusal(
+      "CONFIG",
+      `${address} refuses the user or password given (${message}); correct them in ${form}`,
+    );
+  }
 }
 
 /** A listed node that answers must be a cluster node serving every slot. */

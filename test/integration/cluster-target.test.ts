@@ -8,7 +8,7 @@ import { cliEnv, run } from "../support/cli.js";
 import { startCluster, type LocalCluster } from "../../src/redis/spawn-cluster.js";
 import { redisUrl } from "../support/redis.js";
 
-const nodesOf = (addresses: readonly string[]): RedisTarget => ({
+const nodesOf = (addresses: readonly string[]): Extract<RedisTarget, { kind: "cluster" }> => ({
   kind: "cluster",
   nodes: addresses.map((address) => {
     const [host = "", port = ""] = address.split(":");
@@ -179,5 +179,35 @@ describe("a Redis Cluster target", () => {
         ),
       ]),
     );
+  });
+
+  // Last of all: from here on the nodes ask for a password.
+  it("speaks to a cluster that asks for a password, and refuses a missing or wrong one", async () => {
+    const live = [...(await cluster.roles()).keys()];
+    for (const address of live) {
+      const node = new Redis(Number(address.split(":")[1]), "127.0.0.1");
+      await node.config("SET", "masterauth", "pw-cluster");
+      await node.config("SET", "requirepass", "pw-cluster");
+      node.disconnect();
+    }
+    const bare = nodesOf(live);
+    await expect(checkTarget(bare)).rejects.toThrow(
+      /^REDIS_CLUSTER_NODES: (\S+) asks for a password \(NOAUTH Authentication required\.\); give it in the list as redis:\/\/\[USER\]:PASSWORD@\1 /,
+    );
+    await expect(
+      checkTarget({ ...bare, access: { password: "wrong", tls: false } }),
+    ).rejects.toThrow("refuses the user or password given (WRONGPASS");
+    const target = { ...bare, access: { password: "pw-cluster", tls: false } };
+    expect(await checkTarget(target)).toEqual({ warnings: [] });
+    const client = connectTarget(target, "command", "sb:test") as Cluster;
+    try {
+      const keys = Array.from({ length: 30 }, (_, i) => `ct:auth:${i}`);
+      await sendCommands(client, (batch) => {
+        for (const key of keys) batch.set(key, key);
+      });
+      expect(await Promise.all(keys.map((key) => client.get(key)))).toEqual(keys);
+    } finally {
+      client.disconnect();
+    }
   });
 });

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { resolveSettings } from "../../src/cli/runtime.js";
 import { readSettings } from "../../src/config/settings.js";
 
-const nodesOf = (value: string) => readSettings({ REDIS_CLUSTER_NODES: value }).REDIS_CLUSTER_NODES;
+const specOf = (value: string) => readSettings({ REDIS_CLUSTER_NODES: value }).REDIS_CLUSTER_NODES;
+const nodesOf = (value: string) => specOf(value)?.nodes;
 const refusal = (value: string) => () => readSettings({ REDIS_CLUSTER_NODES: value });
 
 describe("REDIS_CLUSTER_NODES", () => {
@@ -37,10 +38,41 @@ describe("REDIS_CLUSTER_NODES", () => {
     expect(refusal("a:7000 b:7001")).toThrow(
       `${prefix}\`a:7000 b:7001\` contains a space; separate nodes with commas`,
     );
-    expect(refusal("redis://a:7000")).toThrow(
-      `${prefix}\`redis://a:7000\` is a URL; give host:port without the scheme`,
+    expect(refusal("ftp://a:7000")).toThrow(
+      `${prefix}\`ftp://a:7000\`: the scheme must be redis:// or rediss:// (TLS)`,
     );
+    expect(refusal("redis://a:7000/2")).toThrow(
+      `${prefix}\`redis://a:7000/2\`: a cluster has one database and takes no options`,
+    );
+    expect(refusal("redis://:secret@a")).toThrow(`${prefix}\`redis://:***@a\` has no port`);
     expect(refusal("::1:7000")).toThrow("write an IPv6 address in brackets, such as [::1]:7000");
+  });
+
+  it("reads URL items: their user, password and TLS apply to every node", () => {
+    expect(specOf("a:7000,b:7001")?.access).toEqual({ tls: false });
+    expect(specOf("redis://:s%40cret@a:7000,b:7001")).toEqual({
+      nodes: [
+        { host: "a", port: 7000 },
+        { host: "b", port: 7001 },
+      ],
+      access: { password: "s@cret", tls: false },
+    });
+    expect(specOf("rediss://ops:pw@a:7000,rediss://ops:pw@[::1]:7001")).toEqual({
+      nodes: [
+        { host: "a", port: 7000 },
+        { host: "::1", port: 7001 },
+      ],
+      access: { username: "ops", password: "pw", tls: true },
+    });
+  });
+
+  it("refuses URL items that disagree, never echoing a password", () => {
+    const attempt = refusal("redis://:pw-first@a:7000,redis://:pw-second@b:7001");
+    expect(attempt).toThrow(
+      "`redis://:***@b:7001` gives another scheme, user or password than `redis://:***@a:7000`; a cluster's nodes share them",
+    );
+    expect(attempt).not.toThrow(/pw-first|pw-second/);
+    expect(refusal("redis://a:7000,rediss://b:7001")).toThrow("gives another scheme");
   });
 
   it("names the option when --redis-cluster-nodes gave the value", () => {

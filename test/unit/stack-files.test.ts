@@ -291,7 +291,7 @@ describe("docker/compose.yaml, profile cluster", () => {
         env.REDIS_URL,
         `${name}: REDIS_URL and REDIS_CLUSTER_NODES exclude each other`,
       ).toBeUndefined();
-      for (const { host, port } of parseClusterNodes(env.REDIS_CLUSTER_NODES!)) {
+      for (const { host, port } of parseClusterNodes(env.REDIS_CLUSTER_NODES!).nodes) {
         expect(nodes, `${name} REDIS_CLUSTER_NODES`).toContain(host);
         expectReachable(`${host}:${port}`, `${name} REDIS_CLUSTER_NODES`);
       }
