@@ -136,7 +136,8 @@ async function sendPerNode(cluster: Cluster, calls: readonly Call[]): Promise<Re
     // An undefined method (a script not defined on the connection) fails in sendEach.
     const node = typeof defined[call.method] === "function" ? masterOf(cluster, call) : undefined;
     if (node === undefined) alone.push(i);
-    else byNode.set(node, [...(byNode.get(node) ?? []), i]);
+    else if (byNode.has(node)) byNode.get(node)!.push(i);
+    else byNode.set(node, [i]);
   });
   const replies: Replies = new Array<[Error | null, unknown]>(calls.length);
   const again: number[] = [...alone];

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { clusterTarget } from "../support/cluster.js";
 import { isErrorCode, ERROR_CODES } from "../../src/protocol/errors.js";
 import { SwitchboardError } from "../../src/protocol/errors.js";
-import type { RedisTarget } from "../../src/redis/target.js";
 import { startCluster, type LocalCluster } from "../../src/redis/spawn-cluster.js";
 import { eventually, fastPipeline } from "../support/harness.js";
 import { ServiceHarness } from "../support/service.js";
@@ -20,13 +20,7 @@ let h: ServiceHarness;
 
 beforeAll(async () => {
   cluster = await startCluster();
-  const target: RedisTarget = {
-    kind: "cluster",
-    nodes: cluster.masters.map((node) => {
-      const [host = "", port = ""] = node.split(":");
-      return { host, port: Number(port) };
-    }),
-  };
+  const target = clusterTarget(cluster.masters);
   h = new ServiceHarness(
     fastPipeline({ partitions: 3, durability: { mode: "replicated", timeoutMs: 500 } }),
     target,

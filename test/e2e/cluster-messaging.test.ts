@@ -1,6 +1,7 @@
 import { setTimeout as delay } from "node:timers/promises";
 import { Cluster } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { clusterTarget } from "../support/cluster.js";
 import { readNodes } from "../../src/health/nodes.js";
 import { clusterReadiness } from "../../src/health/readiness.js";
 import { readStatus } from "../../src/health/status.js";
@@ -36,13 +37,7 @@ const harnesses: ServiceHarness[] = [];
 
 beforeAll(async () => {
   cluster = await startCluster();
-  target = {
-    kind: "cluster",
-    nodes: cluster.masters.map((node) => {
-      const [host = "", port = ""] = node.split(":");
-      return { host, port: Number(port) };
-    }),
-  };
+  target = clusterTarget(cluster.masters);
 }, 60_000);
 
 afterEach(async () => {

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import slotOf from "cluster-key-slot";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { clusterTarget, expectEachOnceInThreadOrder } from "../support/cluster.js";
 import { loadPipeline } from "../../src/config/pipeline.js";
 import { readNodes } from "../../src/health/nodes.js";
 import { clusterReadiness } from "../../src/health/readiness.js";
@@ -14,7 +15,6 @@ import { serversOf } from "../../src/redis/client.js";
 import { infoField } from "../../src/redis/info.js";
 import { partitionTag } from "../../src/redis/partition-tag.js";
 import { startCluster, type LocalCluster } from "../../src/redis/spawn-cluster.js";
-import type { RedisTarget } from "../../src/redis/target.js";
 import { partitionOf } from "../../src/streams/partitions.js";
 import { cliEnv, finished, killAll, start } from "../support/cli.js";
 import { eventually } from "../support/harness.js";
@@ -42,13 +42,7 @@ let env: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
   cluster = await startCluster();
-  const target: RedisTarget = {
-    kind: "cluster",
-    nodes: cluster.masters.map((node) => {
-      const [host = "", port = ""] = node.split(":");
-      return { host, port: Number(port) };
-    }),
-  };
+  const target = clusterTarget(cluster.masters);
   dir = await mkdtemp(join(tmpdir(), "switchboard-reshard-"));
   const file = join(dir, "pipeline.yaml");
   // A batch takes a few hundred ms on this 2-core machine with a cluster and the load:
@@ -195,24 +189,7 @@ it("delivers every accepted message once, in thread order, while slots move betw
   expect(after.MOVED).toBeGreaterThan(before.MOVED);
 
   for (const recipient of RECIPIENTS) {
-    const entries = await eventually(async () => {
-      const all = await h.redis.xrange(h.keys.inbox(recipient), "-", "+");
-      return all.length >= accepted.length && all;
-    }, 60_000);
-    const field = (fields: string[], name: string) => fields[fields.indexOf(name) + 1]!;
-    const ids = entries.map(([, fields]) => field(fields, "mid"));
-    expect(new Set(ids).size, `${recipient}: no duplicates`).toBe(ids.length);
-    expect([...ids].sort(), recipient).toEqual([...accepted].sort());
-    const last = new Map<string, number>();
-    const disorder: string[] = [];
-    for (const [, fields] of entries) {
-      const thread = threadOf.get(field(fields, "mid"))!;
-      const seq = Number(field(fields, "seq"));
-      if (seq <= (last.get(thread) ?? 0))
-        disorder.push(`${thread}: ${seq} after ${last.get(thread)}`);
-      last.set(thread, seq);
-    }
-    expect(disorder, recipient).toEqual([]);
+    await expectEachOnceInThreadOrder(h.redis, h.keys.inbox(recipient), recipient, threadOf);
   }
 
   // Status and readiness see the new layout: partition 0 where its slot went.

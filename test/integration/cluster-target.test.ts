@@ -1,20 +1,14 @@
 import slotOf from "cluster-key-slot";
 import { Cluster, Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { clusterTarget } from "../support/cluster.js";
 import { sendCommands } from "../../src/redis/batch.js";
 import { freePort } from "../../src/redis/spawn.js";
-import { checkTarget, connectTarget, type RedisTarget } from "../../src/redis/target.js";
+import { checkTarget, connectTarget } from "../../src/redis/target.js";
 import { cliEnv, run } from "../support/cli.js";
 import { startCluster, type LocalCluster } from "../../src/redis/spawn-cluster.js";
 import { redisUrl } from "../support/redis.js";
 
-const nodesOf = (addresses: readonly string[]): Extract<RedisTarget, { kind: "cluster" }> => ({
-  kind: "cluster",
-  nodes: addresses.map((address) => {
-    const [host = "", port = ""] = address.split(":");
-    return { host, port: Number(port) };
-  }),
-});
 const testRedis = () => new URL(redisUrl()).host;
 
 let cluster: LocalCluster;
@@ -29,7 +23,7 @@ afterAll(async () => {
 
 describe("a Redis Cluster target", () => {
   it("connects to the cluster and reads back keys written to every master", async () => {
-    const client = connectTarget(nodesOf(cluster.nodes.slice(0, 1)), "command", "sb:test");
+    const client = connectTarget(clusterTarget(cluster.nodes.slice(0, 1)), "command", "sb:test");
     expect(client).toBeInstanceOf(Cluster);
     try {
       const keys = Array.from({ length: 60 }, (_, i) => `ct:key:${i}`);
@@ -46,11 +40,11 @@ describe("a Redis Cluster target", () => {
   });
 
   it("passes the start-up check", async () => {
-    expect(await checkTarget(nodesOf(cluster.nodes))).toEqual({ warnings: [] });
+    expect(await checkTarget(clusterTarget(cluster.nodes))).toEqual({ warnings: [] });
   });
 
   it("refuses a non-cluster Redis given as cluster nodes", async () => {
-    await expect(checkTarget(nodesOf([testRedis()]))).rejects.toThrow(
+    await expect(checkTarget(clusterTarget([testRedis()]))).rejects.toThrow(
       `REDIS_CLUSTER_NODES: ${testRedis()}: this Redis is not a cluster: cluster_enabled:0; ` +
         `use REDIS_URL=redis://${testRedis()} (and unset REDIS_CLUSTER_NODES)`,
     );
@@ -71,10 +65,10 @@ describe("a Redis Cluster target", () => {
 
   it("refuses nodes that do not answer, saying which", async () => {
     const dead = `127.0.0.1:${await freePort()}`;
-    await expect(checkTarget(nodesOf([dead]))).rejects.toThrow(
+    await expect(checkTarget(clusterTarget([dead]))).rejects.toThrow(
       `REDIS_CLUSTER_NODES: no node answers: ${dead} (connect ECONNREFUSED ${dead})`,
     );
-    await expect(checkTarget(nodesOf([cluster.nodes[0] as string, dead]))).rejects.toThrow(
+    await expect(checkTarget(clusterTarget([cluster.nodes[0] as string, dead]))).rejects.toThrow(
       `REDIS_CLUSTER_NODES: ${dead} does not answer (connect ECONNREFUSED ${dead}) and is not a node of the cluster of ${cluster.nodes[0]}; correct it or remove it from the list`,
     );
     await expect(checkTarget({ kind: "single", url: `redis://${dead}` })).rejects.toThrow(
@@ -83,7 +77,7 @@ describe("a Redis Cluster target", () => {
   });
 
   it("gives up soon on a CLI connection to a cluster that does not answer", async () => {
-    const client = connectTarget(nodesOf([`127.0.0.1:${await freePort()}`]), "admin");
+    const client = connectTarget(clusterTarget([`127.0.0.1:${await freePort()}`]), "admin");
     client.on("error", () => {});
     const started = Date.now();
     await expect(client.get("x")).rejects.toThrow();
@@ -103,7 +97,7 @@ describe("a Redis Cluster target", () => {
   });
 
   it("sends a batch over every master, replies in order, and follows a slot moved under it", async () => {
-    const client = connectTarget(nodesOf(cluster.nodes), "command", "sb:test") as Cluster;
+    const client = connectTarget(clusterTarget(cluster.nodes), "command", "sb:test") as Cluster;
     try {
       const keys = Array.from({ length: 60 }, (_, i) => `ct:batch:${i}`);
       const written = await sendCommands(client, (batch) => {
@@ -151,7 +145,7 @@ describe("a Redis Cluster target", () => {
 
   // Last: these kill nodes.
   it("keeps every write of a command connection through a master's failover", async () => {
-    const client = connectTarget(nodesOf(cluster.nodes), "command") as Cluster;
+    const client = connectTarget(clusterTarget(cluster.nodes), "command") as Cluster;
     try {
       const keys = Array.from({ length: 30 }, (_, i) => `ct:failover:${i}`);
       await Promise.all(keys.map((key) => client.set(key, "0")));
@@ -171,7 +165,7 @@ describe("a Redis Cluster target", () => {
     const roles = await cluster.roles();
     const replica = [...roles].find(([, role]) => role === "slave")?.[0] as string;
     await cluster.kill(Number(replica.split(":")[1]));
-    const { warnings } = await checkTarget(nodesOf(cluster.nodes));
+    const { warnings } = await checkTarget(clusterTarget(cluster.nodes));
     expect(warnings).toEqual(
       expect.arrayContaining([
         expect.stringMatching(
@@ -190,7 +184,7 @@ describe("a Redis Cluster target", () => {
       await node.config("SET", "requirepass", "pw-cluster");
       node.disconnect();
     }
-    const bare = nodesOf(live);
+    const bare = clusterTarget(live);
     await expect(checkTarget(bare)).rejects.toThrow(
       /^REDIS_CLUSTER_NODES: (\S+) asks for a password \(NOAUTH Authentication required\.\); give it in the list as redis:\/\/\[USER\]:PASSWORD@\1 /,
     );

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import type { ChildProcess } from "node:child_process";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { clusterTarget, expectEachOnceInThreadOrder } from "../support/cluster.js";
 import { Registry } from "../../src/agents/registry.js";
 import { defineScripts } from "../../src/app/scripts.js";
 import { loadPipeline } from "../../src/config/pipeline.js";
@@ -14,7 +15,6 @@ import { Keys } from "../../src/redis/keys.js";
 import { connectTarget } from "../../src/redis/target.js";
 import { cliEnv, finished, killAll, start } from "../support/cli.js";
 import { startCluster, type LocalCluster } from "../../src/redis/spawn-cluster.js";
-import { eventually } from "../support/harness.js";
 import { connect, deleteByPrefix, testPrefix } from "../support/redis.js";
 
 /**
@@ -45,11 +45,7 @@ async function onto(kind: "redis" | "cluster", prefix: string) {
   cluster = await startCluster();
   delete env.REDIS_URL;
   env.REDIS_CLUSTER_NODES = cluster.masters.join(",");
-  const nodes = cluster.masters.map((node) => {
-    const [host = "", port = ""] = node.split(":");
-    return { host, port: Number(port) };
-  });
-  return { redis: defineScripts(connectTarget({ kind: "cluster", nodes }, "command")), env };
+  return { redis: defineScripts(connectTarget(clusterTarget(cluster.masters), "command")), env };
 }
 
 /** Resolves once a worker owns a partition (it logs "partition owned"). */
@@ -103,24 +99,7 @@ describe.each(["redis", "cluster"] as const)("on %s", (kind) => {
     }
 
     for (const recipient of RECIPIENTS) {
-      const entries = await eventually(async () => {
-        const all = await redis.xrange(keys.inbox(recipient), "-", "+");
-        return all.length >= sent.length && all;
-      }, 60_000);
-      const field = (fields: string[], name: string) => fields[fields.indexOf(name) + 1]!;
-      const ids = entries.map(([, fields]) => field(fields, "mid"));
-      expect(new Set(ids).size, `${recipient}: no duplicates`).toBe(ids.length);
-      expect([...ids].sort()).toEqual([...sent].sort());
-      const last = new Map<string, number>();
-      const disorder: string[] = [];
-      for (const [, fields] of entries) {
-        const thread = threadOf.get(field(fields, "mid"))!;
-        const seq = Number(field(fields, "seq"));
-        if (seq <= (last.get(thread) ?? 0))
-          disorder.push(`${thread}: ${seq} after ${last.get(thread)}`);
-        last.set(thread, seq);
-      }
-      expect(disorder, recipient).toEqual([]);
+      await expectEachOnceInThreadOrder(redis, keys.inbox(recipient), recipient, threadOf);
     }
 
     expect((await exits[0])!.signal).toBe("SIGKILL");
