@@ -9,7 +9,7 @@ import { Field, parseEntries, text, type StreamEntry } from "../streams/entry.js
 import { ensureGroup } from "../streams/groups.js";
 import "../redis/buffer-commands.js";
 import type { Keys } from "../redis/keys.js";
-import { parseGroups } from "../redis/info.js";
+import { readGroups } from "../redis/info.js";
 import { exclusiveStart, streamIdTime } from "../redis/stream-ids.js";
 import { recordAcked } from "../telemetry/record.js";
 import { handOut, type Taken } from "./hand-out.js";
@@ -176,13 +176,12 @@ export class Inbox {
     const inbox = this.keys.inbox(agent);
     const [pending, groups] = await Promise.all([
       this.redis.xpending(inbox, INBOX_GROUP, "-", "+", limit) as Promise<[string][]>,
-      this.redis.xinfo("GROUPS", inbox),
+      readGroups(this.redis, inbox),
     ]);
     const fetched = (
       await Promise.all(pending.map(([id]) => this.redis.xrangeBuffer(inbox, id, id)))
     ).flatMap((reply) => parseEntries(reply));
-    const lastDelivered =
-      parseGroups(groups).find((g) => g.name === INBOX_GROUP)?.lastDeliveredId ?? "0-0";
+    const lastDelivered = groups.find((g) => g.name === INBOX_GROUP)?.lastDeliveredId ?? "0-0";
     const room = limit - fetched.length;
     const fresh =
       room <= 0

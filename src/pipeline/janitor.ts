@@ -2,7 +2,7 @@ import type { RedisClient as Redis } from "../redis/client.js";
 import type { Pipeline, StageDefinition } from "../config/pipeline.js";
 import { decideFailure } from "./failure-decision.js";
 import { toErrorInfo, type ErrorInfo } from "../protocol/errors.js";
-import { parseConsumers } from "../redis/info.js";
+import { readConsumers } from "../redis/info.js";
 import type { Keys } from "../redis/keys.js";
 import "../redis/buffer-commands.js";
 import { trimAcknowledged } from "../redis/trim.js";
@@ -10,6 +10,7 @@ import type { Logger } from "../telemetry/log.js";
 import type { Committer } from "./commit.js";
 import type { FailureSink } from "./ports.js";
 import { parseEntries, type StreamEntry } from "../streams/entry.js";
+import { deleteConsumer } from "../streams/groups.js";
 
 /** XAUTOCLAIM rounds per tick, so one tick stays short however large the backlog. */
 const MAX_CLAIM_ROUNDS = 10;
@@ -166,10 +167,10 @@ export class Janitor {
   async removeGoneConsumers(): Promise<void> {
     const { redis, stage, ownConsumers } = this.#o;
     const goneAfterMs = Math.max(stage.claimIdleMs, 3 * stage.blockMs);
-    const consumers = parseConsumers(await redis.xinfo("CONSUMERS", this.#stream, stage.group));
+    const consumers = await readConsumers(redis, this.#stream, stage.group);
     for (const c of consumers) {
       if (c.pending === 0 && c.idleMs > goneAfterMs && !ownConsumers.has(c.name)) {
-        await redis.xgroup("DELCONSUMER", this.#stream, stage.group, c.name);
+        await deleteConsumer(redis, this.#stream, stage.group, c.name);
         this.counters.consumersRemoved += 1;
       }
     }

@@ -5,7 +5,7 @@ import type { RedisClient } from "../redis/client.js";
 import type { Pipeline, StageDefinition, StageName } from "../config/pipeline.js";
 import { toErrorInfo } from "../protocol/errors.js";
 import { reconnectDelay } from "../redis/connection.js";
-import { parseConsumers } from "../redis/info.js";
+import { readConsumers } from "../redis/info.js";
 import type { Keys } from "../redis/keys.js";
 import { connectTarget, type RedisTarget } from "../redis/target.js";
 import "../redis/buffer-commands.js";
@@ -13,7 +13,7 @@ import type { Logger } from "../telemetry/log.js";
 import { stageBatch } from "../telemetry/record.js";
 import { Committer } from "./commit.js";
 import { parseEntries, type StreamEntry } from "../streams/entry.js";
-import { ensureGroup } from "../streams/groups.js";
+import { deleteConsumer, ensureGroup } from "../streams/groups.js";
 import { Janitor } from "./janitor.js";
 import type { FailureSink, RetryResolver, RetryResolverFactory } from "./ports.js";
 import type { Outcome, StageFactory, StageHandler, WebhookQueue } from "./stage.js";
@@ -271,12 +271,10 @@ export class StageRunner {
   async #removeIdleOwnConsumers(): Promise<void> {
     const { redis } = this.#o;
     try {
-      const consumers = parseConsumers(
-        await redis.xinfo("CONSUMERS", this.#stream, this.stage.group),
-      );
+      const consumers = await readConsumers(redis, this.#stream, this.stage.group);
       for (const c of consumers) {
         if (c.pending === 0 && this.#consumers.includes(c.name)) {
-          await redis.xgroup("DELCONSUMER", this.#stream, this.stage.group, c.name);
+          await deleteConsumer(redis, this.#stream, this.stage.group, c.name);
         }
       }
     } catch (error) {

@@ -38,6 +38,18 @@ export async function sendAndRead<T>(
 }
 
 /**
+ * Sends one command (see {@link sendCommands}) and answers its reply, or throws its error.
+ * For `XINFO` and `XGROUP`, which a cluster client would send to a random node: a batch
+ * sends them to the master of their stream.
+ */
+export async function sendOne(redis: RedisClient, fill: FillBatch): Promise<unknown> {
+  const [[error, reply] = [new Error("a batch of one command answered nothing"), null]] =
+    await sendCommands(redis, fill);
+  if (error !== null) throw error;
+  return reply;
+}
+
+/**
  * Like {@link sendCommands}, for commands in steps whose order matters across keys (a
  * record to write before the stream entry that names it): in one round trip on one Redis,
  * where a pipeline runs in order; on a cluster, each step once the one before has answered.
@@ -142,8 +154,12 @@ async function sendPerNode(cluster: Cluster, calls: readonly Call[]): Promise<Re
   const replies: Replies = new Array<[Error | null, unknown]>(calls.length);
   const again: number[] = [...alone];
   await Promise.all(
-    [...byNode.values()].map(async (indexes) => {
-      const pipeline = cluster.pipeline();
+    [...byNode].map(async ([node, indexes]) => {
+      const pipeline = pipelineTo(
+        cluster,
+        node,
+        indexes.map((i) => calls[i]!),
+      );
       const commands = pipeline as unknown as Methods;
       for (const i of indexes) commands[calls[i]!.method]!.apply(pipeline, calls[i]!.args);
       let got: Replies;
@@ -169,6 +185,19 @@ async function sendPerNode(cluster: Cluster, calls: readonly Call[]): Promise<Re
     again.forEach((at, k) => (replies[at] = resent[k]!));
   }
   return replies;
+}
+
+/**
+ * A pipeline to `node`. The cluster's own pipeline goes where the first key ioredis sees
+ * in it lives, and to a random node when it sees none: calls that all name their key after
+ * a subcommand (XINFO, XGROUP) go on the master's own connection instead.
+ */
+function pipelineTo(cluster: Cluster, node: string, calls: readonly Call[]): ChainableCommander {
+  if (calls.some((call) => !KEY_AFTER_SUBCOMMAND.has(call.method))) return cluster.pipeline();
+  const master = cluster
+    .nodes("master")
+    .find(({ options }) => `${options.host}:${options.port}` === node);
+  return (master ?? cluster).pipeline();
 }
 
 /** Errors after which the cluster client sends a single command again (see sendPerNode). */
@@ -197,8 +226,17 @@ function masterOf(cluster: Cluster, { method, args }: Call): string | undefined 
   return cluster.slots[slotOf(key)]?.[0];
 }
 
+/**
+ * Commands that name their stream after a subcommand (`XINFO GROUPS key`, `XGROUP CREATE key
+ * group …`), where ioredis's command table sees no key: sent as keyless, a cluster client
+ * picks a random node, which answers MOVED two times in three and makes the client reload
+ * its slot table.
+ */
+const KEY_AFTER_SUBCOMMAND: ReadonlySet<string> = new Set(["xinfo", "xgroup"]);
+
 /** Where a Redis command's first key is among its arguments (undefined: none, or unreadable). */
 function keyIndexOf(method: string, args: unknown[]): number | undefined {
+  if (KEY_AFTER_SUBCOMMAND.has(method)) return args.length > 1 ? 1 : undefined;
   try {
     return getKeyIndexes(method, args as (string | Buffer | number)[])[0];
   } catch {

@@ -1,3 +1,6 @@
+import { sendOne } from "./batch.js";
+import type { RedisClient } from "./client.js";
+
 /** XINFO replies are flat [name, value, …] arrays; this reads them into records. */
 export function pairsToRecord(reply: unknown): Record<string, unknown> {
   const record = Object.create(null) as Record<string, unknown>;
@@ -43,6 +46,20 @@ export function parseConsumers(reply: unknown): ConsumerInfo[] {
     const r = pairsToRecord(item);
     return { name: String(r.name), pending: Number(r.pending), idleMs: Number(r.idle) };
   });
+}
+
+/** A stream's consumer groups (`XINFO GROUPS`), asked of the master that holds the stream. */
+export async function readGroups(redis: RedisClient, stream: string): Promise<GroupInfo[]> {
+  return parseGroups(await sendOne(redis, (batch) => batch.xinfo("GROUPS", stream)));
+}
+
+/** A group's consumers (`XINFO CONSUMERS`), asked of the master that holds the stream. */
+export async function readConsumers(
+  redis: RedisClient,
+  stream: string,
+  group: string,
+): Promise<ConsumerInfo[]> {
+  return parseConsumers(await sendOne(redis, (batch) => batch.xinfo("CONSUMERS", stream, group)));
 }
 
 /** `cluster_state:ok` → `ok`, from INFO or CLUSTER INFO text. */

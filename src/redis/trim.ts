@@ -1,5 +1,5 @@
 import type { RedisClient } from "./client.js";
-import { parseGroups } from "./info.js";
+import { readGroups } from "./info.js";
 import { compareStreamIds, minStreamId, nextStreamId } from "./stream-ids.js";
 
 /**
@@ -23,7 +23,7 @@ export async function trimAcknowledged(
 
 /** The oldest entry of a stream that some group still needs, if any group does. */
 async function oldestNeeded(redis: RedisClient, stream: string): Promise<string | undefined> {
-  const groups = parseGroups(await redis.xinfo("GROUPS", stream));
+  const groups = await readGroups(redis, stream);
   const needed: string[] = [];
   for (const group of groups) {
     if (group.pending > 0) {

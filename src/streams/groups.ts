@@ -1,3 +1,4 @@
+import { sendOne } from "../redis/batch.js";
 import type { RedisClient } from "../redis/client.js";
 import type { Pipeline } from "../config/pipeline.js";
 import type { Keys } from "../redis/keys.js";
@@ -12,10 +13,20 @@ export async function ensureGroup(
   group: string,
 ): Promise<void> {
   try {
-    await redis.xgroup("CREATE", stream, group, "0", "MKSTREAM");
+    await sendOne(redis, (batch) => batch.xgroup("CREATE", stream, group, "0", "MKSTREAM"));
   } catch (error) {
     if (!String((error as Error).message).startsWith("BUSYGROUP")) throw error;
   }
+}
+
+/** Deletes a consumer of a group (`XGROUP DELCONSUMER`), on the master that holds the stream. */
+export async function deleteConsumer(
+  redis: RedisClient,
+  stream: string,
+  group: string,
+  consumer: string,
+): Promise<void> {
+  await sendOne(redis, (batch) => batch.xgroup("DELCONSUMER", stream, group, consumer));
 }
 
 /** Creates every stage's group, so entries forwarded before a stage's worker starts wait for it. */

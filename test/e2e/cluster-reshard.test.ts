@@ -5,14 +5,12 @@ import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import slotOf from "cluster-key-slot";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { clusterTarget, expectEachOnceInThreadOrder } from "../support/cluster.js";
+import { clusterTarget, expectEachOnceInThreadOrder, redirections } from "../support/cluster.js";
 import { loadPipeline } from "../../src/config/pipeline.js";
 import { readNodes } from "../../src/health/nodes.js";
 import { clusterReadiness } from "../../src/health/readiness.js";
 import { readStatus } from "../../src/health/status.js";
 import { ERROR_CODES, isErrorCode, toErrorInfo } from "../../src/protocol/errors.js";
-import { serversOf } from "../../src/redis/client.js";
-import { infoField } from "../../src/redis/info.js";
 import { partitionTag } from "../../src/redis/partition-tag.js";
 import { startCluster, type LocalCluster } from "../../src/redis/spawn-cluster.js";
 import { partitionOf } from "../../src/streams/partitions.js";
@@ -85,20 +83,6 @@ function threadsPerPartition(partitions: number, count: number): string[] {
   return threads;
 }
 
-/** What the cluster's nodes answered with a redirection or TRYAGAIN, summed. */
-async function redirections(): Promise<{ MOVED: number; ASK: number; TRYAGAIN: number }> {
-  const sums = { MOVED: 0, ASK: 0, TRYAGAIN: 0 };
-  for (const server of serversOf(h.redis)) {
-    const stats = await server.info("errorstats");
-    for (const name of ["MOVED", "ASK", "TRYAGAIN"] as const) {
-      sums[name] += Number(
-        /count=(\d+)/.exec(infoField(stats, `errorstat_${name}`) ?? "")?.[1] ?? 0,
-      );
-    }
-  }
-  return sums;
-}
-
 /**
  * Sends the messages of some threads in turn until `until` resolves, each to every
  * recipient, retrying a transient refusal with the same idempotency key (as a client
@@ -151,7 +135,7 @@ it("delivers every accepted message once, in thread order, while slots move betw
   const workers = [0, 1].map(() => start(["worker"], env));
   const exits = workers.map((worker) => finished(worker));
   await eventually(async () => (await clusterReadiness(h)).ready, 20_000);
-  const before = await redirections();
+  const before = await redirections(h.redis);
 
   const partition0 = slotOf(partitionTag(0));
   const moved = [partition0, slotOf("a:r0"), slotOf("dir")];
@@ -178,7 +162,7 @@ it("delivers every accepted message once, in thread order, while slots move betw
   const threadOf = new Map(loads.flatMap((load) => load.accepted));
   const accepted = [...threadOf.keys()];
   const refusals = loads.flatMap((load) => load.refusals);
-  const after = await redirections();
+  const after = await redirections(h.redis);
   console.log(
     `resharding under load: ${accepted.length} messages accepted, ${refusals.length} transient refusals retried; ` +
       `MOVED ${after.MOVED - before.MOVED}, ASK ${after.ASK - before.ASK}, TRYAGAIN ${after.TRYAGAIN - before.TRYAGAIN}`,

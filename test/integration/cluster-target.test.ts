@@ -1,8 +1,10 @@
 import slotOf from "cluster-key-slot";
 import { Cluster, Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { clusterTarget } from "../support/cluster.js";
+import { clusterTarget, redirections } from "../support/cluster.js";
 import { sendCommands } from "../../src/redis/batch.js";
+import { readConsumers, readGroups } from "../../src/redis/info.js";
+import { deleteConsumer, ensureGroup } from "../../src/streams/groups.js";
 import { freePort } from "../../src/redis/spawn.js";
 import { checkTarget, connectTarget } from "../../src/redis/target.js";
 import { cliEnv, run } from "../support/cli.js";
@@ -144,6 +146,32 @@ describe("a Redis Cluster target", () => {
   });
 
   // Last: these kill nodes.
+  it("sends XINFO and XGROUP to the master of their stream, never to a random node", async () => {
+    const client = connectTarget(clusterTarget(cluster.nodes), "command", "sb:test");
+    try {
+      const streams = Array.from({ length: 30 }, (_, i) => `ct:groups:${i}`);
+      await client.ping();
+      await Promise.all(streams.map((stream) => client.xlen(stream))); // slot table loaded
+      const before = await redirections(client);
+      for (const stream of streams) {
+        await ensureGroup(client, stream, "g");
+        await client.xadd(stream, "*", "f", "v");
+        await client.xreadgroup("GROUP", "g", "c1", "COUNT", 1, "STREAMS", stream, ">");
+        expect((await readGroups(client, stream)).map((g) => g.name)).toEqual(["g"]);
+        expect((await readConsumers(client, stream, "g")).map((c) => c.name)).toEqual(["c1"]);
+        await deleteConsumer(client, stream, "g", "c1");
+      }
+      const replies = await sendCommands(client, (batch) => {
+        for (const stream of streams) batch.xinfo("GROUPS", stream);
+      });
+      expect(replies.every(([error]) => error === null)).toBe(true);
+      // Sent as keyless, about two in three would have met MOVED.
+      expect((await redirections(client)).MOVED).toBe(before.MOVED);
+    } finally {
+      await client.quit();
+    }
+  });
+
   it("keeps every write of a command connection through a master's failover", async () => {
     const client = connectTarget(clusterTarget(cluster.nodes), "command") as Cluster;
     try {

@@ -1,6 +1,7 @@
 import { expect } from "vitest";
 import { parseClusterNodes } from "../../src/config/cluster-nodes.js";
-import type { RedisClient } from "../../src/redis/client.js";
+import { serversOf, type RedisClient } from "../../src/redis/client.js";
+import { infoField } from "../../src/redis/info.js";
 import type { RedisTarget } from "../../src/redis/target.js";
 import { eventually } from "./harness.js";
 
@@ -40,4 +41,20 @@ export async function expectEachOnceInThreadOrder(
     last.set(thread, seq);
   }
   expect(disorder, recipient).toEqual([]);
+}
+
+/** What the cluster's nodes answered with a redirection or TRYAGAIN, summed. */
+export async function redirections(
+  redis: RedisClient,
+): Promise<{ MOVED: number; ASK: number; TRYAGAIN: number }> {
+  const sums = { MOVED: 0, ASK: 0, TRYAGAIN: 0 };
+  for (const server of serversOf(redis)) {
+    const stats = await server.info("errorstats");
+    for (const name of ["MOVED", "ASK", "TRYAGAIN"] as const) {
+      sums[name] += Number(
+        /count=(\d+)/.exec(infoField(stats, `errorstat_${name}`) ?? "")?.[1] ?? 0,
+      );
+    }
+  }
+  return sums;
 }
