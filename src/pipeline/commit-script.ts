@@ -1,4 +1,5 @@
 import { lua, Script, type ScriptArg } from "../redis/script.js";
+import { streamIdBounds } from "../redis/stream-ids.js";
 import type { FieldList } from "../streams/entry.js";
 
 /** An entry for another stream, as the commit script appends it. */
@@ -35,10 +36,16 @@ export interface CommitParams {
  * output may name a set that gets the new entry's id (a dead letter, indexed by its
  * message id), kept for ARGV[2] ms from the last addition.
  *
+ * Which entries are still pending is read with one XPENDING over the batch's range of
+ * ids, and all of them are acknowledged by one XACK: two commands a batch, not one a
+ * message. A range holding more pending entries than that read asks for (other
+ * consumers' entries between those of a claimed batch) is acknowledged entry by entry.
+ *
  * KEYS[1]     the stream read from; KEYS[2..] streams, sets and the lease (same hash slot)
  * ARGV[1]     consumer group; ARGV[2] how long index sets live, ms
  * ARGV[3]     index into KEYS of the owner lease (0: no fence); ARGV[4] the value held
- * ARGV[5]     number of entries N; then per entry:
+ * ARGV[5]     the lowest and ARGV[6] the highest entry id to acknowledge ('' for none)
+ * ARGV[7]     number of entries N; then per entry:
  *               entry id (or ''), number of outputs M; then per output:
  *                 index into KEYS of the stream, index into KEYS of a set (0: none),
  *                 number of field/value pairs F, then 2F values
@@ -53,16 +60,32 @@ local fence = tonumber(ARGV[3])
 if fence > 0 and redis.call('GET', KEYS[fence]) ~= ARGV[4] then
   return -1
 end
-local n = tonumber(ARGV[5])
-local i = 6
-local acked = 0
+local n = tonumber(ARGV[7])
+local pending, exact = {}, false
+if ARGV[5] ~= '' then
+  local limit = 2 * n + 64
+  local listed = redis.call('XPENDING', KEYS[1], group, ARGV[5], ARGV[6], limit)
+  exact = #listed >= limit
+  if not exact then
+    for _, entry in ipairs(listed) do pending[entry[1]] = true end
+  end
+end
+local i = 8
+local acked, acks = 0, {}
 for _ = 1, n do
   local id = ARGV[i]
   local outputs = tonumber(ARGV[i + 1])
   i = i + 2
   local mine = 1
   if id ~= '' then
-    mine = redis.call('XACK', KEYS[1], group, id)
+    if exact then
+      mine = redis.call('XACK', KEYS[1], group, id)
+    elseif pending[id] then
+      pending[id] = nil -- an id twice in a batch is acknowledged and forwarded once
+      acks[#acks + 1] = id
+    else
+      mine = 0
+    end
     acked = acked + mine
   end
   for _ = 1, outputs do
@@ -79,6 +102,9 @@ for _ = 1, n do
     end
     i = i + 2 * npairs
   end
+end
+for at = 1, #acks, 1000 do
+  redis.call('XACK', KEYS[1], group, unpack(acks, at, math.min(at + 999, #acks)))
 end
 return acked
 `,
@@ -97,7 +123,9 @@ return acked
     const args: ScriptArg[] = [group, indexTtlMs];
     if (fence === undefined) args.push(0, "");
     else args.push(indexOf(fence.lease), fence.value);
-    args.push(entries.length);
+    const ids = entries.map(({ id }) => id).filter((id) => id !== "");
+    const bounds = streamIdBounds(ids);
+    args.push(bounds?.first ?? "", bounds?.last ?? "", entries.length);
     for (const { id, outputs } of entries) {
       args.push(id, outputs.length);
       for (const { stream: to, index, fields } of outputs) {

@@ -23,9 +23,21 @@ export function compareStreamIds(a: string, b: string): number {
 }
 
 export function minStreamId(ids: readonly string[]): string | undefined {
-  let min: string | undefined;
-  for (const id of ids) if (min === undefined || compareStreamIds(id, min) < 0) min = id;
-  return min;
+  return streamIdBounds(ids)?.first;
+}
+
+/** The lowest and the highest of some stream ids; undefined for none. */
+export function streamIdBounds(
+  ids: readonly string[],
+): { first: string; last: string } | undefined {
+  if (ids.length === 0) return undefined;
+  let first = ids[0]!;
+  let last = first;
+  for (const id of ids) {
+    if (compareStreamIds(id, first) < 0) first = id;
+    else if (compareStreamIds(id, last) > 0) last = id;
+  }
+  return { first, last };
 }
 
 /** The last id a stream can hold: Redis refuses it as an exclusive start (nothing follows). */
