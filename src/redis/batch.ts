@@ -143,19 +143,19 @@ async function sendPerNode(cluster: Cluster, calls: readonly Call[]): Promise<Re
   const again: number[] = [...alone];
   await Promise.all(
     [...byNode.values()].map(async (indexes) => {
-      const pipeline = cluster.pipeline();
-      const commands = pipeline as unknown as Methods;
-      for (const i of indexes) commands[calls[i]!.method]!.apply(pipeline, calls[i]!.args);
+      const batch = cluster.pipeline();
+      const commands = batch as unknown as Methods;
+      for (const i of indexes) commands[calls[i]!.method]!.apply(batch, calls[i]!.args);
       let got: Replies;
       try {
-        got = (await pipeline.exec()) ?? [];
+        got = (await batch.exec()) ?? [];
       } catch {
         // Refused before anything was sent: the slot table changed under the grouping.
         again.push(...indexes);
         return;
       }
       indexes.forEach((at, k) => {
-        const reply = got[k] ?? [new Error("no reply in the pipeline"), null];
+        const reply = got[k] ?? [new Error("no reply in the batch"), null];
         if (reply[0] !== null && resendable(reply[0])) again.push(at);
         else replies[at] = reply;
       });
