@@ -6,13 +6,8 @@ import { SwitchboardError } from "../protocol/errors.js";
 import { checkEvictionPolicy } from "../redis/connection.js";
 import { Keys } from "../redis/keys.js";
 import { provisionRedis, type ProvisionedRedis } from "../redis/provision.js";
-import {
-  checkTarget,
-  connectTarget,
-  describeTarget,
-  nodeAddress,
-  type RedisTarget,
-} from "../redis/target.js";
+import { connectTarget, describeTarget, nodeAddress, type RedisTarget } from "../redis/target.js";
+import { checkTarget } from "../redis/target-check.js";
 import { defineScripts } from "../app/scripts.js";
 import { createLogger, type Logger, type LogLevel } from "../telemetry/log.js";
 import type { GlobalOptions } from "./options.js";

@@ -1,4 +1,11 @@
-import { breakerName, parseBreakerName, type Breaker, type LoopRule } from "../protocol/loops.js";
+import {
+  breakerName,
+  breakersSelected,
+  parseBreakerName,
+  type Breaker,
+  type BreakerSelection,
+  type LoopRule,
+} from "../protocol/loops.js";
 import { sendCommands } from "../redis/batch.js";
 import type { RedisClient } from "../redis/client.js";
 import type { Keys } from "../redis/keys.js";
@@ -56,8 +63,9 @@ export class TrippedLoops {
     return tripped;
   }
 
-  /** Lifts breakers; the names of those that were tripped. */
-  async clear(breakers: readonly Breaker[]): Promise<string[]> {
+  /** Lifts a thread's loop breakers or a pair's; the names of those that were tripped. */
+  async clear(selection: BreakerSelection): Promise<string[]> {
+    const breakers = breakersSelected(selection);
     const replies = await sendCommands(this.#redis, (batch) => {
       for (const breaker of breakers) {
         batch.del(this.#keys.loopTrip(breaker)).del(this.#keys.loopWindow(breaker));

@@ -63,7 +63,7 @@ export function registerResources(
     async (uri, ctx) =>
       guarded(uri.href, deps, async () => {
         await identity.require(ctx);
-        return json(uri, { leases: await service.listLeases() });
+        return json(uri, { leases: await service.leases.list() });
       }),
   );
   server.registerResource(
@@ -122,7 +122,7 @@ function registerNoteResource(server: McpServer, deps: ToolDeps): void {
     new ResourceTemplate(`${NOTES_PREFIX}{+key}`, {
       list: async (ctx) => {
         if ((await identity.optional(ctx)) === undefined) return { resources: [] };
-        const { notes } = await service.listNotes();
+        const { notes } = await service.notes.list();
         return {
           resources: notes.map((n) => ({ uri: `${NOTES_PREFIX}${n.key}`, name: `note ${n.key}` })),
         };
@@ -137,7 +137,7 @@ function registerNoteResource(server: McpServer, deps: ToolDeps): void {
     async (uri, vars, ctx) =>
       guarded(uri.href, deps, async () => {
         await identity.require(ctx);
-        return json(uri, await service.getNote(noteKeyOf(vars.key)));
+        return json(uri, await service.notes.get(noteKeyOf(vars.key)));
       }),
   );
 }

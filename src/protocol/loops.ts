@@ -108,11 +108,14 @@ export function checkLoopSelection(
   }
 }
 
-/** The breakers a selection lifts. */
-export function breakersSelected(selection: {
+/** Which breakers to lift: a thread's (`thread_id`) or a pair's (`pair`). */
+export interface BreakerSelection {
   thread_id?: string | undefined;
   pair?: readonly [string, string] | undefined;
-}): Breaker[] {
+}
+
+/** The breakers a selection lifts. */
+export function breakersSelected(selection: BreakerSelection): Breaker[] {
   if (selection.pair !== undefined) {
     return [{ rule: "pair", agents: pairOf(selection.pair[0], selection.pair[1]) }];
   }

@@ -155,23 +155,23 @@ async function sendPerNode(cluster: Cluster, calls: readonly Call[]): Promise<Re
   const again: number[] = [...alone];
   await Promise.all(
     [...byNode].map(async ([node, indexes]) => {
-      const pipeline = pipelineTo(
+      const batch = batchTo(
         cluster,
         node,
         indexes.map((i) => calls[i]!),
       );
-      const commands = pipeline as unknown as Methods;
-      for (const i of indexes) commands[calls[i]!.method]!.apply(pipeline, calls[i]!.args);
+      const commands = batch as unknown as Methods;
+      for (const i of indexes) commands[calls[i]!.method]!.apply(batch, calls[i]!.args);
       let got: Replies;
       try {
-        got = (await pipeline.exec()) ?? [];
+        got = (await batch.exec()) ?? [];
       } catch {
         // Refused before anything was sent: the slot table changed under the grouping.
         again.push(...indexes);
         return;
       }
       indexes.forEach((at, k) => {
-        const reply = got[k] ?? [new Error("no reply in the pipeline"), null];
+        const reply = got[k] ?? [new Error("no reply in the batch"), null];
         if (reply[0] !== null && resendable(reply[0])) again.push(at);
         else replies[at] = reply;
       });
@@ -188,11 +188,11 @@ async function sendPerNode(cluster: Cluster, calls: readonly Call[]): Promise<Re
 }
 
 /**
- * A pipeline to `node`. The cluster's own pipeline goes where the first key ioredis sees
+ * A batch (pipeline) to `node`. The cluster's own pipeline goes where the first key ioredis sees
  * in it lives, and to a random node when it sees none: calls that all name their key after
  * a subcommand (XINFO, XGROUP) go on the master's own connection instead.
  */
-function pipelineTo(cluster: Cluster, node: string, calls: readonly Call[]): ChainableCommander {
+function batchTo(cluster: Cluster, node: string, calls: readonly Call[]): ChainableCommander {
   if (calls.some((call) => !KEY_AFTER_SUBCOMMAND.has(call.method))) return cluster.pipeline();
   const master = cluster
     .nodes("master")

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { promisify } from "node:util";
-import { Redis } from "ioredis";
+import { moveSlot, nodeTable, withNode, type MigrationPace } from "./cluster-slots.js";
 import { freePort, spawnRedisServer, type SpawnedRedis } from "./spawn.js";
 
 /**
@@ -42,14 +42,6 @@ export interface LocalCluster {
   reshard(from: string, to: string, count: number): Promise<void>;
   /** Stops every node and removes the directory; idempotent. */
   stop(): Promise<void>;
-}
-
-/** How fast {@link LocalCluster.moveSlots} moves a slot's keys. */
-export interface MigrationPace {
-  /** Keys moved by one MIGRATE; default 10 (redis-cli's `--cluster-pipeline`). */
-  keysPerStep?: number;
-  /** Pause after each MIGRATE; default 0. */
-  pauseMs?: number;
 }
 
 const NODES = 6;
@@ -212,15 +204,6 @@ async function notSettled(node: string): Promise<string | undefined> {
   return undefined;
 }
 
-async function withNode<T>(node: string, work: (client: Redis) => Promise<T>): Promise<T> {
-  const client = new Redis(`redis://${node}`, { maxRetriesPerRequest: 1 });
-  try {
-    return await work(client);
-  } finally {
-    client.disconnect();
-  }
-}
-
 /** `127.0.0.1:port` → `master` or `slave`, from CLUSTER NODES. */
 async function rolesOf(node: string): Promise<Map<string, string>> {
   const roles = new Map<string, string>();
@@ -228,76 +211,4 @@ async function rolesOf(node: string): Promise<Map<string, string>> {
     if (entry.role !== undefined) roles.set(entry.address, entry.role);
   }
   return roles;
-}
-
-interface NodeEntry {
-  id: string;
-  /** `127.0.0.1:port`. */
-  address: string;
-  role: "master" | "slave" | undefined;
-  master: boolean;
-  /** Whether it serves `slot` (not counting one it is importing). */
-  slots(slot: number): boolean;
-}
-
-/** CLUSTER NODES as `node` sees it: `<id> <ip:port@bus> <flags> <master> … <slots>…`. */
-async function nodeTable(node: string): Promise<NodeEntry[]> {
-  const reply = await withNode(node, (client) => client.call("CLUSTER", "NODES"));
-  return String(reply)
-    .trim()
-    .split("\n")
-    .map((line) => {
-      const [id = "", address = "", flags = "", , , , , , ...ranges] = line.split(" ");
-      const role = flags.split(",").find((flag) => flag === "master" || flag === "slave");
-      const served = ranges
-        .filter((range) => !range.startsWith("["))
-        .map((range) => range.split("-").map(Number));
-      return {
-        id,
-        address: address.split("@")[0] as string,
-        role,
-        master: role === "master",
-        slots: (slot: number) =>
-          served.some(([start = -1, end = start]) => slot >= start && slot <= end),
-      };
-    });
-}
-
-/**
- * Moves one slot to master `to` by the procedure of the Redis Cluster specification:
- * the target IMPORTING and the source MIGRATING it; MIGRATE of its keys until the
- * source has none left (a key that does not exist there is created on the target, by
- * ASK); then SETSLOT NODE on the target, the source and the other masters.
- */
-async function moveSlot(slot: number, to: string, pace: MigrationPace): Promise<void> {
-  const table = await nodeTable(to);
-  const source = table.find((entry) => entry.master && entry.slots(slot));
-  const target = table.find((entry) => entry.address === to);
-  if (source === undefined || target === undefined) throw new Error(`cannot move slot ${slot}`);
-  if (source.id === target.id) return;
-  const [host = "", port = ""] = to.split(":");
-  const setslot = (node: string, ...args: string[]) =>
-    withNode(node, (client) => client.call("CLUSTER", "SETSLOT", String(slot), ...args));
-  await setslot(to, "IMPORTING", source.id);
-  await setslot(source.address, "MIGRATING", target.id);
-  await withNode(source.address, async (client) => {
-    for (;;) {
-      const keys = (await client.call(
-        "CLUSTER",
-        "GETKEYSINSLOT",
-        String(slot),
-        String(pace.keysPerStep ?? 10),
-      )) as string[];
-      if (keys.length === 0) return;
-      await client.call("MIGRATE", host, port, "", "0", "5000", "KEYS", ...keys);
-      if (pace.pauseMs) await delay(pace.pauseMs);
-    }
-  });
-  await setslot(to, "NODE", target.id);
-  await setslot(source.address, "NODE", target.id);
-  for (const other of table.filter((entry) => entry.master)) {
-    if (other.id !== source.id && other.id !== target.id) {
-      await setslot(other.address, "NODE", target.id).catch(() => undefined);
-    }
-  }
 }

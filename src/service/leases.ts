@@ -70,14 +70,20 @@ export class Leases {
   constructor(
     private readonly store: LeaseStore,
     private readonly notices: LeaseNotices,
+    /** The caller's signal joined with the front end's stop (see `Switchboard.stopWaiting`). */
+    private readonly waitSignal: (signal: AbortSignal | undefined) => AbortSignal,
   ) {}
 
-  /** All or nothing; with `wait_seconds`, tries again until granted or the time is up. */
+  /**
+   * All or nothing; with `wait_seconds`, tries again until granted or the time is up, or
+   * until the call is cancelled or the front end stops.
+   */
   async acquire(
     agent: string,
     input: ToolInput<"acquire_lease">,
-    signal: AbortSignal,
+    cancelled?: AbortSignal,
   ): Promise<AcquireResult> {
+    const signal = this.waitSignal(cancelled);
     const resources = [...new Set(input.resources)];
     const deadline = Date.now() + input.wait_seconds * 1000;
     for (;;) {
@@ -128,7 +134,7 @@ export class Leases {
     return leaseView(lease);
   }
 
-  /** Ends someone's lease now (admins; the caller checks), telling the holder and the waiters. */
+  /** Ends someone's lease now (admins, operators; the caller checks), telling the holder and the waiters. */
   async breakLease(by: string, leaseId: string, reason?: string): Promise<LeaseView> {
     const changed = await this.store.change("break", leaseId, by, { reason: reason ?? "" });
     if (changed.kind !== "ok") {
@@ -145,10 +151,9 @@ export class Leases {
   }
 
   /** Live leases, by resource overlap and holder, soonest to expire first. */
-  async list(filter: {
-    resource?: string | undefined;
-    holder?: string | undefined;
-  }): Promise<LeaseView[]> {
+  async list(
+    filter: { resource?: string | undefined; holder?: string | undefined } = {},
+  ): Promise<LeaseView[]> {
     const { live } = await this.store.table();
     return live
       .filter((l) => filter.holder === undefined || l.holder === filter.holder)

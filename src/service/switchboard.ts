@@ -10,7 +10,7 @@ import { MailAnnouncements } from "../inbox/mail.js";
 import { Ingress } from "../ingress/ingress.js";
 import { LeaseStore } from "../leases/store.js";
 import { LoopBreaker } from "../loops/breaker.js";
-import { TrippedLoops, type TrippedLoop } from "../loops/tripped.js";
+import { TrippedLoops } from "../loops/tripped.js";
 import {
   agentNotFound,
   type AgentStatus,
@@ -19,15 +19,13 @@ import {
 } from "../protocol/agent.js";
 import type { TraceContext } from "../protocol/envelope.js";
 import { SwitchboardError } from "../protocol/errors.js";
-import { breakersSelected } from "../protocol/loops.js";
 import type { ToolInput } from "../protocol/tools.js";
 import type { Keys } from "../redis/keys.js";
 import type { RedisTarget } from "../redis/target.js";
 import type { Logger } from "../telemetry/log.js";
-import type { NoteHistory, NoteSummary, NoteView, PutNote, Written } from "../notes/notes.js";
 import { AgentEvents } from "./agent-events.js";
 import { LeaseNotices } from "./lease-notices.js";
-import { Leases, type AcquireResult, type LeaseView } from "./leases.js";
+import { Leases } from "./leases.js";
 import { NoteBoard } from "./notes.js";
 import { replayMessages, type Replayed } from "./replay.js";
 import { Sender, type SendResult } from "./send.js";
@@ -46,6 +44,9 @@ export interface ServiceOptions {
  * What agents can do, whatever the transport (MCP over HTTP or stdio, the CLI): every
  * operation takes the calling agent, already authenticated by the caller of this class.
  * All state lives in Redis, so any number of front-end processes serve any agent.
+ * Resource leases, shared notes and tripped loop breakers are operations of their own
+ * ({@link leases}, {@link notes}, {@link loops}), each hiding its store as this class
+ * hides its parts.
  */
 export class Switchboard {
   readonly #log: Logger;
@@ -57,9 +58,12 @@ export class Switchboard {
   readonly #events: AgentEvents;
   readonly #sender: Sender;
   readonly #sweeper: Sweeper;
-  readonly #leases: Leases;
-  readonly #notes: NoteBoard;
-  readonly #loops: TrippedLoops;
+  /** Resource leases: acquire (waiting when asked), renew, release, break, list. */
+  readonly leases: Leases;
+  /** Shared notes: write (compare-and-set, announced), read, list, history. */
+  readonly notes: NoteBoard;
+  /** The loop breakers tripped now, and lifting them. For admin agents: the caller checks. */
+  readonly loops: TrippedLoops;
   /** Aborted when a front end stops: waits end at once (see {@link stopWaiting}). */
   readonly #stopping = new AbortController();
 
@@ -71,6 +75,12 @@ export class Switchboard {
     const history = new History(redis, keys, pipeline);
     const ingress = new Ingress(redis, keys, pipeline);
     const events = new AgentEvents(redis, keys, ingress, log);
+    const loops = new LoopBreaker({ redis, keys, pipeline, ingress, log });
+    const leases = new Leases(
+      new LeaseStore(redis, keys),
+      new LeaseNotices(registry, ingress, log),
+      (signal) => this.#waitSignal(signal),
+    );
     this.#log = log;
     this.#registry = registry;
     this.#mail = mail;
@@ -78,8 +88,6 @@ export class Switchboard {
     this.#history = history;
     this.#events = events;
     this.#deadLetters = new DeadLetters(redis, keys, pipeline);
-    const loops = new LoopBreaker({ redis, keys, pipeline, ingress, log });
-    this.#loops = new TrippedLoops(redis, keys);
     this.#sender = new Sender({
       redis,
       keys,
@@ -91,20 +99,10 @@ export class Switchboard {
       ingress,
       loops,
     });
-    this.#leases = new Leases(
-      new LeaseStore(redis, keys),
-      new LeaseNotices(registry, ingress, log),
-    );
-    this.#sweeper = new Sweeper({
-      redis,
-      keys,
-      pipeline,
-      registry,
-      events,
-      leases: this.#leases,
-      log,
-    });
-    this.#notes = new NoteBoard(redis, keys, ingress, pipeline.limits.maxBodyBytes, log);
+    this.#sweeper = new Sweeper({ redis, keys, pipeline, registry, events, leases, log });
+    this.leases = leases;
+    this.notes = new NoteBoard(redis, keys, ingress, pipeline.limits.maxBodyBytes, log);
+    this.loops = new TrippedLoops(redis, keys);
   }
 
   async register(input: RegisterInput, presentedToken?: string): Promise<Registration> {
@@ -280,63 +278,6 @@ export class Switchboard {
 
   purgeMatchingDeadLetters(filter: DeadLetterFilter) {
     return this.#deadLetters.purgeAll(filter);
-  }
-
-  /**
-   * Leases `input.resources` to the agent, all or none; with `wait_seconds`, waits for the
-   * conflicts to clear (ended early by a cancelled call or a stopping front end).
-   */
-  acquireLease(
-    agent: string,
-    input: ToolInput<"acquire_lease">,
-    signal?: AbortSignal,
-  ): Promise<AcquireResult> {
-    return this.#leases.acquire(agent, input, this.#waitSignal(signal));
-  }
-
-  renewLease(agent: string, leaseId: string, ttlSeconds: number): Promise<LeaseView> {
-    return this.#leases.renew(agent, leaseId, ttlSeconds);
-  }
-
-  releaseLease(agent: string, leaseId: string): Promise<LeaseView> {
-    return this.#leases.release(agent, leaseId);
-  }
-
-  /** Ends a lease now, whoever holds it: for admin agents and operators (the caller checks). */
-  breakLease(by: string, leaseId: string, reason?: string): Promise<LeaseView> {
-    return this.#leases.breakLease(by, leaseId, reason);
-  }
-
-  listLeases(filter: { resource?: string | undefined; holder?: string | undefined } = {}) {
-    return this.#leases.list(filter);
-  }
-
-  /** Writes a shared note as `author` (compare-and-set with `expected_version`), announced. */
-  putNote(author: string, input: PutNote): Promise<Written> {
-    return this.#notes.put(author, input);
-  }
-
-  /** A note's latest version, or an earlier kept one. Notes are shared: any agent reads any. */
-  getNote(key: string, version?: number): Promise<NoteView> {
-    return this.#notes.store.get(key, version);
-  }
-
-  listNotes(prefix?: string): Promise<{ notes: NoteSummary[]; truncated: boolean }> {
-    return this.#notes.store.list(prefix);
-  }
-
-  noteHistory(key: string): Promise<NoteHistory> {
-    return this.#notes.store.history(key);
-  }
-
-  /** The loop breakers tripped now. For admin agents: the caller checks. */
-  listLoops(): Promise<TrippedLoop[]> {
-    return this.#loops.list();
-  }
-
-  /** Lifts a thread's loop breakers or a pair's; the names of those that were tripped. */
-  clearLoops(selection: ToolInput<"clear_loop">): Promise<string[]> {
-    return this.#loops.clear(breakersSelected(selection));
   }
 
   /** Starts the periodic sweep: agents' status by timeouts, inbox trimming, expired leases. */

@@ -15,7 +15,7 @@ afterEach(async () => {
 });
 
 const acquire = (agent: string, resources: string[], more: Record<string, unknown> = {}) =>
-  h!.service.acquireLease(agent, {
+  h!.service.leases.acquire(agent, {
     resources,
     ttl_seconds: 60,
     exclusive: true,
@@ -94,11 +94,11 @@ describe("resource leases", () => {
       "carol",
       "dave",
     ]);
-    expect((await h.service.listLeases({ resource: "src/**" })).map((l) => l.holder)).toEqual([
+    expect((await h.service.leases.list({ resource: "src/**" })).map((l) => l.holder)).toEqual([
       "ada",
       "bob",
     ]);
-    expect((await h.service.listLeases({ holder: "dave" })).map((l) => l.resources)).toEqual([
+    expect((await h.service.leases.list({ holder: "dave" })).map((l) => l.resources)).toEqual([
       ["docs/api.md"],
     ]);
   });
@@ -106,19 +106,21 @@ describe("resource leases", () => {
   it("let only the holder renew or release, and refuse unknown leases", async () => {
     h = new ServiceHarness();
     const ada = await acquire("ada", ["build-slot"]);
-    const forbidden = await failure(h.service.releaseLease("bob", ada.lease_id!));
+    const forbidden = await failure(h.service.leases.release("bob", ada.lease_id!));
     expect(forbidden.code).toBe("FORBIDDEN");
     expect(forbidden.message).toContain("held by 'ada'");
-    expect((await failure(h.service.renewLease("bob", ada.lease_id!, 10))).code).toBe("FORBIDDEN");
-    const renewed = await h.service.renewLease("ada", ada.lease_id!, 600);
+    expect((await failure(h.service.leases.renew("bob", ada.lease_id!, 10))).code).toBe(
+      "FORBIDDEN",
+    );
+    const renewed = await h.service.leases.renew("ada", ada.lease_id!, 600);
     expect(renewed.fencing_token).toBe(ada.fencing_token);
     expect(Date.parse(renewed.expires_at)).toBeGreaterThan(Date.parse(ada.expires_at!));
     const unknown = await failure(
-      h.service.renewLease("ada", "01890000-0000-7000-8000-000000000000", 5),
+      h.service.leases.renew("ada", "01890000-0000-7000-8000-000000000000", 5),
     );
     expect(unknown).toMatchObject({ code: "NOT_FOUND", field: "lease_id" });
-    await h.service.releaseLease("ada", ada.lease_id!);
-    expect((await failure(h.service.releaseLease("ada", ada.lease_id!))).message).toContain(
+    await h.service.leases.release("ada", ada.lease_id!);
+    expect((await failure(h.service.leases.release("ada", ada.lease_id!))).message).toContain(
       "released already",
     );
   });
@@ -136,8 +138,8 @@ describe("resource leases", () => {
     });
     expect(bob.fencing_token).toBeGreaterThan(ada.fencing_token!);
     for (const late of [
-      h.service.releaseLease("ada", ada.lease_id!),
-      h.service.renewLease("ada", ada.lease_id!, 60),
+      h.service.leases.release("ada", ada.lease_id!),
+      h.service.leases.renew("ada", ada.lease_id!, 60),
     ]) {
       const expired = await failure(late);
       expect(expired.code).toBe("LEASE_EXPIRED");
@@ -146,7 +148,7 @@ describe("resource leases", () => {
     }
     // The sweep ends it for good and tells ada (stale token) and bob (it freed).
     await h.service.sweep();
-    expect((await failure(h.service.releaseLease("ada", ada.lease_id!))).code).toBe(
+    expect((await failure(h.service.leases.release("ada", ada.lease_id!))).code).toBe(
       "LEASE_EXPIRED",
     );
     expect((await noticesOf("ada"))[0]).toMatchObject({
@@ -166,9 +168,9 @@ describe("resource leases", () => {
     expect(waited.fencing_token).toBeGreaterThan(ada.fencing_token!);
     const refused = await acquire("ada", ["db-migrations"]);
     expect(refused.conflicts[0]?.lease_id).toBe(waited.lease_id);
-    const broken = await h.service.breakLease("ops", waited.lease_id!, "stuck");
+    const broken = await h.service.leases.breakLease("ops", waited.lease_id!, "stuck");
     expect(broken.holder).toBe("bob");
-    expect((await failure(h.service.renewLease("bob", waited.lease_id!, 60))).message).toMatch(
+    expect((await failure(h.service.leases.renew("bob", waited.lease_id!, 60))).message).toMatch(
       /broken by 'ops'.*\(stuck\)/,
     );
     expect((await noticesOf("bob"))[0]).toMatchObject({

@@ -191,11 +191,11 @@ describe("the loop breaker", () => {
     );
     const loops = new TrippedLoops(h.redis, h.keys);
     expect((await loops.list()).map((l) => l.breaker)).toEqual([`thread:${thread.thread_id}`]);
-    expect(await h.service.clearLoops({ thread_id: thread.thread_id })).toEqual([
+    expect(await h.service.loops.clear({ thread_id: thread.thread_id })).toEqual([
       `thread:${thread.thread_id}`,
     ]);
     expect(await loops.list()).toEqual([]);
-    expect(await h.service.clearLoops({ thread_id: thread.thread_id })).toEqual([]);
+    expect(await h.service.loops.clear({ thread_id: thread.thread_id })).toEqual([]);
     // Counting starts afresh: two more fit.
     expect(await outcome(h.sendAs("dave", { to: ["erin"], body: "d", ...inThread }))).toBe("sent");
     expect(await outcome(h.sendAs("erin", { to: ["dave"], body: "e", ...inThread }))).toBe("sent");

@@ -314,3 +314,16 @@ describe("layering", () => {
     ).toEqual([]);
   });
 });
+
+/** A file of src/ past this many lines is split by responsibility (house style: 50–250). */
+const MAX_LINES = 300;
+
+describe("module size", () => {
+  it(`keeps every file of src/ within ${MAX_LINES} lines`, () => {
+    const long = files
+      .map((f) => ({ name: f.name, lines: f.text.replace(/\n$/, "").split("\n").length }))
+      .filter((f) => f.lines > MAX_LINES)
+      .map((f) => `src/${f.name}: ${f.lines} lines; split it by responsibility`);
+    expect(long).toEqual([]);
+  });
+});

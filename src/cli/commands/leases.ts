@@ -106,7 +106,9 @@ async function listLeases(options: ListOptions, command: Command): Promise<void>
         ? undefined
         : checked(AgentNameSchema, options.holder, "--holder"),
   };
-  const leases = await withService(globalOptions(command), (service) => service.listLeases(filter));
+  const leases = await withService(globalOptions(command), (service) =>
+    service.leases.list(filter),
+  );
   if (options.json === true) process.stdout.write(`${JSON.stringify(leases, null, 2)}\n`);
   else if (leases.length === 0) process.stdout.write("(no live leases)\n");
   else process.stdout.write(`${formatLeases(leases, Date.now())}\n`);
@@ -119,7 +121,7 @@ async function breakLease(
 ): Promise<void> {
   const leaseId = checked(LeaseIdSchema, id, "lease-id");
   const lease = await withService(globalOptions(command), (service) =>
-    service.breakLease("operator", leaseId, options.reason),
+    service.leases.breakLease("operator", leaseId, options.reason),
   );
   process.stdout.write(
     options.json === true

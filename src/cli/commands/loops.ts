@@ -1,7 +1,6 @@
 import type { Command } from "commander";
 import { TrippedLoops, type TrippedLoop } from "../../loops/tripped.js";
 import { describeIssues } from "../../protocol/issues.js";
-import { breakersSelected } from "../../protocol/loops.js";
 import { ToolInputs } from "../../protocol/tools.js";
 import { plural } from "../../protocol/words.js";
 import { usageError } from "../errors.js";
@@ -100,7 +99,7 @@ async function clearLoop(
   }
   const cleared = await withRuntime(globalOptions(command), async (runtime) => {
     await noteUnusedPrefix(runtime);
-    return new TrippedLoops(runtime.redis, runtime.keys).clear(breakersSelected(parsed.data));
+    return new TrippedLoops(runtime.redis, runtime.keys).clear(parsed.data);
   });
   if (options.json === true) {
     process.stdout.write(`${JSON.stringify({ cleared })}\n`);

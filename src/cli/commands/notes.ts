@@ -118,7 +118,7 @@ function print(value: unknown, json: boolean | undefined, text: () => string): v
 
 async function listNotes(prefix: string | undefined, options: JsonOption, command: Command) {
   const input = parseNote("list_notes", { prefix });
-  const listed = await withNotes(command, (service) => service.listNotes(input.prefix));
+  const listed = await withNotes(command, (service) => service.notes.list(input.prefix));
   print(listed, options.json, () => formatNotes(listed.notes, listed.truncated, Date.now()));
 }
 
@@ -133,7 +133,7 @@ async function getNote(
     version: version === undefined ? undefined : versionArgument(version),
   });
   const note: NoteView = await withNotes(command, (service) =>
-    service.getNote(input.key, input.version),
+    service.notes.get(input.key, input.version),
   );
   print(note, options.json, () => note.content.replace(/\n$/, ""));
 }
@@ -153,14 +153,14 @@ async function putNote(key: string, options: PutOptions, command: Command) {
     ttl_seconds: options.ttl,
   });
   const written: Written = await withNotes(command, (service) =>
-    service.putNote(options.author, input),
+    service.notes.put(options.author, input),
   );
   print(written, options.json, () => `note ${written.key} is at version ${written.version}`);
 }
 
 async function showHistory(key: string, options: JsonOption, command: Command) {
   const input = parseNote("note_history", { key });
-  const history = await withNotes(command, (service) => service.noteHistory(input.key));
+  const history = await withNotes(command, (service) => service.notes.history(input.key));
   print(history, options.json, () => formatHistory(history, Date.now()));
 }
 

@@ -15,7 +15,7 @@ export const acquireLeaseTool = defineAgentTool(
     annotations: { readOnlyHint: false, idempotentHint: false, openWorldHint: false },
   },
   async ({ input, caller, ctx, deps: { service } }) => {
-    const result = await service.acquireLease(caller.agent, input, ctx.mcpReq.signal);
+    const result = await service.leases.acquire(caller.agent, input, ctx.mcpReq.signal);
     if (result.lease_id !== null) {
       return {
         data: result,

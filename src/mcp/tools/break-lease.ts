@@ -14,7 +14,7 @@ export const breakLeaseTool = defineAgentTool(
   },
   async ({ input, caller, deps: { service } }) => {
     await requireAdmin(service, caller, "break_lease");
-    const lease = await service.breakLease(caller.agent, input.lease_id, input.reason);
+    const lease = await service.leases.breakLease(caller.agent, input.lease_id, input.reason);
     return { data: { lease }, text: `broke ${leaseText(lease)} of '${lease.holder}'` };
   },
 );

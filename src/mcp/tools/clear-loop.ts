@@ -19,7 +19,7 @@ export const clearLoopTool = defineAgentTool(
   },
   async ({ input, caller, deps: { service } }) => {
     await requireAdmin(service, caller, "clear_loop");
-    const cleared = await service.clearLoops(input);
+    const cleared = await service.loops.clear(input);
     const what =
       input.pair === undefined ? `thread ${input.thread_id}` : `pair ${input.pair.join(",")}`;
     return {

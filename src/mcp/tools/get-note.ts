@@ -13,7 +13,7 @@ export const getNoteTool = defineAgentTool(
     annotations: { readOnlyHint: true, openWorldHint: false },
   },
   async ({ input, deps: { service } }) => {
-    const note = await service.getNote(input.key, input.version);
+    const note = await service.notes.get(input.key, input.version);
     return {
       data: note,
       text: `note ${note.key} version ${note.version}, by ${note.updated_by} at ${note.updated_at}`,

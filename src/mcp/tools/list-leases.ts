@@ -14,7 +14,7 @@ export const listLeasesTool = defineAgentTool(
     annotations: { readOnlyHint: true, openWorldHint: false },
   },
   async ({ input, deps: { service } }) => {
-    const leases = await service.listLeases(input);
+    const leases = await service.leases.list(input);
     const text = leases
       .slice(0, 5)
       .map((l) => `${l.holder}: ${l.resources.join(", ")} until ${l.expires_at}`)

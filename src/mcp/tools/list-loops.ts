@@ -28,7 +28,7 @@ export const listLoopsTool = defineAgentTool(
   },
   async ({ caller, deps: { service } }) => {
     await requireAdmin(service, caller, "list_loops");
-    const loops = await service.listLoops();
+    const loops = await service.loops.list();
     const names = loops.map((loop) => loop.breaker).join(", ");
     return {
       data: { loops },

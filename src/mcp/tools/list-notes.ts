@@ -17,7 +17,7 @@ export const listNotesTool = defineAgentTool(
     annotations: { readOnlyHint: true, openWorldHint: false },
   },
   async ({ input, deps: { service } }) => {
-    const listed = await service.listNotes(input.prefix);
+    const listed = await service.notes.list(input.prefix);
     const keys = listed.notes.slice(0, 5).map((n) => `${n.key} v${n.version}`);
     const more = listed.notes.length > keys.length ? ", …" : "";
     return {

@@ -25,7 +25,7 @@ export const noteHistoryTool = defineAgentTool(
     annotations: { readOnlyHint: true, openWorldHint: false },
   },
   async ({ input, deps: { service } }) => {
-    const history = await service.noteHistory(input.key);
+    const history = await service.notes.history(input.key);
     const authors = [...new Set(history.versions.map((v) => v.updated_by))].join(", ");
     return {
       data: history,

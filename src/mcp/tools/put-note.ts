@@ -19,7 +19,7 @@ export const putNoteTool = defineAgentTool(
     annotations: { readOnlyHint: false, idempotentHint: false, openWorldHint: false },
   },
   async ({ input, caller, deps: { service } }) => {
-    const written = await service.putNote(caller.agent, input);
+    const written = await service.notes.put(caller.agent, input);
     return {
       data: written,
       text: `note ${written.key} is at version ${written.version}`,

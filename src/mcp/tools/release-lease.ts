@@ -12,7 +12,7 @@ export const releaseLeaseTool = defineAgentTool(
     annotations: { readOnlyHint: false, idempotentHint: false, openWorldHint: false },
   },
   async ({ input, caller, deps: { service } }) => {
-    const lease = await service.releaseLease(caller.agent, input.lease_id);
+    const lease = await service.leases.release(caller.agent, input.lease_id);
     return { data: { lease }, text: `released ${leaseText(lease)}` };
   },
 );

@@ -12,7 +12,7 @@ export const renewLeaseTool = defineAgentTool(
     annotations: { readOnlyHint: false, idempotentHint: true, openWorldHint: false },
   },
   async ({ input, caller, deps: { service } }) => {
-    const lease = await service.renewLease(caller.agent, input.lease_id, input.ttl_seconds);
+    const lease = await service.leases.renew(caller.agent, input.lease_id, input.ttl_seconds);
     return { data: { lease }, text: `renewed ${leaseText(lease)}` };
   },
 );
