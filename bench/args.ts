@@ -1,4 +1,4 @@
-import { parseArgs } from "node:util";
+import { parseArgs, type ParseArgsConfig } from "node:util";
 
 export interface BenchOptions {
   messages: number;
@@ -24,6 +24,8 @@ export interface BenchOptions {
   failures: boolean;
   /** `--cluster`: one Redis against a 3-master Redis Cluster with 3 and 6 partitions (bench/cluster.ts). */
   cluster: boolean;
+  /** `--peers`: the same four hops as a BullMQ and a NATS JetStream chain (bench/peers.ts). */
+  peers: boolean;
 }
 
 export const USAGE = `usage: npm run bench -- [options]
@@ -72,9 +74,18 @@ export const USAGE = `usage: npm run bench -- [options]
                   uses --messages, --runs, --warmup, --agents, --body-bytes, --timeout-s,
                   --quiet-wait, --json, --no-write, --no-build and the first of --workers
 
+  --peers         instead: the same four hops (validate → route → deliver → persist) as a
+                  BullMQ queue-per-stage chain and as a NATS JetStream pull-consumer chain
+                  (skipped, saying why, when no NATS server with JetStream answers at
+                  NATS_URL), one worker process each, interleaved with Switchboard (1
+                  worker) in every run; prints Switchboard's throughput ÷ each; uses
+                  --messages, --runs, --warmup, --agents, --body-bytes, --timeout-s,
+                  --quiet-wait, --json, --no-write, --no-build
+
 Environment: REDIS_URL (else 127.0.0.1:6379 or a spawned redis-server), SWITCHBOARD_PIPELINE,
 BENCH_WORKER_NODE_ARGS (extra node flags for our workers, e.g. "--cpu-prof --cpu-prof-dir=DIR"),
-BENCH_SERVE_NODE_ARGS (the same for the serve process of --mcp).
+BENCH_SERVE_NODE_ARGS (the same for the serve process of --mcp), NATS_URL (--peers; default
+nats://127.0.0.1:4222).
 `;
 
 function whole(name: string, value: string | undefined, fallback: number, min = 1): number {
@@ -86,39 +97,86 @@ function whole(name: string, value: string | undefined, fallback: number, min = 
   return n;
 }
 
+/** The benchmarks besides the pipeline one, each chosen by its flag. */
+const BENCHES = ["mcp", "tracing", "failures", "cluster", "peers"] as const;
+
+const OPTIONS = {
+  messages: { type: "string" },
+  runs: { type: "string" },
+  workers: { type: "string" },
+  rate: { type: "string" },
+  seconds: { type: "string" },
+  warmup: { type: "string" },
+  agents: { type: "string" },
+  "body-bytes": { type: "string" },
+  "timeout-s": { type: "string" },
+  "quiet-wait": { type: "string" },
+  json: { type: "boolean", default: false },
+  "no-write": { type: "boolean", default: false },
+  "no-build": { type: "boolean", default: false },
+  mcp: { type: "boolean", default: false },
+  "mcp-agents": { type: "string" },
+  tracing: { type: "boolean", default: false },
+  failures: { type: "boolean", default: false },
+  cluster: { type: "boolean", default: false },
+  peers: { type: "boolean", default: false },
+  help: { type: "boolean", short: "h", default: false },
+} as const satisfies ParseArgsConfig["options"];
+
+/**
+ * `--rate -5` joined as `--rate=-5`, so that a negative number reaches the option's check
+ * (and its message) instead of being taken for an option.
+ */
+function joinNegatives(argv: readonly string[]): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i]!;
+    const name = arg.startsWith("--") ? arg.slice(2) : "";
+    const next = argv[i + 1];
+    if (Object.hasOwn(OPTIONS, name) && next !== undefined && /^-\d/.test(next)) {
+      joined.push(`${arg}=${next}`);
+      i += 1;
+    } else joined.push(arg);
+  }
+  return joined;
+}
+
+/** The flags given; Node's refusals of unknown flags and stray words said with what to give instead. */
+function parse(argv: readonly string[]) {
+  try {
+    return parseArgs({ args: joinNegatives(argv), strict: true, options: OPTIONS }).values;
+  } catch (error) {
+    throw explained(error);
+  }
+}
+
+function explained(error: unknown): unknown {
+  const code = (error as { code?: unknown }).code;
+  const benches = BENCHES.map((name) => `--${name}`).join(", ");
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+    const flag = /'([^']+)'/.exec((error as Error).message)?.[1] ?? "?";
+    return new Error(
+      `unknown option ${flag}: the benchmarks are the pipeline (no flag), ${benches}; every option is below\n\n${USAGE}`,
+    );
+  }
+  if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
+    const word = /'([^']+)'/.exec((error as Error).message)?.[1] ?? "?";
+    return new Error(
+      `unexpected argument '${word}': choose a benchmark by its flag (${benches}) and give each option's value after it (--messages 2000)\n\n${USAGE}`,
+    );
+  }
+  return error;
+}
+
 export function parseOptions(argv: string[]): BenchOptions {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    options: {
-      messages: { type: "string" },
-      runs: { type: "string" },
-      workers: { type: "string" },
-      rate: { type: "string" },
-      seconds: { type: "string" },
-      warmup: { type: "string" },
-      agents: { type: "string" },
-      "body-bytes": { type: "string" },
-      "timeout-s": { type: "string" },
-      "quiet-wait": { type: "string" },
-      json: { type: "boolean", default: false },
-      "no-write": { type: "boolean", default: false },
-      "no-build": { type: "boolean", default: false },
-      mcp: { type: "boolean", default: false },
-      "mcp-agents": { type: "string" },
-      tracing: { type: "boolean", default: false },
-      failures: { type: "boolean", default: false },
-      cluster: { type: "boolean", default: false },
-      help: { type: "boolean", short: "h", default: false },
-    },
-  });
+  const values = parse(argv);
   if (values.help) {
     process.stdout.write(USAGE);
     process.exit(0);
   }
   const list = (name: string, value: string) =>
     value.split(",").map((item) => whole(name, item.trim(), 1));
-  const benches = (["mcp", "failures", "cluster"] as const).filter((name) => values[name]);
+  const benches = BENCHES.filter((name) => values[name]);
   if (benches.length > 1) {
     const given = benches.map((name) => `--${name}`).join(" and ");
     throw new Error(`${given} are separate benchmarks; give one\n\n${USAGE}`);
@@ -143,5 +201,6 @@ export function parseOptions(argv: string[]): BenchOptions {
     tracing: values.tracing,
     failures: values.failures,
     cluster: values.cluster,
+    peers: values.peers,
   };
 }

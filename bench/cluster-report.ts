@@ -1,5 +1,5 @@
 import type { Result } from "./measure.js";
-import { markers, type Machine } from "./report.js";
+import { markers, noiseVerdict, type Machine } from "./report.js";
 
 export type CaseKey = "single" | "cluster_3" | "cluster_6";
 
@@ -119,10 +119,7 @@ export function verdicts(report: ClusterReport): string[] {
       `- ${name}: each master's share of Redis CPU ${spread.shares.map(pct).join(" / ")} — aim about 1/${spread.nodes} (within ±${pct(SHARE_TOLERANCE)} of it) ${mark(evenly)}; commands per message ${ratio.toFixed(2)} × one Redis's — aim within ${pct(COMMANDS_TOLERANCE)} ${mark(Math.abs(ratio - 1) <= COMMANDS_TOLERANCE)}`,
     );
   }
-  const noise = Math.round(Math.max(0, ...report.cases.map((c) => c.result.otherCpuPct)));
-  lines.push(
-    `- other load on the machine during the measurements: up to ${noise}% of a core${noise > 15 ? " (noisy: something else was running)" : ""}`,
-  );
+  lines.push(noiseVerdict(report.cases.map((c) => c.result.otherCpuPct)));
   return lines;
 }
 

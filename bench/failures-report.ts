@@ -2,7 +2,7 @@ import type { Pipeline, RetryPolicy } from "../src/config/pipeline.js";
 import type { CaseKey, FailuresResult } from "./failures-run.js";
 import { combineCosts } from "./meter.js";
 import { mediansOf } from "./redis-tools.js";
-import { markers, type Machine } from "./report.js";
+import { markers, noiseVerdict, type Machine } from "./report.js";
 
 /** The aim of issue 4: the failing tenth costs under this share of throughput. */
 export const AIM_COST = 0.15;
@@ -150,10 +150,7 @@ export function failuresVerdicts(report: FailuresReport): string[] {
         `${whole(clean.redisCpuUsPerMsg)} µs and ${fixed(clean.commandsPerMsg)} in all); most added: ${extra.join(", ")}`,
     );
   }
-  const noise = Math.round(Math.max(...rows.map((r) => r.median.otherCpuPct)));
-  lines.push(
-    `- other load on the machine during the measurements: up to ${noise}% of a core${noise > 15 ? " (noisy: something else was running)" : ""}`,
-  );
+  lines.push(noiseVerdict(rows.map((r) => r.median.otherCpuPct)));
   return lines;
 }
 

@@ -1,6 +1,6 @@
 import { ms, type McpResult } from "./mcp-run.js";
 import { median } from "./redis-tools.js";
-import { markers, type Machine } from "./report.js";
+import { markers, noiseVerdict, type Machine } from "./report.js";
 
 export interface McpReport {
   date: string;
@@ -86,10 +86,7 @@ export function mcpVerdicts(report: McpReport): string[] {
         `- ${r.agents} agents, ${era(r)}: p50 ${fixed1(r.p50Ms)} ms — aim < 5 ms ${mark(r.p50Ms < 5)}; ` +
         `p99 ${fixed1(r.p99Ms)} ms — aim < 25 ms ${mark(r.p99Ms < 25)}`,
     );
-  const noise = Math.round(otherCpu(report));
-  lines.push(
-    `- other load on the machine during the measurements: up to ${noise}% of a core${noise > 15 ? " (noisy: something else was running)" : ""}`,
-  );
+  lines.push(noiseVerdict([otherCpu(report)]));
   return lines;
 }
 

@@ -32,6 +32,26 @@ export interface Result extends Costs {
   maxMs: number;
 }
 
+/**
+ * Throughput and latency figures of `n` measured messages: `elapsedMs` from the first send
+ * until all were done, `producedMs` until all were accepted, a latency each.
+ */
+export function timings(
+  n: number,
+  measured: { elapsedMs: number; producedMs: number; latencies: number[] },
+): Pick<Result, "elapsedMs" | "msgsPerS" | "acceptedPerS" | "p50Ms" | "p99Ms" | "maxMs"> {
+  const { elapsedMs, producedMs } = measured;
+  const latencies = [...measured.latencies].sort((a, b) => a - b);
+  return {
+    elapsedMs,
+    msgsPerS: (n * 1000) / elapsedMs,
+    acceptedPerS: (n * 1000) / producedMs,
+    p50Ms: rt.percentile(latencies, 0.5),
+    p99Ms: rt.percentile(latencies, 0.99),
+    maxMs: latencies[latencies.length - 1] ?? NaN,
+  };
+}
+
 /** The messages through the four stages into the inboxes of `agent-0..N-1`. */
 export async function runScenario(setup: Setup, scenario: Scenario): Promise<Result> {
   const { admin } = setup;
@@ -61,7 +81,6 @@ export async function runScenario(setup: Setup, scenario: Scenario): Promise<Res
     const usage = await meter.stop(scenario.label);
 
     const latencies = await rt.readLatencies(admin, inboxes, accepted);
-    latencies.sort((a, b) => a - b);
     for (const proc of procs) {
       const code = await stopProc(proc);
       if (code !== 0) progress(`warning: ${proc.name} exited with ${code ?? "a signal"}`);
@@ -71,12 +90,7 @@ export async function runScenario(setup: Setup, scenario: Scenario): Promise<Res
       workers: scenario.workers,
       rate: scenario.rate,
       messages: n,
-      elapsedMs,
-      msgsPerS: (n * 1000) / elapsedMs,
-      acceptedPerS: (n * 1000) / producedMs,
-      p50Ms: rt.percentile(latencies, 0.5),
-      p99Ms: rt.percentile(latencies, 0.99),
-      maxMs: latencies[latencies.length - 1] ?? NaN,
+      ...timings(n, { elapsedMs, producedMs, latencies }),
       ...costsOf(usage, n, procs),
     };
     progress(

@@ -13,7 +13,7 @@ export interface Usage {
   /** Each master's share of `redisCpuMs`, by `host:port`. */
   redisCpuMsByNode: Map<string, number>;
   /** CPU time (user + system) of each metered process over the window, ms. */
-  cpuMs: Map<Proc, number>;
+  cpuMs: Map<Pick<Proc, "pid">, number>;
   /** CPU used by anything but Redis, the metered processes and this one, % of one core: noise. */
   otherCpuPct: number;
 }
@@ -41,7 +41,7 @@ export interface Costs {
  */
 export async function startMeter(
   admin: RedisClient,
-  procs: readonly Proc[],
+  procs: readonly Pick<Proc, "pid">[],
   own: rt.OwnCommands,
 ): Promise<{ stop(label: string): Promise<Usage> }> {
   const before = await rt.snapshot(admin, own);

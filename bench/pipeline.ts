@@ -5,7 +5,8 @@
  * With --mcp it measures the MCP send → fetch round trip instead (bench/mcp.ts); with --tracing,
  * the cost of tracing (bench/tracing.ts); with --failures, throughput to webhooks when 10% of
  * deliveries fail once, against none failing (bench/failures.ts); with --cluster, one Redis
- * against a 3-master Redis Cluster with 3 and 6 partitions (bench/cluster.ts).
+ * against a 3-master Redis Cluster with 3 and 6 partitions (bench/cluster.ts); with --peers,
+ * against the same hops as BullMQ and NATS JetStream chains (bench/peers.ts).
  */
 import { loadPipeline } from "../src/config/pipeline.js";
 import { connectRedis } from "../src/redis/connection.js";
@@ -39,6 +40,10 @@ if (options.failures) {
 // `npm run bench -- --cluster`: one Redis against a 3-master cluster with 3 and 6 partitions.
 if (options.cluster) {
   process.exit(await (await import("./cluster.js")).runClusterBench(options, argv));
+}
+// `npm run bench -- --peers`: the same four hops as BullMQ and NATS JetStream chains.
+if (options.peers) {
+  process.exit(await (await import("./peers.js")).runPeersBench(options, argv));
 }
 const pipeline = loadPipeline(process.env.SWITCHBOARD_PIPELINE || undefined);
 const redisAt = await provisionRedis({ log });

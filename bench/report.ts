@@ -116,11 +116,15 @@ export function verdicts(report: Report): string[] {
     report.moderate?.maxRssMiB ?? 0,
   );
   lines.push(`- worker RSS: ${Math.round(rss)} MiB at most — aim < 150 MiB ${mark(rss < 150)}`);
-  const noise = Math.round(otherCpu(report));
-  lines.push(
-    `- other load on the machine during the measurements: up to ${noise}% of a core${noise > 15 ? " (noisy: something else was running)" : ""}`,
-  );
+  lines.push(noiseVerdict([otherCpu(report)]));
   return lines;
+}
+
+/** The verdict line on other load, from each measurement's (% of one core). */
+export function noiseVerdict(otherCpuPcts: readonly number[]): string {
+  const noise = Math.round(Math.max(0, ...otherCpuPcts));
+  const noisy = noise > 15 ? " (noisy: something else was running)" : "";
+  return `- other load on the machine during the measurements: up to ${noise}% of a core${noisy}`;
 }
 
 /** The most CPU anything else used during any measurement, % of one core. */

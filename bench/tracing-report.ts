@@ -1,5 +1,5 @@
 import type { Result } from "./measure.js";
-import { markers, writeSection, type Machine } from "./report.js";
+import { markers, noiseVerdict, writeSection, type Machine } from "./report.js";
 
 /** The spans one message makes in the pipeline: a process span in each of validate, route and deliver, `send inbox`, and persist's two (routed, delivered). */
 export const SPANS_PER_MESSAGE = 6;
@@ -76,10 +76,7 @@ export function tracingVerdicts(report: TracingReport): string[] {
       `- 100% sampled: ${full.spansPerMsg.toFixed(2)} of ${SPANS_PER_MESSAGE} spans per message reached the sink: the batch span processor dropped the rest (its queue, \`OTEL_BSP_MAX_QUEUE_SIZE\`, 2048 by default, was full)`,
     );
   }
-  const noise = Math.round(Math.max(...report.rows.map((r) => r.result.otherCpuPct)));
-  lines.push(
-    `- other load on the machine during the measurements: up to ${noise}% of a core${noise > 15 ? " (noisy: something else was running)" : ""}`,
-  );
+  lines.push(noiseVerdict(report.rows.map((r) => r.result.otherCpuPct)));
   return lines;
 }
 
