@@ -325,13 +325,29 @@ describe("SwitchboardClient", () => {
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SwitchboardApiError);
     expect(error).toMatchObject({ code: "NOT_FOUND", status: 404 });
-    const invalid = await client.send({ body: "nobody" }).catch((e: unknown) => e);
-    expect(invalid).toMatchObject({ code: "INVALID_INPUT", status: 400 });
+    const invalid = await client.ack(["not-an-id"]).catch((e: unknown) => e);
+    expect(invalid).toMatchObject({ code: "INVALID_INPUT", status: 400, field: "message_ids[0]" });
     const anonymous = new SwitchboardClient({ url: fixture.serve.url });
     await expect(anonymous.fetchInbox()).rejects.toMatchObject({
       code: "UNAUTHENTICATED",
       status: 401,
     });
+  });
+
+  it("carries Retry-After and the problem's data when rate limited", async () => {
+    const client = new SwitchboardClient({ url: fixture.serve.url });
+    await client.register({ name: "rapid-client" });
+    let error: unknown;
+    for (let i = 0; i < 21 && error === undefined; i++) {
+      error = await client.send({ to: ["bob"], body: i }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    }
+    expect(error).toMatchObject({ code: "RATE_LIMITED", status: 429 });
+    const { data, retryAfterSeconds } = error as SwitchboardApiError;
+    const wait = (data as { retry_after_seconds: number }).retry_after_seconds;
+    expect(retryAfterSeconds).toBe(Math.max(1, Math.ceil(wait)));
   });
 });
 
