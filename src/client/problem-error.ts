@@ -1,10 +1,7 @@
 import type { Problem } from "../http/problem.js";
-import { ERROR_CODES, type ErrorCode, type ErrorInfo } from "../protocol/errors.js";
+import { isErrorCode, type ErrorCode, type ErrorInfo } from "../protocol/errors.js";
 
 export type { Problem };
-
-const isCode = (code: unknown): code is ErrorCode =>
-  typeof code === "string" && Object.hasOwn(ERROR_CODES, code);
 
 /**
  * A request the HTTP API refused, carrying its RFC 9457 problem: branch on `code` (the
@@ -49,7 +46,11 @@ export async function apiErrorOf(response: Response): Promise<SwitchboardApiErro
     body = undefined;
   }
   const problem = body as Partial<Problem> | undefined;
-  if (isCode(problem?.code) && typeof problem.detail === "string") {
+  if (
+    typeof problem?.code === "string" &&
+    isErrorCode(problem.code) &&
+    typeof problem.detail === "string"
+  ) {
     return new SwitchboardApiError({ ...problem, status: response.status } as Problem, retryAfter);
   }
   return new SwitchboardApiError(
