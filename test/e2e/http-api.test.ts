@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { SwitchboardApiError, SwitchboardClient } from "../../src/index.js";
 import { Keys } from "../../src/redis/keys.js";
 import { cliEnv } from "../support/cli.js";
+import { scrape, valueOf } from "../support/metrics.js";
 import { eventually } from "../support/harness.js";
 import { FAST_PIPELINE_YAML, startServe, useServe } from "../support/mcp.js";
 import { send } from "../support/raw-http.js";
@@ -152,6 +153,10 @@ describe("messages, inbox and ack", () => {
       body: { message_ids: [id] },
     });
     expect(again.json).toEqual({ acked: [], already_acked: [id], unknown: [] });
+    // Counted under one route label, whatever the path and its id.
+    const metrics = await scrape(fixture.serve.url);
+    const gets = { method: "GET", route: "/v1", status: "200" };
+    expect(valueOf(metrics, "switchboard_http_requests_total", gets)).toBeGreaterThanOrEqual(3);
   });
 
   it("refuses bad input with the field and the fix", async () => {
