@@ -1,7 +1,22 @@
 /**
  * What the `switchboard` package exports for code that is not Switchboard itself: the
- * verification of webhook signatures, for receivers of push delivery.
+ * client of the HTTP API (`/v1`), and the verification of webhook signatures, for
+ * receivers of push delivery.
  */
+export {
+  SwitchboardClient,
+  type AckResult,
+  type AgentList,
+  type ApiInput,
+  type ApiOutput,
+  type Fetched,
+  type MessageView,
+  type Registration,
+  type SendResult,
+  type SwitchboardClientOptions,
+  type Thread,
+} from "./client/client.js";
+export { SwitchboardApiError, type Problem } from "./client/problem-error.js";
 export {
   DEFAULT_TOLERANCE_SECONDS,
   SIGNATURE_HEADER,

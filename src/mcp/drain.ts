@@ -43,11 +43,14 @@ export class Drain {
       }
       return false;
     }
-    if (path === mcpPath && req.method === "POST") {
-      this.#open.add(res);
-      res.once("close", () => this.#open.delete(res));
-    }
+    if (path === mcpPath && req.method === "POST") this.hold(res);
     return false;
+  }
+
+  /** Counts a request as under way until its answer starts (the HTTP API's, for one). */
+  hold(res: ServerResponse): void {
+    this.#open.add(res);
+    res.once("close", () => this.#open.delete(res));
   }
 
   /** Refuses new work from now on. */

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { isJsonContentType } from "@modelcontextprotocol/server";
 import { readBody } from "../http/body.js";
+import { parseJsonBody } from "../http/json-body.js";
 import { MAX_JSON_DEPTH, nestsDeeperThan } from "../protocol/json-value.js";
 
 /**
@@ -70,22 +71,9 @@ export async function readMcpInput(
     const message = `Payload Too Large: the request body is over the limit of ${maxBytes} bytes (http.maxBodyBytes in the pipeline file)`;
     return answerJsonRpcError(res, 413, REFUSED, message, { connection: "close" });
   }
-  let text: string;
-  try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(read.bytes);
-  } catch {
-    return answerJsonRpcError(res, 400, PARSE_ERROR, "Parse error: the request body is not UTF-8");
-  }
-  if (text.trim() === "") {
-    return answerJsonRpcError(res, 400, PARSE_ERROR, "Parse error: the request body is empty");
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    const reason = (error as Error).message;
-    return answerJsonRpcError(res, 400, PARSE_ERROR, `Parse error: not valid JSON (${reason})`);
-  }
+  const body = parseJsonBody(read.bytes);
+  if (!body.ok) return answerJsonRpcError(res, 400, PARSE_ERROR, `Parse error: ${body.reason}`);
+  const parsed = body.value;
   if (nestsDeeperThan(parsed, MAX_REQUEST_DEPTH)) {
     // An answer to the request itself (its id, 200), so the client's call fails with it.
     const id = (parsed as { id?: unknown }).id;

@@ -6,6 +6,7 @@ import {
   localhostAllowedHostnames,
   localhostAllowedOrigins,
 } from "@modelcontextprotocol/server";
+import { createHttpApi, isApiPath } from "../api/http-api.js";
 import type { HttpLimits } from "../config/pipeline.js";
 import type { ProbeHandler } from "../health/probes.js";
 import { clientAddress } from "../http/client-address.js";
@@ -87,6 +88,13 @@ export async function startHttpFrontEnd(options: HttpOptions): Promise<HttpFront
   const trustedProxies: ReadonlySet<string> = new Set(limits.trustedProxies);
   const guards = requestGuards(options);
   const drain = new Drain();
+  const api = createHttpApi({
+    service,
+    log,
+    guards,
+    maxBodyBytes: limits.maxBodyBytes,
+    hold: (res) => drain.hold(res),
+  });
   async function serveMcp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (!guards.every((guard) => guard(req, res))) return;
     const input = await readMcpInput(req, res, limits.maxBodyBytes);
@@ -111,6 +119,7 @@ export async function startHttpFrontEnd(options: HttpOptions): Promise<HttpFront
       if (drain.refuses(req, res, path, MCP_PATH)) return undefined;
       if (options.probes?.(req, res, path) === true) return undefined;
       if (path === MCP_PATH) return serveMcp(req, res);
+      if (isApiPath(path)) return api(req, res, path);
       if (path === HEALTH_PATH) {
         res.writeHead(200, { "content-type": "text/plain" }).end("ok");
       } else {

@@ -1,4 +1,5 @@
 import type { AuthInfo, ServerContext } from "@modelcontextprotocol/server";
+import { bearerToken } from "../http/bearer.js";
 import { SwitchboardError } from "../protocol/errors.js";
 import type { Switchboard } from "../service/switchboard.js";
 
@@ -14,8 +15,8 @@ const NOT_AN_AGENT =
 
 /** `Authorization: Bearer <token>` as the SDK's pass-through AuthInfo; the token is checked later. */
 export function authInfoOf(request: Request): AuthInfo | undefined {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.get("authorization") ?? "");
-  return match?.[1] === undefined ? undefined : { token: match[1], clientId: "bearer", scopes: [] };
+  const token = bearerToken(request.headers.get("authorization"));
+  return token === undefined ? undefined : { token, clientId: "bearer", scopes: [] };
 }
 
 export interface IdentityOptions {

@@ -1,7 +1,5 @@
 import type { StandardSchemaWithJSON } from "@modelcontextprotocol/server";
 import type { z } from "zod";
-import { SwitchboardError } from "../protocol/errors.js";
-import { describeIssues, firstIssuePath } from "../protocol/issues.js";
 
 type Converter = StandardSchemaWithJSON["~standard"]["jsonSchema"];
 type ConvertOptions = Parameters<Converter["input"]>[0];
@@ -23,7 +21,7 @@ function cachedJsonSchema(schema: z.ZodType): Converter {
 
 /**
  * Tool arguments are advertised with the tools' zod schemas but checked by the tool
- * itself ({@link parseArguments}), so a wrong argument comes back like every other error
+ * itself (`parseArguments` in protocol/arguments.ts), so a wrong argument comes back like every other error
  * (`INVALID_INPUT: field \`to\`: …`, with the inbox digest) and an unknown one names the
  * fix, instead of the SDK's generic `Input validation error`.
  */
@@ -46,38 +44,4 @@ export function validated<S extends z.ZodType>(schema: S): StandardSchemaWithJSO
       jsonSchema: cachedJsonSchema(schema),
     },
   };
-}
-
-/** What to say about an argument a tool does not take. */
-function unknownArgument(key: string, known: readonly string[]): string {
-  if (key === "from") {
-    return (
-      "field `from`: not an argument; the sender is always the agent of this session or token " +
-      "(register_agent, or present your token), so remove `from`"
-    );
-  }
-  const list =
-    known.length === 0 ? "this tool takes no arguments" : `the arguments are ${known.join(", ")}`;
-  return `field \`${key}\`: unknown argument; ${list}`;
-}
-
-/** Parses tool arguments; INVALID_INPUT naming the first wrong field and the fix. */
-export function parseArguments<S extends z.ZodObject>(schema: S, args: unknown): z.output<S> {
-  const parsed = schema.safeParse(args ?? {});
-  if (parsed.success) return parsed.data;
-  const unknown = parsed.error.issues.flatMap((issue) =>
-    issue.code === "unrecognized_keys" ? issue.keys : [],
-  );
-  const first = unknown[0];
-  if (first !== undefined) {
-    const known = Object.keys(schema.shape);
-    throw new SwitchboardError(
-      "INVALID_INPUT",
-      unknown.map((key) => unknownArgument(key, known)).join("; "),
-      { field: first },
-    );
-  }
-  throw new SwitchboardError("INVALID_INPUT", describeIssues(parsed.error), {
-    field: firstIssuePath(parsed.error),
-  });
 }

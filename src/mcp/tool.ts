@@ -12,8 +12,9 @@ import type { Switchboard } from "../service/switchboard.js";
 import type { Logger } from "../telemetry/log.js";
 import { toolCall } from "../telemetry/record.js";
 import type { Caller, Identity } from "./identity.js";
-import { advertised, parseArguments, validated } from "./input.js";
-import { DigestSchema } from "./schemas.js";
+import { parseArguments } from "../protocol/arguments.js";
+import { advertised, validated } from "./input.js";
+import { DigestSchema } from "../protocol/tool-outputs.js";
 import { digestText } from "./text.js";
 import { traceTool } from "./tracing.js";
 

@@ -112,3 +112,17 @@ export const EnvelopeSchema = z.object({
 export type Envelope = z.infer<typeof EnvelopeSchema>;
 export type Target = z.infer<typeof TargetSchema>;
 export type TraceContext = z.infer<typeof TraceContextSchema>;
+
+/**
+ * W3C trace context as a caller gave it (MCP `_meta`, HTTP headers): a malformed
+ * `tracestate` is dropped, a malformed `traceparent` drops both.
+ */
+export function traceContextOf(
+  traceparent: unknown,
+  tracestate: unknown,
+): TraceContext | undefined {
+  const parsed = TraceContextSchema.safeParse({ traceparent, tracestate });
+  if (parsed.success) return parsed.data;
+  const parent = TraceContextSchema.shape.traceparent.safeParse(traceparent);
+  return parent.success ? { traceparent: parent.data } : undefined;
+}

@@ -25,7 +25,7 @@ const WEBHOOK_RESULTS = [
   ...["timeout", "unreachable", "forbidden", "breaker_open"],
 ] as const;
 export type WebhookResult = (typeof WEBHOOK_RESULTS)[number];
-export type HttpRoute = "/mcp" | "/metrics" | "/healthz" | "/readyz" | "other";
+export type HttpRoute = "/mcp" | "/v1" | "/metrics" | "/healthz" | "/readyz" | "other";
 export type RetryJobState = "waiting" | "delayed" | "active" | "failed";
 export type BreakerState = "closed" | "open" | "half_open";
 

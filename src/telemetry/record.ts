@@ -62,10 +62,16 @@ export function recordAcked(messageIds: readonly string[]): void {
 const ROUTES: ReadonlySet<string> = new Set<HttpRoute>(["/mcp", "/metrics", "/healthz", "/readyz"]);
 const METHODS: ReadonlySet<string> = new Set(["GET", "POST", "DELETE", "HEAD", "OPTIONS", "PUT"]);
 
+/** A path's `route` label: the front end's own paths, `/v1` for all of the HTTP API, else `other`. */
+function routeOf(path: string): HttpRoute {
+  if (ROUTES.has(path)) return path as HttpRoute;
+  return path === "/v1" || path.startsWith("/v1/") ? "/v1" : "other";
+}
+
 /** Counts and times an HTTP request when its response is done (or the client went away). */
 export function observeHttp(req: IncomingMessage, res: ServerResponse, path: string): void {
   const started = performance.now();
-  const route = (ROUTES.has(path) ? path : "other") as HttpRoute;
+  const route = routeOf(path);
   const method = METHODS.has(req.method ?? "") ? req.method! : "other";
   res.once("close", () => {
     metrics.httpRequests.inc({ method, route, status: res.statusCode });

@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
  *
  *   protocol, version.ts → config → telemetry → redis → streams → history, webhook → agents
  *   → inbox, dlq, failures, ingress, notes → pipeline → retry → stages → service → http → health
- *   → mcp → app → cli → index.ts
+ *   → api → mcp → app → cli; client (above protocol and http) → index.ts
  *
  * The runner (pipeline/) sees failures, retries and webhooks only through the interfaces
  * of `pipeline/ports.ts` and `pipeline/stage.ts`; app/ wires the implementations in.
@@ -68,10 +68,11 @@ const LAYERS: Readonly<Record<string, Rule>> = {
       "http",
     ],
   },
+  api: { units: ["version.ts", "protocol", "telemetry", "service", "http"] },
   mcp: {
     units: [
       ...["version.ts", "protocol", "config", "telemetry", "inbox", "dlq"],
-      ...["service", "http", "health"],
+      ...["service", "http", "health", "api"],
     ],
   },
   app: {
@@ -101,7 +102,8 @@ const LAYERS: Readonly<Record<string, Rule>> = {
       ],
     ],
   },
-  "index.ts": { units: ["webhook"] },
+  client: { units: ["protocol", "http"], packages: ["zod"] },
+  "index.ts": { units: ["webhook", "client"] },
 };
 
 /** Packages that belong to one layer: only the MCP adapter speaks MCP. */

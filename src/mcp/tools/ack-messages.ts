@@ -1,4 +1,4 @@
-import { z } from "zod";
+import { ToolOutputs } from "../../protocol/tool-outputs.js";
 import { defineAgentTool } from "../tool.js";
 
 export const ackMessagesTool = defineAgentTool(
@@ -8,11 +8,7 @@ export const ackMessagesTool = defineAgentTool(
     description:
       "Mark messages you fetched as handled, so they are not handed out again. " +
       "Safe to repeat: ids acked before come back in `already_acked`, ids not in your inbox in `unknown`.",
-    output: {
-      acked: z.array(z.string()).describe("Acknowledged by this call."),
-      already_acked: z.array(z.string()),
-      unknown: z.array(z.string()).describe("Not messages of your inbox: check the ids."),
-    },
+    output: ToolOutputs.ack_messages,
     annotations: { readOnlyHint: false, idempotentHint: true, openWorldHint: false },
   },
   async ({ input, caller, deps: { service } }) => {

@@ -1,6 +1,5 @@
-import { z } from "zod";
 import type { InboxMessage } from "../../inbox/inbox.js";
-import { InboxMessageSchema } from "../schemas.js";
+import { ToolOutputs } from "../../protocol/tool-outputs.js";
 import { preview } from "../text.js";
 import { defineAgentTool } from "../tool.js";
 import { plural } from "../../protocol/words.js";
@@ -20,10 +19,7 @@ export const fetchInboxTool = defineAgentTool(
       "Then handle each and call ack_messages with their ids; a message not acked within the " +
       "visibility timeout is handed out again. With `wait_seconds` an empty inbox waits for mail " +
       `(at most ${MAX_MCP_WAIT_SECONDS} s here, so the call ends before clients time out).`,
-    output: {
-      messages: z.array(InboxMessageSchema),
-      count: z.number().int(),
-    },
+    output: ToolOutputs.fetch_inbox,
     annotations: { readOnlyHint: false, idempotentHint: false, openWorldHint: false },
   },
   async ({ input, caller, ctx, deps: { service } }) => {

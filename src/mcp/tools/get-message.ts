@@ -1,4 +1,4 @@
-import { MessageViewSchema } from "../schemas.js";
+import { ToolOutputs } from "../../protocol/tool-outputs.js";
 import { preview } from "../text.js";
 import { defineAgentTool } from "../tool.js";
 
@@ -9,7 +9,7 @@ export const getMessageTool = defineAgentTool(
     description:
       "One message you sent or received, with where it stands: as a whole (accepted, routed, …) and " +
       "per recipient (queued, delivered, read, acked, expired, …). Use it to see whether your message arrived.",
-    output: { message: MessageViewSchema },
+    output: ToolOutputs.get_message,
     annotations: { readOnlyHint: true, openWorldHint: false },
   },
   async ({ input, caller, deps: { service } }) => {

@@ -1,5 +1,4 @@
-import { z } from "zod";
-import { MessageViewSchema } from "../schemas.js";
+import { ToolOutputs } from "../../protocol/tool-outputs.js";
 import { preview } from "../text.js";
 import { defineAgentTool } from "../tool.js";
 import { plural } from "../../protocol/words.js";
@@ -11,10 +10,7 @@ export const getThreadTool = defineAgentTool(
     description:
       "The messages of a conversation that you sent or received, in order (by `seq`), " +
       "with their delivery status. Every message carries its `thread_id`.",
-    output: {
-      thread_id: z.string(),
-      messages: z.array(MessageViewSchema),
-    },
+    output: ToolOutputs.get_thread,
     annotations: { readOnlyHint: true, openWorldHint: false },
   },
   async ({ input, caller, deps: { service } }) => {

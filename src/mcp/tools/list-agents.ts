@@ -1,5 +1,4 @@
-import { z } from "zod";
-import { AgentSchema } from "../schemas.js";
+import { ToolOutputs } from "../../protocol/tool-outputs.js";
 import { namesText } from "../text.js";
 import { defineAgentTool } from "../tool.js";
 import { plural } from "../../protocol/words.js";
@@ -12,10 +11,7 @@ export const listAgentsTool = defineAgentTool(
       "Who is registered: names, capabilities, descriptions and status (online, idle, offline). " +
       "Filter by a capability or a status. A webhook URL shows whole to its owner and to admins, " +
       "as its origin to others.",
-    output: {
-      agents: z.array(AgentSchema),
-      count: z.number().int(),
-    },
+    output: ToolOutputs.list_agents,
     annotations: { readOnlyHint: true, openWorldHint: false },
   },
   async ({ input, caller, deps: { service } }) => {

@@ -1,8 +1,7 @@
 import type { ServerContext } from "@modelcontextprotocol/server";
-import { z } from "zod";
 import { SwitchboardError } from "../../protocol/errors.js";
 import type { Caller, Identity } from "../identity.js";
-import { AgentSchema } from "../schemas.js";
+import { ToolOutputs } from "../../protocol/tool-outputs.js";
 import { defineOpenTool } from "../tool.js";
 
 export const registerAgentTool = defineOpenTool(
@@ -15,20 +14,7 @@ export const registerAgentTool = defineOpenTool(
       "Returns a token: present it (`Authorization: Bearer <token>` over HTTP, SWITCHBOARD_TOKEN for stdio) " +
       "so a new session or process is the same agent. A name someone else registered is refused, " +
       "and so is a token Switchboard did not mint for you: present none to register a new name.",
-    output: {
-      name: z.string().describe("Your agent name."),
-      token: z
-        .string()
-        .describe("Keep it: present it to act as this agent from another session or process."),
-      created: z.boolean().describe("True when the name was new; false when it was updated."),
-      webhook_secret: z
-        .string()
-        .optional()
-        .describe(
-          "With a webhook_url: the secret each POST is signed with (x-switchboard-signature); verify it in your receiver.",
-        ),
-      agent: AgentSchema,
-    },
+    output: ToolOutputs.register_agent,
     annotations: { idempotentHint: true, destructiveHint: false, openWorldHint: false },
   },
   async ({ input, caller, ctx, deps: { service, identity } }) => {

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ReplayedMessageSchema } from "../schemas.js";
+import { ReplayedMessageSchema } from "../../protocol/tool-outputs.js";
 import { defineAgentTool } from "../tool.js";
 import { plural } from "../../protocol/words.js";
 

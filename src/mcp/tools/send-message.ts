@@ -1,9 +1,7 @@
-import type { ServerContext } from "@modelcontextprotocol/server";
-import { z } from "zod";
-import { TraceContextSchema, type TraceContext } from "../../protocol/envelope.js";
+import { traceContextOf } from "../../protocol/envelope.js";
 import type { ToolInput } from "../../protocol/tools.js";
 import type { SendResult } from "../../service/send.js";
-import { InboxMessageSchema } from "../schemas.js";
+import { ToolOutputs } from "../../protocol/tool-outputs.js";
 import { namesText, preview } from "../text.js";
 import { defineAgentTool } from "../tool.js";
 
@@ -18,36 +16,16 @@ export const sendMessageTool = defineAgentTool(
       "To answer a message, pass its id as `reply_to` (the thread is kept). " +
       "With `await_reply_seconds` it waits for the first reply and returns it. " +
       "Retrying with the same `idempotency_key` and body returns the first message instead of sending twice.",
-    output: {
-      message_id: z.string(),
-      thread_id: z.string(),
-      status: z
-        .enum(["accepted", "duplicate"])
-        .describe("duplicate: an earlier message with this idempotency key, not sent again."),
-      reply: InboxMessageSchema.nullable()
-        .optional()
-        .describe("With await_reply_seconds: the first reply (already acked), or null."),
-      reply_timed_out: z.boolean().optional(),
-    },
+    output: ToolOutputs.send_message,
     annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: false },
   },
   async ({ input, caller, ctx, deps: { service } }) => {
-    const result = await service.send(caller.agent, input, traceOf(ctx), ctx.mcpReq.signal);
+    const meta = ctx.mcpReq._meta;
+    const trace = traceContextOf(meta?.traceparent, meta?.tracestate);
+    const result = await service.send(caller.agent, input, trace, ctx.mcpReq.signal);
     return { data: result, text: sentText(input, result) };
   },
 );
-
-/** W3C trace context from the request's `_meta`; a malformed one is ignored. */
-function traceOf(ctx: ServerContext): TraceContext | undefined {
-  const meta = ctx.mcpReq._meta;
-  const parsed = TraceContextSchema.safeParse({
-    traceparent: meta?.traceparent,
-    tracestate: meta?.tracestate,
-  });
-  if (parsed.success) return parsed.data;
-  const traceparent = TraceContextSchema.shape.traceparent.safeParse(meta?.traceparent);
-  return traceparent.success ? { traceparent: traceparent.data } : undefined;
-}
 
 function targetText(input: ToolInput<"send_message">): string {
   if (input.to !== undefined) return namesText(input.to);

@@ -1,10 +1,10 @@
 import { z } from "zod";
-import { AGENT_ROLES, AGENT_STATUSES } from "../protocol/agent.js";
+import { AGENT_ROLES, AGENT_STATUSES } from "./agent.js";
 
 /**
- * Output schemas of the tools: what `structuredContent` holds. Objects the service owns
- * (agents, messages) are loose, so a field added there does not break a client that
- * validates results against the advertised schema.
+ * Output schemas of the tools: what `structuredContent` holds, and what the HTTP API
+ * (`/v1`) answers with. Objects the service owns (agents, messages) are loose, so a field
+ * added there does not break a client that validates results against the advertised schema.
  */
 
 export const DigestSchema = z
@@ -70,3 +70,50 @@ export const MessageViewSchema = z.looseObject({
 
 /** A replayed message: from an inbox (with `inbox_id`) or from a thread's records. */
 export const ReplayedMessageSchema = z.looseObject(MessageShape);
+
+/** The output shapes of the tools the HTTP API serves too; the other tools keep theirs. */
+export const ToolOutputs = {
+  register_agent: {
+    name: z.string().describe("Your agent name."),
+    token: z
+      .string()
+      .describe("Keep it: present it to act as this agent from another session or process."),
+    created: z.boolean().describe("True when the name was new; false when it was updated."),
+    webhook_secret: z
+      .string()
+      .optional()
+      .describe(
+        "With a webhook_url: the secret each POST is signed with (x-switchboard-signature); verify it in your receiver.",
+      ),
+    agent: AgentSchema,
+  },
+  list_agents: {
+    agents: z.array(AgentSchema),
+    count: z.number().int(),
+  },
+  send_message: {
+    message_id: z.string(),
+    thread_id: z.string(),
+    status: z
+      .enum(["accepted", "duplicate"])
+      .describe("duplicate: an earlier message with this idempotency key, not sent again."),
+    reply: InboxMessageSchema.nullable()
+      .optional()
+      .describe("With await_reply_seconds: the first reply (already acked), or null."),
+    reply_timed_out: z.boolean().optional(),
+  },
+  fetch_inbox: {
+    messages: z.array(InboxMessageSchema),
+    count: z.number().int(),
+  },
+  ack_messages: {
+    acked: z.array(z.string()).describe("Acknowledged by this call."),
+    already_acked: z.array(z.string()),
+    unknown: z.array(z.string()).describe("Not messages of your inbox: check the ids."),
+  },
+  get_message: { message: MessageViewSchema },
+  get_thread: {
+    thread_id: z.string(),
+    messages: z.array(MessageViewSchema),
+  },
+} as const satisfies Record<string, z.ZodRawShape>;
