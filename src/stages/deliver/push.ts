@@ -2,7 +2,6 @@ import { sendCommands } from "../../redis/batch.js";
 import { performance } from "node:perf_hooks";
 import { DelayedError } from "bullmq";
 import type { RedisClient } from "../../redis/client.js";
-import type { Pipeline } from "../../config/pipeline.js";
 import { decodeStored, readStoredEnvelopes } from "../../history/record.js";
 import { SwitchboardError, type ErrorInfo } from "../../protocol/errors.js";
 import { Field, text, type Output, type StreamEntry } from "../../streams/entry.js";
@@ -14,13 +13,11 @@ import { recordDelivered } from "../../telemetry/record.js";
 import {
   entryProcessor,
   retryingStatus,
-  toJob,
   type EntryJobsOptions,
   type JobTry,
   type Tried,
 } from "../../retry/jobs.js";
-import { policyOf } from "../../pipeline/failure-decision.js";
-import { jobOptions, WEBHOOK_QUEUE, type Queues } from "../../retry/queues.js";
+import { WEBHOOK_QUEUE, type Queues } from "../../retry/queues.js";
 import { Breakers } from "../../webhook/breaker.js";
 import { endpointOf } from "../../webhook/endpoint.js";
 import { postWebhook, type WebhookResult as PostResult } from "../../webhook/post.js";
@@ -28,37 +25,30 @@ import { postWebhook, type WebhookResult as PostResult } from "../../webhook/pos
 /** What the delivery marker holds for a message pushed to a webhook (else an inbox entry id). */
 export const PUSHED = "webhook";
 
-/** Queues deliver entries for push to their recipients' webhooks; the first try is immediate. */
-export async function schedulePushes(
-  queues: Queues,
-  pipeline: Pipeline,
-  entries: readonly StreamEntry[],
-): Promise<void> {
-  if (entries.length === 0) return;
-  const attempts = policyOf(pipeline, "delivery").attempts;
-  await queues.addEach(
-    WEBHOOK_QUEUE,
-    entries.map((entry) => ({
-      name: "push",
-      data: toJob(entry, 0),
-      opts: jobOptions(attempts, `push-${entry.id}`),
-      traceparent: entry.fields.get(Field.traceparent),
-    })),
-  );
-}
-
 export interface PusherOptions extends EntryJobsOptions {
   redis: RedisClient;
   keys: Keys;
   queues: Queues;
 }
 
+/** What one try at a push came to: an outcome, or no try because the breaker holds it back. */
+export type Pushed = Tried | Held;
+
+/** The endpoint's breaker is open, or its probe is out: no try made; the next at `until`. */
+export interface Held {
+  kind: "held";
+  endpoint: string;
+  breaker: "open" | "half_open";
+  until: number;
+}
+
 /**
- * Pushes messages to webhooks: works the webhook queue of a process that runs deliver.
- * Each try reads the recipient's current webhook (fixed endpoints are used at once),
- * asks the endpoint's circuit breaker (one per webhook URL, see `endpointOf`), POSTs the
- * signed envelope and records the result;
- * failures are retried by the `delivery` policy and dead-lettered when it is spent.
+ * Pushes messages to webhooks. {@link Pusher.attempt} is one try, the same for a message's
+ * first try (made by deliver itself, see `first-try.ts`) and for every retry (a job of the
+ * webhook queue of a process that runs deliver, worked here): it reads the recipient's
+ * current webhook (fixed endpoints are used at once), asks the endpoint's circuit breaker
+ * (one per webhook URL, see `endpointOf`), POSTs the signed envelope and records the
+ * result; failures are retried by the `delivery` policy and dead-lettered when it is spent.
  */
 export class Pusher {
   readonly #o: PusherOptions;
@@ -72,16 +62,33 @@ export class Pusher {
   start(): void {
     const span = { name: "send webhook", destination: "webhook" };
     const processor = entryProcessor(this.#o, span, (entry, thisTry, job, token) =>
-      this.#push(entry, thisTry, (until) => job.moveToDelayed(until, token)),
+      this.#retry(entry, thisTry, (until) => job.moveToDelayed(until, token)),
     );
     this.#o.queues.work(WEBHOOK_QUEUE, processor, this.#o.pipeline.webhooks.concurrency);
   }
 
-  async #push(
+  /** A job's try; one held back by the breaker waits for it, which is not an attempt. */
+  async #retry(
     entry: StreamEntry,
     thisTry: JobTry,
     delayUntil: (at: number) => Promise<void>,
   ): Promise<Tried> {
+    const pushed = await this.attempt(entry, thisTry);
+    if (pushed.kind !== "held") return pushed;
+    await this.#o.committer.append(entry, {
+      kind: "forward",
+      outputs: heldStatus(entry, thisTry, pushed),
+    });
+    await delayUntil(pushed.until);
+    throw new DelayedError(); // waiting for the breaker is not an attempt
+  }
+
+  /**
+   * One try at pushing an entry. `budget`, for a first try: when it fires, the POST is
+   * abandoned as a timeout that the breaker does not count (the endpoint may be slow, not
+   * failing); the caller hands the message to a job.
+   */
+  async attempt(entry: StreamEntry, thisTry: JobTry, budget?: AbortSignal): Promise<Pushed> {
     const { redis, keys, pipeline } = this.#o;
     const messageId = text(entry, Field.messageId);
     const recipient = text(entry, Field.recipient);
@@ -103,7 +110,8 @@ export class Pusher {
     )) as [[null, string | null], [null, [string | null, string | null, string | null]]];
     // Pushed before, and maybe not recorded: a job whose write failed runs again. Say it
     // again, as deliver does for an inbox marker (the status is one field per recipient).
-    if (marker === PUSHED) return { kind: "forward", outputs: [delivered(messageId, recipient)] };
+    if (marker === PUSHED)
+      return { kind: "forward", outputs: [pushedStatus(messageId, recipient)] };
     if (marker !== null) return DONE;
     const [name, url, secret] = agent;
     if (name === null) {
@@ -125,18 +133,12 @@ export class Pusher {
       // that succeeds closes the breaker in milliseconds.
       const due =
         permit.state === "half_open" ? Math.min(permit.until, Date.now() + 1000) : permit.until;
-      const until = due + Math.floor(Math.random() * 250);
-      await this.#o.committer.append(entry, {
-        kind: "forward",
-        outputs: retryingStatus(entry, "deliver", breakerError(endpoint.label, until), {
-          attempt: thisTry.attempt,
-          max_attempts: thisTry.of,
-          next_at: new Date(until).toISOString(),
-          breaker: permit.state === "half_open" ? "half_open" : "open",
-        }),
-      });
-      await delayUntil(until);
-      throw new DelayedError(); // waiting for the breaker is not an attempt
+      return {
+        kind: "held",
+        endpoint: endpoint.label,
+        breaker: permit.state === "half_open" ? "half_open" : "open",
+        until: due + Math.floor(Math.random() * 250),
+      };
     }
     const body = await this.#body(entry, messageId);
     const started = performance.now();
@@ -149,12 +151,15 @@ export class Pusher {
       traceparent: text(entry, Field.traceparent),
       timeoutMs: pipeline.webhooks.timeoutMs,
       allowPrivateNetworks: pipeline.webhooks.allowPrivateNetworks,
+      signal: budget,
     });
     metrics.webhookRequestDuration.observe({}, (performance.now() - started) / 1000);
     metrics.webhookRequests.inc({ result: resultLabel(result) });
-    // A refusal by the receiver, or by us before connecting, says nothing of its health.
+    // A refusal by the receiver, or by us before connecting, says nothing of its health;
+    // nor does a first try abandoned at its budget.
     const endpointFailed = !result.ok && !NOT_ENDPOINT_FAILURES.has(result.error.code);
-    await this.#breakers.record(endpoint, !endpointFailed);
+    const abandoned = !result.ok && budget?.aborted === true;
+    if (!abandoned) await this.#breakers.record(endpoint, !endpointFailed);
     if (!result.ok) return retry(result.error, endpoint.label, result.retryAfterMs);
     await redis.set(
       keys.delivered(recipient, messageId),
@@ -163,7 +168,7 @@ export class Pusher {
       pipeline.dedupe.deliveryWindowMs,
     );
     recordDelivered("webhook", messageId);
-    return { kind: "forward", outputs: [delivered(messageId, recipient)] };
+    return { kind: "forward", outputs: [pushedStatus(messageId, recipient)] };
   }
 
   /** The envelope as JSON: carried in the entry, or from the message record. */
@@ -201,7 +206,8 @@ function resultLabel(result: PostResult): WebhookResult {
   return result.ok ? "ok" : (RESULT_LABELS[result.error.code] ?? "unreachable");
 }
 
-function delivered(messageId: string, recipient: string): Output {
+/** The `delivered` status of a message pushed to its recipient's webhook. */
+export function pushedStatus(messageId: string, recipient: string): Output {
   return {
     to: "persist",
     fields: [
@@ -222,6 +228,16 @@ function delivered(messageId: string, recipient: string): Output {
 /** The entry's own fields (a push job's entry is a deliver entry). */
 function originalFields(entry: StreamEntry): (string | Buffer)[] {
   return [...entry.fields].flatMap(([name, value]) => [name, value]);
+}
+
+/** The `retrying` status of a push held back by its endpoint's breaker. */
+export function heldStatus(entry: StreamEntry, thisTry: JobTry, held: Held): Output[] {
+  return retryingStatus(entry, "deliver", breakerError(held.endpoint, held.until), {
+    attempt: thisTry.attempt,
+    max_attempts: thisTry.of,
+    next_at: new Date(held.until).toISOString(),
+    breaker: held.breaker,
+  });
 }
 
 function breakerError(endpoint: string, until: number): ErrorInfo {
