@@ -8,7 +8,8 @@ import { DONE, type Outcome, type StageContext, type StageFactory } from "../../
 import { inboxAppendScript } from "../../inbox/scripts.js";
 import { traceInboxSend, type InboxSend } from "../../inbox/tracing.js";
 import { recordDelivered } from "../../telemetry/record.js";
-import { PUSHED, pushedStatus } from "./push.js";
+import { PUSHED } from "./push.js";
+import { pushedStatus } from "./push-results.js";
 
 /**
  * deliver: appends a message to one recipient's inbox stream, once per message and

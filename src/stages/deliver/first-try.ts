@@ -12,7 +12,8 @@ import { Field, type Output, type StreamEntry } from "../../streams/entry.js";
 import type { Logger } from "../../telemetry/log.js";
 import { metrics } from "../../telemetry/metrics.js";
 import { Slots } from "./slots.js";
-import { heldStatus, type Pusher, type Pushed } from "./push.js";
+import type { Pusher } from "./push.js";
+import { heldStatus, type Pushed } from "./push-results.js";
 
 /**
  * How long deliver waits for the first tries of a batch (a free slot and the POST); what
@@ -72,21 +73,31 @@ export class FirstTries implements WebhookPushes {
     const budget = AbortSignal.timeout(firstTryBudgetMs(this.#o.pipeline, this.#o.stage));
     const of = policyOf(this.#o.pipeline, "delivery").attempts;
     const firstTry: JobTry = { attempt: 1, of };
+    let prepared: Awaited<ReturnType<Pusher["prepare"]>>;
+    try {
+      prepared = await this.#o.pusher.prepare(entries);
+    } catch {
+      return this.#handOff(entries.map((entry) => again(entry, of))); // the jobs try from scratch
+    }
     const tried = await Promise.all(
-      entries.map((entry) =>
-        this.#slots.run(async (): Promise<HandOff | Outcome> => {
+      prepared.map(async (p, i) => {
+        if (p.kind !== "ready") return p;
+        return this.#slots.run(async (): Promise<HandOff | Outcome> => {
+          const entry = entries[i]!;
           if (budget.aborted) return again(entry, of);
           const trace = traceAttempt("send webhook", "webhook", entry, 1);
           try {
-            const pushed = await this.#o.pusher.attempt(entry, firstTry, budget);
-            trace.end(pushed.kind === "held" ? { kind: "retry", error: HELD } : pushed);
+            let pushed = await this.#o.pusher.send(p, firstTry, budget);
+            // The span's context goes on in what the try wrote (its `delivered` status).
+            if (pushed.kind === "held") trace.end({ kind: "retry", error: HELD });
+            else pushed = trace.end(pushed);
             return this.#settle(entry, firstTry, pushed, budget);
           } catch (error) {
             trace.end({ kind: "retry", error: toErrorInfo(error) });
             return again(entry, of);
           }
-        }),
-      ),
+        });
+      }),
     );
     return this.#handOff(tried);
   }
