@@ -62,7 +62,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --failures      instead: throughput to webhooks (push delivery to a receiver process of
                   the bench's) when 10% of deliveries fail once (a 503, then retried after
                   ~50 ms), with the endpoint's circuit breaker as configured and held off,
-                  against none failing; the cases interleaved in every run; checks every
+                  against none failing, and the same messages to inboxes (push ÷ inbox);
+                  the cases interleaved in every run; checks every webhook
                   message is delivered exactly once; uses --messages, --runs (per case),
                   --warmup, --agents, --body-bytes, --timeout-s, --quiet-wait, --json,
                   --no-write, --no-build and the first of --workers

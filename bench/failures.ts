@@ -3,7 +3,8 @@
  * fail once (a 503, then retried through BullMQ) against none failing, in the same run,
  * the cases interleaved; the failing case twice, with the endpoint's circuit breaker as
  * configured and held off (so the retries' own cost shows apart from a breaker's
- * cool-down). Called by bench/pipeline.ts (the `bench` script's entry).
+ * cool-down); and the same messages delivered to inboxes, for push delivery's ratio to inbox
+ * delivery. Called by bench/pipeline.ts (the `bench` script's entry).
  * Progress goes to stderr; the table (or, with --json, one JSON line) to stdout.
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -26,7 +27,8 @@ import { composeMessages } from "./load.js";
 import { failed, killAllNow, progress, quietBeforeMeasuring, stopOnSignals } from "./procs.js";
 import { writePipelineWith } from "./pipeline-file.js";
 import { machineDetails, publish } from "./report.js";
-import { abortRun, inTurn, type Setup } from "./run.js";
+import { abortRun, agentsFor, inTurn, type Setup } from "./run.js";
+import { runScenario, type Result } from "./measure.js";
 
 /**
  * The delivery retries of the benchmark: short, so that the retried tenth is delivered
@@ -74,6 +76,9 @@ function casesIn(dir: string): FailuresCase[] {
   ];
 }
 
+/** The inbox case, measured in every run beside the webhook cases. */
+const INBOX = { name: "inbox delivery (no webhook)" } as const;
+
 /** Runs the benchmark; returns the exit code. */
 export async function runFailuresBench(
   options: BenchOptions,
@@ -90,7 +95,8 @@ export async function runFailuresBench(
     pipeline,
     admin,
     producer,
-    agents: options.agents,
+    // Enough recipients that the inbox case fills no inbox.
+    agents: agentsFor({ ...options, rate: 0 }, pipeline),
     timeoutMs: options.timeoutS * 1000,
   };
   process.on("exit", killAllNow);
@@ -104,10 +110,19 @@ export async function runFailuresBench(
     const messages = composeMessages(options.messages, setup.agents, options.bodyBytes, "m");
     const warmup = composeMessages(options.warmup, setup.agents, options.bodyBytes, "w");
     const results = new Map<CaseKey, FailuresResult[]>(cases.map((c) => [c.key, []]));
+    // The same messages to agents without a webhook: inbox delivery, for push's ratio to it.
+    const inbox: Result[] = [];
     for (let run = 1; run <= runs; run += 1) {
-      for (const c of inTurn(cases, run)) {
+      for (const c of inTurn([...cases, INBOX], run)) {
         await quietBeforeMeasuring(options.quietS);
         const label = `${c.name}, run ${run}/${runs}`;
+        if (!("key" in c)) {
+          const env = { SWITCHBOARD_PIPELINE: cases[0]!.pipelineFile };
+          inbox.push(
+            await runScenario(setup, { kind: "ours", workers, messages, warmup, label, env }),
+          );
+          continue;
+        }
         const scenario = { case: c, workers, messages, warmup, label };
         results.get(c.key)!.push(await runFailuresScenario(setup, scenario));
       }
@@ -127,6 +142,7 @@ export async function runFailuresBench(
       webhooks: pipeline.webhooks,
       breakerHeldOff: BREAKER_HELD_OFF,
       cases: cases.map((c) => ({ key: c.key, name: c.name, runs: results.get(c.key)! })),
+      inbox,
     };
     publish(options, {
       name: "failures",

@@ -5,13 +5,14 @@ import type { RedisTarget } from "../redis/target.js";
 import { Failures } from "../failures/sink.js";
 import { Queues } from "../retry/queues.js";
 import { StageRetries } from "../retry/stage-retries.js";
-import { Pusher, schedulePushes } from "../stages/deliver/push.js";
+import { Pusher } from "../stages/deliver/push.js";
+import { FirstTries } from "../stages/deliver/first-try.js";
 import { Committer } from "../pipeline/commit.js";
 import type { Logger } from "../telemetry/log.js";
 import { WorkerHeartbeat } from "../pipeline/heartbeat.js";
 import { StageRunner } from "../pipeline/runner.js";
 import { ensureGroups } from "../streams/groups.js";
-import type { StageFactory, WebhookQueue } from "../pipeline/stage.js";
+import type { StageFactory } from "../pipeline/stage.js";
 import type { Lease } from "../streams/lease.js";
 
 export interface PartitionWorkerOptions {
@@ -50,9 +51,6 @@ export class PartitionWorker {
     const fence = lease && (() => lease.fence);
     const queues = (this.#queues = new Queues(target, keys, log));
     const failures = (this.#failures = new Failures(redis, keys, pipeline, log));
-    const webhooks: WebhookQueue = {
-      schedule: (entries) => schedulePushes(queues, pipeline, entries),
-    };
     this.#heartbeat = new WorkerHeartbeat({
       redis,
       keys,
@@ -60,19 +58,21 @@ export class PartitionWorker {
       name: consumer,
       log,
     });
-    if (options.stages.includes("deliver")) {
-      const stage = pipeline.stages.deliver;
-      this.#pusher = new Pusher({
-        redis,
-        keys,
-        pipeline,
-        stage,
-        queues,
-        committer: new Committer(redis, keys, pipeline, stage, fence),
-        failures,
-        log: log.child({ stage: "deliver" }),
-      });
-    }
+    // Deliver makes a push's first try; the pusher's job worker, the retries.
+    const stage = pipeline.stages.deliver;
+    const deliverLog = log.child({ stage: "deliver" });
+    const pusher = new Pusher({
+      redis,
+      keys,
+      pipeline,
+      stage,
+      queues,
+      committer: new Committer(redis, keys, pipeline, stage, fence),
+      failures,
+      log: deliverLog,
+    });
+    if (options.stages.includes("deliver")) this.#pusher = pusher;
+    const webhooks = new FirstTries({ pusher, queues, pipeline, stage, failures, log: deliverLog });
     this.#runners = options.stages.map(
       (stage) =>
         new StageRunner(

@@ -61,7 +61,7 @@ export const RoutingSchema = z.strictObject({
 export const WebhooksSchema = z.strictObject({
   /** A webhook that has not answered within this time has failed (WEBHOOK_TIMEOUT). */
   timeoutMs: positiveInt("milliseconds").max(120_000).default(5000),
-  /** Concurrent webhook requests per process. */
+  /** Concurrent webhook requests per process: for first tries, and as many for retries. */
   concurrency: positiveInt("requests").max(1000).default(32),
   /**
    * False: webhook URLs on loopback, private, link-local or unique-local addresses are

@@ -16,7 +16,7 @@ import { parseEntries, type StreamEntry } from "../streams/entry.js";
 import { deleteConsumer, ensureGroup } from "../streams/groups.js";
 import { Janitor } from "./janitor.js";
 import type { FailureSink, RetryResolver, RetryResolverFactory } from "./ports.js";
-import type { Outcome, StageFactory, StageHandler, WebhookQueue } from "./stage.js";
+import type { Outcome, StageFactory, StageHandler, WebhookPushes } from "./stage.js";
 import { traceBatch } from "./tracing.js";
 import type { Lease } from "../streams/lease.js";
 
@@ -33,7 +33,7 @@ export interface RunnerOptions {
   failures: FailureSink;
   /** The stage's retry path (the policy table and its queue). */
   retries: RetryResolverFactory;
-  webhooks: WebhookQueue;
+  webhooks: WebhookPushes;
   /**
    * The partition's lease, when this process owns it (`ordering: thread`): one consumer
    * loop, which first takes over what the previous owner left pending, acts only while

@@ -65,15 +65,16 @@ export interface StageContext {
   log: Logger;
   now: () => number;
   /** Where deliver hands messages for recipients with a webhook. */
-  webhooks: WebhookQueue;
+  webhooks: WebhookPushes;
 }
 
 /**
- * The webhook push queue as a stage sees it (a BullMQ queue, wired in `src/app/`): the
- * entries are pushed by a job worker, their first try at once.
+ * Push delivery as a stage sees it (wired in `src/app/`): each entry's first try is made
+ * in this call; what does not succeed is handed to the webhook queue (BullMQ) to be tried
+ * again. Returns one outcome per entry, in order; never throws.
  */
-export interface WebhookQueue {
-  schedule(entries: readonly StreamEntry[]): Promise<void>;
+export interface WebhookPushes {
+  push(entries: readonly StreamEntry[]): Promise<Outcome[]>;
 }
 
 export type StageFactory = (context: StageContext) => StageHandler;

@@ -6,7 +6,7 @@ import { isPublicAddress, rangeOf } from "./address.js";
 /** The `code` of the error a connection to a forbidden address fails with. */
 export const FORBIDDEN_ADDRESS = "ERR_SWITCHBOARD_FORBIDDEN_ADDRESS";
 
-/** A connection refused because its address is not public; `fetch` reports it as its cause. */
+/** A connection refused because its address is not public; `undici's `request` rejects with it. */
 export class ForbiddenAddressError extends Error {
   readonly code = FORBIDDEN_ADDRESS;
 
@@ -67,14 +67,20 @@ function publicOnlyConnector(): buildConnector.connector {
   };
 }
 
-let publicOnly: Dispatcher | undefined;
+/** The two HTTP clients, made when first used; `[allowPrivateNetworks]`. */
+const dispatchers = new Map<boolean, Dispatcher>();
 
 /**
- * The HTTP client webhooks are POSTed with: one that reaches public addresses only when
- * `webhooks.allowPrivateNetworks` is false, else undici's default.
+ * The HTTP client webhooks are POSTed with, shared by the first tries and the retries: an
+ * undici `Agent`, which keeps a pool of keep-alive connections per origin, so a busy
+ * endpoint is not reconnected to for each message. With `webhooks.allowPrivateNetworks`
+ * false it reaches public addresses only.
  */
-export function webhookDispatcher(allowPrivateNetworks: boolean): Dispatcher | undefined {
-  if (allowPrivateNetworks) return undefined;
-  publicOnly ??= new Agent({ connect: publicOnlyConnector() });
-  return publicOnly;
+export function webhookDispatcher(allowPrivateNetworks: boolean): Dispatcher {
+  let dispatcher = dispatchers.get(allowPrivateNetworks);
+  if (dispatcher === undefined) {
+    dispatcher = new Agent(allowPrivateNetworks ? {} : { connect: publicOnlyConnector() });
+    dispatchers.set(allowPrivateNetworks, dispatcher);
+  }
+  return dispatcher;
 }

@@ -1,4 +1,4 @@
-import { fetch, type Response } from "undici";
+import { request as undiciRequest, type Dispatcher } from "undici";
 import type { ErrorInfo } from "../protocol/errors.js";
 import { FORBIDDEN_ADDRESS, webhookDispatcher } from "./connect.js";
 import { endpointOf } from "./endpoint.js";
@@ -15,6 +15,8 @@ export interface WebhookRequest {
   /** The W3C trace context of the message, if any. */
   traceparent?: string | undefined;
   timeoutMs: number;
+  /** Abandons the request before `timeoutMs` when it fires (a first try's budget). */
+  signal?: AbortSignal | undefined;
   /** False: connect to global unicast addresses only (`webhooks.allowPrivateNetworks`). */
   allowPrivateNetworks: boolean;
 }
@@ -30,6 +32,9 @@ export type WebhookResult =
     };
 
 const USER_AGENT = "switchboard-webhook/1";
+
+/** How much of an answer's body is read and dropped to keep its connection; past it, closed. */
+const DRAIN_LIMIT_BYTES = 64 * 1024;
 
 /**
  * POSTs a message to a webhook, signed, with a timeout, and classifies the answer: 2xx
@@ -48,21 +53,23 @@ export async function postWebhook(request: WebhookRequest): Promise<WebhookResul
     [SIGNATURE_HEADER]: signWebhook(request.secret, timestamp, request.body),
   };
   if (request.traceparent !== undefined) headers.traceparent = request.traceparent;
-  let response: Response;
+  let response: Dispatcher.ResponseData;
   try {
-    response = await fetch(request.url, {
+    // `request`, not `fetch`: a fraction of the CPU, and a redirect is not followed.
+    response = await undiciRequest(request.url, {
       method: "POST",
       headers,
       body: request.body,
-      redirect: "manual",
       dispatcher: webhookDispatcher(request.allowPrivateNetworks),
-      signal: AbortSignal.timeout(request.timeoutMs),
+      signal: timeoutSignal(request),
     });
+    // The answer's body is not read, only drained, so the connection is kept for the next
+    // POST to this origin (cancelling the body would close it).
+    await response.body.dump({ limit: DRAIN_LIMIT_BYTES });
   } catch (error) {
     return failureOf(error, request);
   }
-  await response.body?.cancel(); // the answer's body is not read; free the connection
-  const { status } = response;
+  const status = response.statusCode;
   if (status >= 200 && status < 300) return { ok: true, status };
   const where = `webhook ${endpointOf(request.url).label} answered ${status}`; // no query string
   if (status === 408 || status === 429) {
@@ -70,7 +77,7 @@ export async function postWebhook(request: WebhookRequest): Promise<WebhookResul
       ok: false,
       status,
       error: { code: "WEBHOOK_THROTTLED", message: `${where}; trying again later` },
-      ...retryAfter(response.headers.get("retry-after")),
+      ...retryAfter(header(response, "retry-after")),
     };
   }
   if (status >= 500) {
@@ -78,7 +85,7 @@ export async function postWebhook(request: WebhookRequest): Promise<WebhookResul
       ok: false,
       status,
       error: { code: "WEBHOOK_SERVER_ERROR", message: `${where}; trying again later` },
-      ...retryAfter(response.headers.get("retry-after")),
+      ...retryAfter(header(response, "retry-after")),
     };
   }
   return {
@@ -89,6 +96,11 @@ export async function postWebhook(request: WebhookRequest): Promise<WebhookResul
       message: `${where}, refusing the message; fix the receiver, then replay the dead letter (switchboard dlq replay)`,
     },
   };
+}
+
+function timeoutSignal(request: WebhookRequest): AbortSignal {
+  const timeout = AbortSignal.timeout(request.timeoutMs);
+  return request.signal === undefined ? timeout : AbortSignal.any([timeout, request.signal]);
 }
 
 function failureOf(error: unknown, request: WebhookRequest): WebhookResult {
@@ -103,13 +115,14 @@ function failureOf(error: unknown, request: WebhookRequest): WebhookResult {
       },
     };
   }
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  if (cause?.code === FORBIDDEN_ADDRESS) {
+  // undici's `request` rejects with the connector's error itself (`fetch` wrapped it).
+  const failure = error as { code?: string; message?: string };
+  if (failure.code === FORBIDDEN_ADDRESS) {
     return {
       ok: false,
       error: {
         code: "WEBHOOK_FORBIDDEN",
-        message: `${webhook} refused before connecting: ${cause.message ?? ""}, which webhooks.allowPrivateNetworks: false forbids; register a public URL`,
+        message: `${webhook} refused before connecting: ${failure.message ?? ""}, which webhooks.allowPrivateNetworks: false forbids; register a public URL`,
       },
     };
   }
@@ -117,9 +130,14 @@ function failureOf(error: unknown, request: WebhookRequest): WebhookResult {
     ok: false,
     error: {
       code: "WEBHOOK_UNREACHABLE",
-      message: `${webhook} unreachable: ${cause?.code ?? cause?.message ?? (error as Error).message}`,
+      message: `${webhook} unreachable: ${failure.code ?? failure.message ?? String(error)}`,
     },
   };
+}
+
+function header(response: Dispatcher.ResponseData, name: string): string | null {
+  const value = response.headers[name];
+  return (Array.isArray(value) ? value[0] : value) ?? null;
 }
 
 /** `Retry-After` as delay-seconds or an HTTP date; nothing when absent or unreadable. */

@@ -28,9 +28,14 @@ afterEach(async () => {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A pipeline whose delivery retries are quick and exact (no jitter). */
+/**
+ * A pipeline whose delivery retries are quick and exact (no jitter), and whose claims wait
+ * long enough that a first try has its full budget (half of claimIdleMs, at most 1 s): a
+ * try abandoned on a busy machine would be made twice.
+ */
 function retrying(attempts: number, delayMs: number, extra: Record<string, unknown> = {}) {
   return fastPipeline({
+    defaults: { claimIdleMs: 2000 },
     retries: { delivery: { attempts, delayMs, maxDelayMs: 60_000, jitter: 0 } },
     webhooks: { timeoutMs: 1000, breaker: { failureThreshold: 100, cooldownMs: 1000 } },
     ...extra,

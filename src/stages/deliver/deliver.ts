@@ -9,6 +9,7 @@ import { inboxAppendScript } from "../../inbox/scripts.js";
 import { traceInboxSend, type InboxSend } from "../../inbox/tracing.js";
 import { recordDelivered } from "../../telemetry/record.js";
 import { PUSHED } from "./push.js";
+import { pushedStatus } from "./push-results.js";
 
 /**
  * deliver: appends a message to one recipient's inbox stream, once per message and
@@ -46,7 +47,9 @@ export const deliverStage: StageFactory = (context) => ({
         pushes.set(i, c.entry);
         return DONE;
       }
-      if (inboxId === PUSHED) return DONE; // pushed before; the pusher told persist
+      // Pushed before: maybe by a first try whose entry was not acknowledged (a crash).
+      if (inboxId === PUSHED)
+        return { kind: "forward", outputs: [pushedStatus(c.messageId, c.recipient)] };
       if (appended === 1) recordDelivered("inbox", c.messageId);
       return {
         kind: "forward",
@@ -71,7 +74,7 @@ export const deliverStage: StageFactory = (context) => ({
         ],
       };
     });
-    return schedule(context, pushes, await confirmed(context, deliverable, outcomes));
+    return push(context, pushes, await confirmed(context, deliverable, outcomes));
   },
 });
 
@@ -98,19 +101,16 @@ async function confirmed(
 const UNCONFIRMED =
   "inbox append not confirmed by the replicas: the recipient may see the message already, but a failover could lose it; the delivery is retried";
 
-/** Hands webhook recipients to the pusher; if the queue cannot take them, they stay pending. */
-async function schedule(
+/** Pushes to webhook recipients: the first tries now, what fails to the webhook queue. */
+async function push(
   context: StageContext,
   pushes: ReadonlyMap<number, StreamEntry>,
   outcomes: Outcome[],
 ): Promise<Outcome[]> {
-  try {
-    await context.webhooks.schedule([...pushes.values()]);
-    return outcomes;
-  } catch (error) {
-    const retry: Outcome = { kind: "retry", error: toErrorInfo(error) };
-    return outcomes.map((o, i) => (pushes.has(i) ? retry : o));
-  }
+  if (pushes.size === 0) return outcomes;
+  const pushed = await context.webhooks.push([...pushes.values()]);
+  [...pushes.keys()].forEach((i, k) => (outcomes[i] = pushed[k]!));
+  return outcomes;
 }
 
 interface Deliverable {
