@@ -29,6 +29,8 @@ export async function startServe(options: {
   admin: Redis;
   pipeline: Pipeline;
   label: string;
+  /** More environment for serve (e.g. SWITCHBOARD_PIPELINE). */
+  env?: NodeJS.ProcessEnv;
 }): Promise<Serve> {
   const keys = new Keys(`bench-mcp-${randomBytes(4).toString("hex")}`);
   // e.g. BENCH_SERVE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it
@@ -39,6 +41,7 @@ export async function startServe(options: {
     [...nodeArgs, BIN, "serve", "--port", String(port)],
     {
       ...process.env,
+      ...options.env,
       REDIS_URL: options.url,
       SWITCHBOARD_PREFIX: keys.prefix,
       SWITCHBOARD_LOG_LEVEL: "warn",
