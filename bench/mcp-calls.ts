@@ -27,7 +27,7 @@ const SERVERS: readonly callsReport.Server[] = ["switchboard", "bare"];
 const BARE = new URL("./bare-mcp-server.ts", import.meta.url).pathname;
 
 /** A server under test: its MCP endpoint and process. */
-interface Target {
+export interface Target {
   url: URL;
   proc: procs.Proc;
   stop(): Promise<void>;
@@ -81,7 +81,7 @@ async function window(
 }
 
 /** 10 agents in `mode` on a fresh server, each tool measured in turn. */
-async function measureTools(
+export async function measureTools(
   target: Target,
   mode: Mode,
   options: BenchOptions,
@@ -102,7 +102,7 @@ async function measureTools(
   }
 }
 
-async function startBare(label: string): Promise<Target> {
+export async function startBare(label: string): Promise<Target> {
   const port = await procs.freePort();
   const proc = procs.spawnProc(label, ["--import", "tsx", BARE], {
     ...process.env,
