@@ -91,7 +91,9 @@ export const USAGE = `usage: npm run bench -- [options]
 
 Environment: REDIS_URL (else 127.0.0.1:6379 or a spawned redis-server), SWITCHBOARD_PIPELINE,
 BENCH_WORKER_NODE_ARGS (extra node flags for our workers, e.g. "--cpu-prof --cpu-prof-dir=DIR"),
-BENCH_SERVE_NODE_ARGS (the same for the serve process of --mcp), NATS_URL (--peers; default
+BENCH_SERVE_NODE_ARGS (the same for the serve process of --mcp and --mcp-calls),
+BENCH_BASELINE_BIN (--mcp-calls: another build's bin/switchboard.js, e.g. the commit before,
+measured as a third server in every run), NATS_URL (--peers; default
 nats://127.0.0.1:4222).
 `;
 

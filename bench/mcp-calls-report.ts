@@ -2,7 +2,7 @@ import type { Mode } from "./mcp-agents.js";
 import { median } from "./redis-tools.js";
 import { markers, type Machine } from "./report.js";
 
-export type Server = "switchboard" | "bare";
+export type Server = "switchboard" | "baseline" | "bare";
 
 /** One window of one tool against one server. */
 export interface Figures {
@@ -20,6 +20,8 @@ export interface Row {
   tool: string;
   switchboard: Figures;
   bare: Figures;
+  /** BENCH_BASELINE_BIN's build, when one was given. */
+  baseline?: Figures | undefined;
 }
 
 export interface CallsReport {
@@ -29,6 +31,8 @@ export interface CallsReport {
   runs: number;
   seconds: number;
   rows: Row[];
+  /** The other build measured as `baseline` (BENCH_BASELINE_BIN), if any. */
+  baseline?: string | undefined;
 }
 
 /** The serve CPU per call aimed at (issue 15, item 4). */
@@ -37,8 +41,8 @@ const AIM_MS: Readonly<Record<string, number>> = { heartbeat: 0.4, send_message:
 export const keyOf = (k: { server: Server; mode: Mode; tool: string }) =>
   `${k.server} ${k.mode} ${k.tool}`;
 
-function medianFigures(runs: readonly Figures[] | undefined): Figures {
-  if (runs === undefined || runs.length === 0) throw new Error("no runs to combine");
+function medianFigures(runs: readonly Figures[]): Figures {
+  if (runs.length === 0) throw new Error("no runs to combine");
   const m = (pick: (f: Figures) => number) => median(runs.map(pick));
   return {
     calls: m((f) => f.calls),
@@ -55,12 +59,17 @@ export function rowsOf(
   tools: readonly string[],
 ): Row[] {
   return modes.flatMap((mode) =>
-    tools.map((tool) => ({
-      mode,
-      tool,
-      switchboard: medianFigures(seen.get(keyOf({ server: "switchboard", mode, tool }))),
-      bare: medianFigures(seen.get(keyOf({ server: "bare", mode, tool }))),
-    })),
+    tools.map((tool) => {
+      const of = (server: Server) => seen.get(keyOf({ server, mode, tool })) ?? [];
+      const baseline = of("baseline");
+      return {
+        mode,
+        tool,
+        switchboard: medianFigures(of("switchboard")),
+        bare: medianFigures(of("bare")),
+        baseline: baseline.length === 0 ? undefined : medianFigures(baseline),
+      };
+    }),
   );
 }
 
@@ -71,16 +80,28 @@ const whole = (x: number) => Math.round(x).toLocaleString("en-US");
 const cpuRatio = (r: Row) => r.switchboard.cpuMsPerCall / r.bare.cpuMsPerCall;
 
 export function callsTable(report: CallsReport): string {
+  const before = report.baseline !== undefined;
   const lines = [
-    "| Era | tool | calls/s | bare calls/s | serve CPU ms/call | bare CPU ms/call | CPU ratio | p50 / p99 ms | bare p50 / p99 ms |",
-    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    `| Era | tool | calls/s | bare calls/s | serve CPU ms/call | bare CPU ms/call | CPU ratio | p50 / p99 ms | bare p50 / p99 ms |${before ? " baseline CPU ms/call | baseline p50 / p99 ms |" : ""}`,
+    `| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |${before ? " ---: | ---: |" : ""}`,
   ];
   for (const r of report.rows) {
     const s = r.switchboard;
     const b = r.bare;
-    lines.push(
-      `| ${era(r.mode)} | \`${r.tool}\` | ${whole(s.callsPerS)} | ${whole(b.callsPerS)} | ${f2(s.cpuMsPerCall)} | ${f2(b.cpuMsPerCall)} | ${f1(cpuRatio(r))}× | ${f1(s.p50Ms)} / ${f1(s.p99Ms)} | ${f1(b.p50Ms)} / ${f1(b.p99Ms)} |`,
-    );
+    const cells = [
+      era(r.mode),
+      `\`${r.tool}\``,
+      whole(s.callsPerS),
+      whole(b.callsPerS),
+      f2(s.cpuMsPerCall),
+      f2(b.cpuMsPerCall),
+      `${f1(cpuRatio(r))}×`,
+      `${f1(s.p50Ms)} / ${f1(s.p99Ms)}`,
+      `${f1(b.p50Ms)} / ${f1(b.p99Ms)}`,
+    ];
+    const o = r.baseline;
+    if (o !== undefined) cells.push(f2(o.cpuMsPerCall), `${f1(o.p50Ms)} / ${f1(o.p99Ms)}`);
+    lines.push(`| ${cells.join(" | ")} |`);
   }
   return lines.join("\n");
 }
@@ -107,6 +128,7 @@ export function callsJsonLine(report: CallsReport): string {
         {
           ...figures(r.switchboard),
           bare: figures(r.bare),
+          ...(r.baseline === undefined ? {} : { baseline: figures(r.baseline) }),
           cpu_ratio: Math.round(cpuRatio(r) * 10) / 10,
         },
       ]),
@@ -150,6 +172,8 @@ How to read it:
   per 2026-07-28 request, 2025-11-25 sessions), as many tools advertised with the same input
   schemas, each handler returning a constant; no Redis. **CPU ratio** is Switchboard's CPU
   per call ÷ the bare server's.
+- **baseline** (with \`BENCH_BASELINE_BIN=path/to/other/bin/switchboard.js\`, e.g. a build
+  of the commit before): that build's \`switchboard serve\`, interleaved as a third server${report.baseline === undefined ? "" : ` (here \`${report.baseline}\`)`}.
 - p50 / p99: the call as the client sees it. The 10-agent send → fetch round trip is the
   \`--mcp\` section's.
 ${end}`;

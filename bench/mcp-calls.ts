@@ -23,11 +23,14 @@ const AGENTS = 10;
 const WARMUP_MS = 1000;
 const MODES: readonly Mode[] = ["session", "stateless"];
 const TOOLS = ["heartbeat", "send_message"] as const;
-const SERVERS: readonly callsReport.Server[] = ["switchboard", "bare"];
+/** e.g. a build of the previous commit, measured as a third server: before and after in one run. */
+const BASELINE_BIN = process.env.BENCH_BASELINE_BIN || undefined;
+const SERVERS: readonly callsReport.Server[] =
+  BASELINE_BIN === undefined ? ["switchboard", "bare"] : ["switchboard", "baseline", "bare"];
 const BARE = new URL("./bare-mcp-server.ts", import.meta.url).pathname;
 
 /** A server under test: its MCP endpoint and process. */
-export interface Target {
+interface Target {
   url: URL;
   proc: procs.Proc;
   stop(): Promise<void>;
@@ -81,7 +84,7 @@ async function window(
 }
 
 /** 10 agents in `mode` on a fresh server, each tool measured in turn. */
-export async function measureTools(
+async function measureTools(
   target: Target,
   mode: Mode,
   options: BenchOptions,
@@ -102,7 +105,7 @@ export async function measureTools(
   }
 }
 
-export async function startBare(label: string): Promise<Target> {
+async function startBare(label: string): Promise<Target> {
   const port = await procs.freePort();
   const proc = procs.spawnProc(label, ["--import", "tsx", BARE], {
     ...process.env,
@@ -150,7 +153,10 @@ export async function runMcpCallsBench(
           current =
             server === "bare"
               ? await startBare(label)
-              : await startServe({ url: redisAt.url, admin, pipeline, label, env });
+              : await startServe({
+                  ...{ url: redisAt.url, admin, pipeline, label, env },
+                  bin: server === "baseline" ? BASELINE_BIN : undefined,
+                });
           try {
             for (const [tool, figures] of await measureTools(current, mode, options, label)) {
               const key = callsReport.keyOf({ server, mode, tool });
@@ -170,6 +176,7 @@ export async function runMcpCallsBench(
       runs,
       seconds: options.seconds,
       rows: callsReport.rowsOf(seen, MODES, TOOLS),
+      baseline: BASELINE_BIN,
     };
     publish(options, {
       name: "mcp-calls",
