@@ -31,8 +31,8 @@ export interface CallsReport {
   runs: number;
   seconds: number;
   rows: Row[];
-  /** The other build measured as `baseline` (BENCH_BASELINE_BIN), if any. */
-  baseline?: string | undefined;
+  /** Whether another build was measured as `baseline` (BENCH_BASELINE_BIN). */
+  baseline: boolean;
 }
 
 /** The serve CPU per call aimed at (issue 15, item 4). */
@@ -80,7 +80,7 @@ const whole = (x: number) => Math.round(x).toLocaleString("en-US");
 const cpuRatio = (r: Row) => r.switchboard.cpuMsPerCall / r.bare.cpuMsPerCall;
 
 export function callsTable(report: CallsReport): string {
-  const before = report.baseline !== undefined;
+  const before = report.baseline;
   const lines = [
     `| Era | tool | calls/s | bare calls/s | serve CPU ms/call | bare CPU ms/call | CPU ratio | p50 / p99 ms | bare p50 / p99 ms |${before ? " baseline CPU ms/call | baseline p50 / p99 ms |" : ""}`,
     `| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |${before ? " ---: | ---: |" : ""}`,
@@ -173,7 +173,7 @@ How to read it:
   schemas, each handler returning a constant; no Redis. **CPU ratio** is Switchboard's CPU
   per call ÷ the bare server's.
 - **baseline** (with \`BENCH_BASELINE_BIN=path/to/other/bin/switchboard.js\`, e.g. a build
-  of the commit before): that build's \`switchboard serve\`, interleaved as a third server${report.baseline === undefined ? "" : ` (here \`${report.baseline}\`)`}.
+  of the commit before): that build's \`switchboard serve\`, interleaved as a third server.
 - p50 / p99: the call as the client sees it. The 10-agent send → fetch round trip is the
   \`--mcp\` section's.
 ${end}`;

@@ -171,12 +171,12 @@ export async function runMcpCallsBench(
     }
     const report: callsReport.CallsReport = {
       date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
-      command: `npm run bench -- ${argv.join(" ")}`,
+      command: `${BASELINE_BIN === undefined ? "" : `BENCH_BASELINE_BIN=${BASELINE_BIN} `}npm run bench -- ${argv.join(" ")}`,
       machine,
       runs,
       seconds: options.seconds,
       rows: callsReport.rowsOf(seen, MODES, TOOLS),
-      baseline: BASELINE_BIN,
+      baseline: BASELINE_BIN !== undefined,
     };
     publish(options, {
       name: "mcp-calls",
