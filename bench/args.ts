@@ -16,6 +16,8 @@ export interface BenchOptions {
   build: boolean;
   /** `--mcp`: the MCP round-trip benchmark (bench/mcp.ts) instead of the pipeline one. */
   mcp: boolean;
+  /** `--mcp-calls`: serve CPU and latency per `heartbeat` and `send_message`, against a bare MCP server (bench/mcp-calls.ts). */
+  mcpCalls: boolean;
   /** Agent counts of the MCP session runs; the stateless run uses the first. */
   mcpAgents: number[];
   /** `--tracing`: pipeline throughput with tracing off, at 1% and at 100% (bench/tracing.ts). */
@@ -51,6 +53,11 @@ export const USAGE = `usage: npm run bench -- [options]
                   \`switchboard serve\` per run; uses --runs, --seconds (the measured window of
                   each run), --warmup (round trips excluded first), --quiet-wait, --json,
                   --no-write, --no-build
+  --mcp-calls     instead: \`heartbeat\` and \`send_message\` called closed-loop by 10 v2
+                  clients in each era, against a bare MCP server (same SDK and HTTP stack,
+                  as many tools, trivial handlers) in the same run, interleaved: calls/s,
+                  serve CPU ms per call, p50/p99; uses --runs, --seconds (each window),
+                  --quiet-wait, --json, --no-write, --no-build
   --mcp-agents L  agent counts of the 2025-11-25 session runs; the stateless 2026-07-28
                   run uses the first (default 10,100)
 
@@ -85,7 +92,9 @@ export const USAGE = `usage: npm run bench -- [options]
 
 Environment: REDIS_URL (else 127.0.0.1:6379 or a spawned redis-server), SWITCHBOARD_PIPELINE,
 BENCH_WORKER_NODE_ARGS (extra node flags for our workers, e.g. "--cpu-prof --cpu-prof-dir=DIR"),
-BENCH_SERVE_NODE_ARGS (the same for the serve process of --mcp), NATS_URL (--peers; default
+BENCH_SERVE_NODE_ARGS (the same for the serve process of --mcp and --mcp-calls),
+BENCH_BASELINE_BIN (--mcp-calls: another build's bin/switchboard.js, e.g. the commit before,
+measured as a third server in every run), NATS_URL (--peers; default
 nats://127.0.0.1:4222).
 `;
 
@@ -99,7 +108,7 @@ function whole(name: string, value: string | undefined, fallback: number, min = 
 }
 
 /** The benchmarks besides the pipeline one, each chosen by its flag. */
-const BENCHES = ["mcp", "tracing", "failures", "cluster", "peers"] as const;
+const BENCHES = ["mcp", "mcp-calls", "tracing", "failures", "cluster", "peers"] as const;
 
 const OPTIONS = {
   messages: { type: "string" },
@@ -116,6 +125,7 @@ const OPTIONS = {
   "no-write": { type: "boolean", default: false },
   "no-build": { type: "boolean", default: false },
   mcp: { type: "boolean", default: false },
+  "mcp-calls": { type: "boolean", default: false },
   "mcp-agents": { type: "string" },
   tracing: { type: "boolean", default: false },
   failures: { type: "boolean", default: false },
@@ -198,6 +208,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     write: !values["no-write"],
     build: !values["no-build"],
     mcp: values.mcp,
+    mcpCalls: values["mcp-calls"],
     mcpAgents: list("mcp-agents", values["mcp-agents"] ?? "10,100"),
     tracing: values.tracing,
     failures: values.failures,

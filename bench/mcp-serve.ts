@@ -29,6 +29,10 @@ export async function startServe(options: {
   admin: Redis;
   pipeline: Pipeline;
   label: string;
+  /** More environment for serve (e.g. SWITCHBOARD_PIPELINE). */
+  env?: NodeJS.ProcessEnv;
+  /** Another build's bin/switchboard.js (to compare two builds); this one's by default. */
+  bin?: string;
 }): Promise<Serve> {
   const keys = new Keys(`bench-mcp-${randomBytes(4).toString("hex")}`);
   // e.g. BENCH_SERVE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it
@@ -36,9 +40,10 @@ export async function startServe(options: {
   const port = await freePort(HOST);
   const proc = spawnProc(
     `serve ${options.label}`,
-    [...nodeArgs, BIN, "serve", "--port", String(port)],
+    [...nodeArgs, options.bin ?? BIN, "serve", "--port", String(port)],
     {
       ...process.env,
+      ...options.env,
       REDIS_URL: options.url,
       SWITCHBOARD_PREFIX: keys.prefix,
       SWITCHBOARD_LOG_LEVEL: "warn",

@@ -2,7 +2,8 @@
  * `npm run bench`: messages through all four stages with 1 and 2 worker processes, against
  * the bare XREADGROUP/XADD/XACK ceiling on the same streams, plus a moderate fixed rate.
  * Progress goes to stderr; the table (or, with --json, one JSON line) to stdout.
- * With --mcp it measures the MCP send → fetch round trip instead (bench/mcp.ts); with --tracing,
+ * With --mcp it measures the MCP send → fetch round trip instead (bench/mcp.ts); with
+ * --mcp-calls, serve CPU per MCP call against a bare MCP server (bench/mcp-calls.ts); with --tracing,
  * the cost of tracing (bench/tracing.ts); with --failures, throughput to webhooks when 10% of
  * deliveries fail once, against none failing (bench/failures.ts); with --cluster, one Redis
  * against a 3-master Redis Cluster with 3 and 6 partitions (bench/cluster.ts); with --peers,
@@ -33,6 +34,10 @@ try {
 }
 // `npm run bench -- --mcp`: the MCP round trip instead (bench/mcp.ts).
 if (options.mcp) process.exit(await (await import("./mcp.js")).runMcpBench(options, argv));
+// `npm run bench -- --mcp-calls`: serve CPU per MCP call, against a bare MCP server.
+if (options.mcpCalls) {
+  process.exit(await (await import("./mcp-calls.js")).runMcpCallsBench(options, argv));
+}
 // `npm run bench -- --failures`: a tenth of webhook deliveries failing once, against none.
 if (options.failures) {
   process.exit(await (await import("./failures.js")).runFailuresBench(options, argv));

@@ -22,7 +22,14 @@ import { withLock } from "../redis/lock.js";
 import { literalPrivateHost } from "../webhook/address.js";
 import { registrationFields, toView } from "./record.js";
 import { registerScript, setRoleScript, setStatusScript } from "./scripts.js";
-import { checkOwner, hashToken, rotateToken, tokenOwner, unknownToken } from "./tokens.js";
+import {
+  checkOwner,
+  hashToken,
+  rotateToken,
+  tokenOwner,
+  TokenNames,
+  unknownToken,
+} from "./tokens.js";
 import { indexRegistration, removeAgent, unindexDropped } from "./writes.js";
 
 /** The consumer group every inbox is read through, and its one consumer. */
@@ -48,6 +55,9 @@ export interface StatusChange {
  * token lets a new session or process be the same agent.
  */
 export class Registry {
+  /** Names of the tokens this process authenticated; the agent's record is still read every time. */
+  readonly #tokenNames = new TokenNames();
+
   constructor(
     private readonly redis: RedisClient,
     private readonly keys: Keys,
@@ -130,7 +140,7 @@ export class Registry {
 
   /** The agent a token belongs to, if any; a malformed token is UNAUTHENTICATED, unlooked-up. */
   authenticate(token: string): Promise<string | undefined> {
-    return tokenOwner(this.redis, this.keys, token);
+    return tokenOwner(this.redis, this.keys, token, this.#tokenNames);
   }
 
   /**

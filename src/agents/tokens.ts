@@ -18,18 +18,54 @@ export const hashToken = (token: string): string =>
  * The token → name key finds the agent; the agent's record, which names its one token,
  * confirms it: a key that outlived its token (rotated, or an unregistration cut short)
  * authenticates nobody.
+ *
+ * With `names`, the names found are kept by token hash and the key is read only for a
+ * token not seen before. That is safe without invalidation: a token's key only ever names
+ * one agent (tokens are minted at random), and the record is read on every call, so a
+ * rotated or unregistered token is refused at once, by every process.
  */
 export async function tokenOwner(
   redis: RedisClient,
   keys: Keys,
   token: string,
+  names?: TokenNames,
 ): Promise<string | undefined> {
   checkTokenFormat(token);
   const hash = hashToken(token);
-  const name = await redis.get(keys.token(hash));
+  const known = names?.get(hash);
+  const name = known ?? (await redis.get(keys.token(hash)));
   if (name === null) return undefined;
   const current = await redis.hget(keys.agent(name), AgentField.tokenHash);
-  return current === hash ? name : undefined;
+  if (current !== hash) {
+    names?.delete(hash);
+    return undefined;
+  }
+  if (known === undefined) names?.set(hash, name);
+  return name;
+}
+
+/** How many token hashes a {@link TokenNames} keeps; the oldest is dropped for a new one. */
+export const TOKEN_NAMES_KEPT = 10_000;
+
+/** Agent names by token hash, as {@link tokenOwner} confirmed them; at most {@link TOKEN_NAMES_KEPT}. */
+export class TokenNames {
+  readonly #names = new Map<string, string>();
+
+  get(hash: string): string | undefined {
+    return this.#names.get(hash);
+  }
+
+  set(hash: string, name: string): void {
+    if (this.#names.size >= TOKEN_NAMES_KEPT) {
+      const oldest = this.#names.keys().next().value;
+      if (oldest !== undefined) this.#names.delete(oldest);
+    }
+    this.#names.set(hash, name);
+  }
+
+  delete(hash: string): void {
+    this.#names.delete(hash);
+  }
 }
 
 /**

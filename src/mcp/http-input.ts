@@ -91,3 +91,14 @@ export async function readMcpInput(
   }
   return { parsed };
 }
+
+/** The tool a JSON-RPC `tools/call` body names (a batch or anything else: undefined). */
+export function toolCalled(parsedBody: unknown): string | undefined {
+  if (typeof parsedBody !== "object" || parsedBody === null || Array.isArray(parsedBody)) {
+    return undefined;
+  }
+  const { method, params } = parsedBody as { method?: unknown; params?: unknown };
+  if (method !== "tools/call" || typeof params !== "object" || params === null) return undefined;
+  const { name } = params as { name?: unknown };
+  return typeof name === "string" ? name : undefined;
+}

@@ -14,7 +14,7 @@ import { createSafeServer, listen } from "../http/safe-server.js";
 import { SwitchboardError } from "../protocol/errors.js";
 import type { Switchboard } from "../service/switchboard.js";
 import type { Logger } from "../telemetry/log.js";
-import { readMcpInput } from "./http-input.js";
+import { readMcpInput, toolCalled } from "./http-input.js";
 import { authInfoOf, Identity } from "./identity.js";
 import { Drain } from "./drain.js";
 import { buildMcpServer } from "./server.js";
@@ -67,11 +67,14 @@ export async function startHttpFrontEnd(options: HttpOptions): Promise<HttpFront
   const { service, log, limits } = options;
   const onerror = (error: Error): void => log.debug("mcp request error", { error: error.message });
   const maxRequestBodySize = limits.maxBodyBytes;
+  const tokens = new Identity(service, { remembers: false });
+  // A stateless request's server is built for the one tool it calls (src/mcp/server.ts).
+  const calls = new WeakMap<Request, string>();
   const modern = createMcpHandler(
-    () => buildMcpServer(service, new Identity(service, { remembers: false }), { log }),
+    ({ requestInfo }) =>
+      buildMcpServer(service, tokens, { log, call: requestInfo && calls.get(requestInfo) }),
     { legacy: "reject", onerror, maxRequestBodySize },
   );
-  const tokens = new Identity(service, { remembers: false });
   const sessions = new LegacySessions({
     build: (subscriptions) => {
       const identity = new Identity(service, { remembers: true });
@@ -108,9 +111,12 @@ export async function startHttpFrontEnd(options: HttpOptions): Promise<HttpFront
     const route = async (request: Request): Promise<Response> => {
       const authInfo = authInfoOf(request);
       // With the parsed body in hand, the predicate reads (and clones) nothing.
-      return (await isLegacyRequest(request, parsedBody))
-        ? sessions.fetch(request, { authInfo, parsedBody, address })
-        : modern.fetch(request, { authInfo, parsedBody });
+      if (await isLegacyRequest(request, parsedBody)) {
+        return sessions.fetch(request, { authInfo, parsedBody, address });
+      }
+      const tool = toolCalled(parsedBody);
+      if (tool !== undefined) calls.set(request, tool);
+      return modern.fetch(request, { authInfo, parsedBody });
     };
     await toNodeHandler({ fetch: route }, { onerror, maxRequestBodySize })(req, res, parsedBody);
   }

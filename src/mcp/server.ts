@@ -6,7 +6,7 @@ import { VERSION } from "../version.js";
 import type { Identity } from "./identity.js";
 import { answerInvalidParams } from "./invalid-params.js";
 import { registerResources } from "./resources.js";
-import type { ToolDeps } from "./tool.js";
+import type { ToolDeps, ToolRegistration } from "./tool.js";
 import { TOOLS } from "./tools/index.js";
 
 /** What the server calls itself in `initialize`; the version is the package's. */
@@ -27,7 +27,15 @@ export interface BuildOptions {
   subscriptions?: Set<string>;
   /** Why this connection cannot be its agent (a refused stdio start), put before the instructions. */
   refusal?: SwitchboardError | undefined;
+  /**
+   * For a server that answers one `tools/call` and is dropped (a 2026-07-28 request): the
+   * tool called. A known one is the only tool registered, and no resources are: building
+   * the rest would be work for nothing. Unknown, it is answered as usual (all registered).
+   */
+  call?: string | undefined;
 }
+
+const BY_NAME: ReadonlyMap<string, ToolRegistration> = new Map(TOOLS.map((t) => [t.name, t]));
 
 /** An MCP server with every Switchboard tool and resource, acting for `identity`'s caller. */
 export function buildMcpServer(
@@ -46,8 +54,11 @@ export function buildMcpServer(
         : `${refusalNotice(options.refusal)}\n\n${INSTRUCTIONS}`,
   });
   const deps: ToolDeps = { service, identity, log: options.log };
-  for (const register of TOOLS) register(server, deps);
-  registerResources(server, deps, options.subscriptions);
+  const called = options.call === undefined ? undefined : BY_NAME.get(options.call);
+  if (called === undefined) {
+    for (const tool of TOOLS) tool.register(server, deps);
+    registerResources(server, deps, options.subscriptions);
+  } else called.register(server, deps);
   answerInvalidParams(server);
   return server;
 }

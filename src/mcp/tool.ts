@@ -49,10 +49,18 @@ interface ToolSpec<N extends ToolName, O extends z.ZodRawShape> {
   description: string;
   output: O;
   annotations?: ToolAnnotations;
+  /**
+   * Whether the call leaves the caller's inbox as it was, so that its digest may be read
+   * while the tool runs (one round trip less) instead of after it.
+   */
+  keepsInbox?: (input: ToolInput<N>) => boolean;
 }
 
-/** Registers the tool on a server; what server.ts calls for each tool. */
-export type ToolRegistration = (server: McpServer, deps: ToolDeps) => void;
+/** A tool by name, and what registers it on a server (server.ts calls it). */
+export interface ToolRegistration {
+  name: ToolName;
+  register(server: McpServer, deps: ToolDeps): void;
+}
 
 /**
  * A schema's type without the index signatures of loose objects, so the service's
@@ -98,7 +106,7 @@ function defineTool<N extends ToolName, O extends z.ZodRawShape, C extends Calle
   const input = ToolInputs[spec.name] as z.ZodObject;
   const inputSchema = advertised(input);
   const outputSchema = validated(z.object({ ...spec.output, inbox: DigestSchema.optional() }));
-  return (server, deps) => {
+  const register = (server: McpServer, deps: ToolDeps): void => {
     server.registerTool(
       spec.name,
       {
@@ -114,12 +122,18 @@ function defineTool<N extends ToolName, O extends z.ZodRawShape, C extends Calle
         try {
           caller = await resolve(ctx, deps);
           const parsed = parseArguments(input, args) as ToolInput<N>;
-          // The contact is recorded while the tool works: one round trip less per call.
-          const [, outcome] = await Promise.all([
+          // The contact is recorded (and, when the call keeps the inbox, its digest read)
+          // while the tool works: a round trip less per call.
+          const early = spec.keepsInbox?.(parsed) === true;
+          const [, outcome, earlyDigest] = await Promise.all([
             caller === undefined ? undefined : deps.service.touch(caller.agent),
             run({ input: parsed, caller, ctx, deps }),
+            early ? digestOf(deps, undefined, caller) : undefined,
           ]);
-          const digest = await digestOf(deps, outcome.digestOf, caller);
+          const digest =
+            early && outcome.digestOf === undefined
+              ? earlyDigest
+              : await digestOf(deps, outcome.digestOf, caller);
           const data = digest === undefined ? outcome.data : { ...outcome.data, inbox: digest };
           return recorded(success(outcome.text, digest, data));
         } catch (error) {
@@ -128,6 +142,7 @@ function defineTool<N extends ToolName, O extends z.ZodRawShape, C extends Calle
       }),
     );
   };
+  return { name: spec.name, register };
 }
 
 async function digestOf(

@@ -128,6 +128,17 @@ describe("MCP tools refuse bad input", () => {
     expect((error as ProtocolError).code).toBe(-32602);
   });
 
+  it("answers an unknown tool in the stateless era too, and still lists every tool", async () => {
+    // A stateless tools/call is served by a server with only the tool called (src/mcp/server.ts).
+    const client = await connectModern(fixture.serve.url, { token: aliceToken });
+    const error = await client.callTool({ name: "nope", arguments: {} }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProtocolError);
+    expect((error as ProtocolError).code).toBe(-32602);
+    const { tools } = await client.listTools();
+    expect(tools).toHaveLength(26);
+    expect(await call(client, "heartbeat")).toMatchObject({ name: "alice", status: "online" });
+  });
+
   it("still works after all that, and unregistering retires the token", async () => {
     const carolAuth = { token: undefined as string | undefined };
     const carol = await connectModern(fixture.serve.url, carolAuth);

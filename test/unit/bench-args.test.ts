@@ -17,6 +17,17 @@ describe("npm run bench arguments", () => {
     expect(options).toMatchObject({ peers: true, messages: 2000, runs: 1, cluster: false });
   });
 
+  it("takes --mcp-calls alone, with --runs and --seconds", () => {
+    const options = parseOptions(["--mcp-calls", "--runs", "5", "--seconds", "4"]);
+    expect(options).toMatchObject({ mcpCalls: true, mcp: false, runs: 5, seconds: 4 });
+    expect(refusal(["--mcp-calls", "--seconds", "0"])).toBe(
+      "--seconds expects a whole number ≥ 1, got '0'",
+    );
+    expect(refusal(["--mcp", "--mcp-calls"])).toBe(
+      "--mcp and --mcp-calls are separate benchmarks; give one",
+    );
+  });
+
   it("refuses zero messages and negative rates, naming the flag and what it expects", () => {
     expect(refusal(["--messages", "0"])).toBe("--messages expects a whole number ≥ 1, got '0'");
     expect(refusal(["--peers", "--rate", "-5"])).toBe(

@@ -15,6 +15,7 @@ export const heartbeatTool = defineAgentTool(
       last_seen: z.string().describe("ISO 8601."),
     },
     annotations: { readOnlyHint: false, idempotentHint: true, openWorldHint: false },
+    keepsInbox: () => true,
   },
   async ({ caller, deps: { service } }) => {
     const agent = await service.agent(caller.agent);

@@ -18,6 +18,8 @@ export const sendMessageTool = defineAgentTool(
       "Retrying with the same `idempotency_key` and body returns the first message instead of sending twice.",
     output: ToolOutputs.send_message,
     annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: false },
+    // Delivery (even to oneself) happens after the call, in the stages; an awaited reply does not.
+    keepsInbox: (input) => input.await_reply_seconds === undefined,
   },
   async ({ input, caller, ctx, deps: { service } }) => {
     const meta = ctx.mcpReq._meta;
