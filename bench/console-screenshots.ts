@@ -15,7 +15,7 @@ import { composeEnvelope } from "../src/protocol/compose.js";
 import { connectRedis } from "../src/redis/connection.js";
 import { provisionRedis } from "../src/redis/provision.js";
 import { consoleUrl, launchChromium, logIn } from "../test/support/browser.js";
-import { seedDeadLetters } from "../test/support/dlq.js";
+import { seedReplayable } from "../test/support/dlq.js";
 import { call, closeAgents, connectAgents, type Agent } from "./mcp-agents.js";
 import { startServe, type Serve } from "./mcp-serve.js";
 import { failed, killAllNow, progress, ROOT } from "./procs.js";
@@ -70,17 +70,8 @@ async function traffic(agents: Agent[], serve: Serve, redis: ReturnType<typeof c
     to: [coder.name],
     body: "lost on the way",
   });
-  const [letter] = await seedDeadLetters(redis, serve.keys.stream("dead"), [
-    {
-      at: Date.now(),
-      stage: "validate",
-      code: "POISON",
-      mid: envelope.id,
-      from: planner.name,
-      original: { t: "msg", mid: envelope.id, enc: "json", env: JSON.stringify(envelope) },
-    },
-  ]);
-  return { thread, message: String(opened.message_id), letter: letter! };
+  const letter = await seedReplayable(redis, serve.keys.stream("dead"), envelope);
+  return { thread, message: String(opened.message_id), letter };
 }
 
 async function shoot(page: Page, serve: Serve, name: string, hash: string, heading: RegExp) {

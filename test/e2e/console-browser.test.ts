@@ -6,7 +6,7 @@ import { composeEnvelope } from "../../src/protocol/compose.js";
 import { Keys } from "../../src/redis/keys.js";
 import { consoleUrl, FOREIGN_HOST, launchChromium, logIn } from "../support/browser.js";
 import { run } from "../support/cli.js";
-import { seedDeadLetters } from "../support/dlq.js";
+import { seedReplayable } from "../support/dlq.js";
 import { call, joinAs, useServe, type Agent, type Fetched } from "../support/mcp.js";
 
 /**
@@ -110,16 +110,11 @@ describe("the web console in Chromium", { timeout: 60_000 }, () => {
     await joinAs(fixture.serve.url, "dl-sender", "modern");
     const receiver = await joinAs(fixture.serve.url, "dl-receiver", "modern");
     const envelope = composeEnvelope({ from: "dl-sender", to: ["dl-receiver"], body: "again" });
-    const [id] = await seedDeadLetters(fixture.redis, new Keys(fixture.prefix).stream("dead"), [
-      {
-        at: Date.now(),
-        stage: "validate",
-        code: "POISON",
-        mid: envelope.id,
-        from: "dl-sender",
-        original: { t: "msg", mid: envelope.id, enc: "json", env: JSON.stringify(envelope) },
-      },
-    ]);
+    const id = await seedReplayable(
+      fixture.redis,
+      new Keys(fixture.prefix).stream("dead"),
+      envelope,
+    );
     const page = await console_();
     await page.goto(consoleUrl(fixture.serve.url, "dead-letters"));
     await page.locator(`tr[data-dead-letter="${id}"]`).getByRole("link").click();
