@@ -6,16 +6,39 @@ import { DataView, Failure, Loading, Page, When } from "../ui.js";
 import type { DeadLetterList } from "../views.js";
 
 const STAGES = ["validate", "route", "deliver", "persist"];
+const CATEGORIES = ["validation", "routing", "delivery", "quota", "auth", "transient", "internal"];
 
 interface Filters {
   stage: string;
+  category: string;
   code: string;
   agent: string;
-  since: string;
+  within: string;
   limit: string;
 }
 
-const NO_FILTERS: Filters = { stage: "", code: "", agent: "", since: "", limit: "20" };
+const NO_FILTERS: Filters = {
+  stage: "",
+  category: "",
+  code: "",
+  agent: "",
+  within: "",
+  limit: "20",
+};
+
+const UNIT_S: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** `90s`, `10m`, `2h`, `7d` in seconds; undefined for anything else. */
+function seconds(duration: string): number | undefined {
+  const match = /^(\d+)\s*([smhd])$/.exec(duration.trim());
+  return match === null ? undefined : Number(match[1]) * UNIT_S[match[2]!]!;
+}
+
+/** The query of `dlq_list` (the fields of `switchboard dlq list`) for the filters. */
+function listQuery(filters: Filters, after: string | undefined): string {
+  const { within, ...rest } = filters;
+  return query({ ...rest, newer_than_seconds: seconds(within), after });
+}
 
 /** What replay and purge answer (`dlq replay --json`, `dlq purge --json`). */
 type Outcome = Record<string, unknown> & { results?: unknown[] };
@@ -93,9 +116,11 @@ function Actions(props: { ids: string[]; onDone: () => void }) {
 export function DeadLetters() {
   const [draft, setDraft] = useState(NO_FILTERS);
   const [filters, setFilters] = useState(NO_FILTERS);
+  const [after, setAfter] = useState<string | undefined>(undefined);
+  const [invalid, setInvalid] = useState<string | undefined>(undefined);
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
   const { data, error, loading, reload } = useLoad<DeadLetterList>(
-    `/console/api/dead-letters${query({ ...filters })}`,
+    `/console/api/dead-letters${listQuery(filters, after)}`,
     ["dead_letters"],
   );
   const letters = data?.dead_letters ?? [];
@@ -118,6 +143,12 @@ export function DeadLetters() {
         class="filters"
         onSubmit={(e) => {
           e.preventDefault();
+          if (draft.within.trim() !== "" && seconds(draft.within) === undefined) {
+            setInvalid("Within: write a duration such as 90s, 10m, 2h or 7d.");
+            return;
+          }
+          setInvalid(undefined);
+          setAfter(undefined);
           setFilters(draft);
         }}
       >
@@ -136,6 +167,20 @@ export function DeadLetters() {
           </select>
         </div>
         <div>
+          <label for="dlq-category">Category</label>
+          <select
+            {...field("category")}
+            onChange={(e) => setDraft({ ...draft, category: e.currentTarget.value })}
+          >
+            <option value="">any</option>
+            {CATEGORIES.map((category) => (
+              <option key={category} value={category}>
+                {category}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div>
           <label for="dlq-code">Error code</label>
           <input {...field("code")} placeholder="WEBHOOK_TIMEOUT" />
         </div>
@@ -144,8 +189,8 @@ export function DeadLetters() {
           <input {...field("agent")} />
         </div>
         <div>
-          <label for="dlq-since">Since (10m, 2h, 7d)</label>
-          <input {...field("since")} />
+          <label for="dlq-within">Within the last (10m, 2h, 7d)</label>
+          <input {...field("within")} />
         </div>
         <div>
           <label for="dlq-limit">At most</label>
@@ -153,7 +198,7 @@ export function DeadLetters() {
         </div>
         <button type="submit">Filter</button>
       </form>
-      <Failure error={error} />
+      <Failure error={invalid ?? error} />
       <Loading loading={loading && data === undefined} />
       <p class="muted" aria-live="polite">
         {data === undefined
@@ -209,6 +254,20 @@ export function DeadLetters() {
           </tbody>
         </table>
       </div>
+      {after === undefined && data?.next_cursor == null ? null : (
+        <p>
+          {after === undefined ? null : (
+            <button type="button" onClick={() => setAfter(undefined)}>
+              Newest
+            </button>
+          )}{" "}
+          {data?.next_cursor == null ? null : (
+            <button type="button" onClick={() => setAfter(data.next_cursor ?? undefined)}>
+              Older
+            </button>
+          )}
+        </p>
+      )}
       <Actions
         ids={[...selected]}
         onDone={() => {
