@@ -6,6 +6,7 @@ import { composeEnvelope } from "../../src/protocol/compose.js";
 import { Keys } from "../../src/redis/keys.js";
 import { consoleUrl, FOREIGN_HOST, launchChromium, logIn } from "../support/browser.js";
 import { run } from "../support/cli.js";
+import { eventually } from "../support/harness.js";
 import { seedReplayable } from "../support/dlq.js";
 import { call, joinAs, useServe, type Agent, type Fetched } from "../support/mcp.js";
 
@@ -104,6 +105,39 @@ describe("the web console in Chromium", { timeout: 60_000 }, () => {
     expect(Date.now() - sent).toBeLessThan(2_000);
     const seqs = await page.locator("li.message .seq").allTextContents();
     expect(seqs).toEqual(["#1", "#2"]);
+  });
+
+  it("reads a long thread 100 messages at a time, in seq order", async () => {
+    const eve = await joinAs(fixture.serve.url, "eve", "modern");
+    await joinAs(fixture.serve.url, "fay", "modern");
+    const send = (body: string, thread_id?: string) =>
+      call<{ thread_id: string }>(eve.client, "send_message", { to: ["fay"], body, thread_id });
+    const { thread_id } = await send("message 1");
+    for (let i = 2; i <= 250; i += 25) {
+      const batch = Array.from({ length: Math.min(25, 251 - i) }, (_, j) => i + j);
+      await Promise.all(batch.map((n) => send(`message ${n}`, thread_id)));
+    }
+    await eventually(async () => {
+      const { messages } = await call<{ messages: unknown[] }>(eve.client, "get_thread", {
+        thread_id,
+      });
+      return messages.length === 250;
+    }, 20_000);
+
+    const page = await console_();
+    await page.goto(consoleUrl(fixture.serve.url, `threads/${thread_id}`));
+    const items = page.locator("li.message");
+    const more = page.getByRole("button", { name: /^Load more/ });
+    await expect.poll(() => items.count()).toBe(100);
+    await more.click();
+    await expect.poll(() => items.count()).toBe(200);
+    await more.click();
+    await expect.poll(() => items.count()).toBe(250);
+    expect(await more.count()).toBe(0);
+    const seqs = (await page.locator("li.message .seq").allTextContents()).map((t) =>
+      Number(t.slice(1)),
+    );
+    expect(seqs).toEqual(Array.from({ length: 250 }, (_, i) => i + 1));
   });
 
   it("replays a dead letter from its page; the message is delivered once", async () => {

@@ -1,7 +1,7 @@
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { get, onSessionEnded, post, useCsrf, type Session } from "./api.js";
-import { activity, useStreamState } from "./events.js";
+import { activity, useStreamState, type StreamState } from "./events.js";
 import { Agents } from "./pages/agents.js";
 import { Compose } from "./pages/compose.js";
 import { DeadLetterDetails, DeadLetters } from "./pages/dead-letters.js";
@@ -49,8 +49,8 @@ function Content(props: { route: Route; session: Session }) {
 }
 
 /** A banner while the live event stream is down or refused. */
-function StreamBanner() {
-  const state = useStreamState();
+function StreamBanner(props: { state: StreamState }) {
+  const { state } = props;
   return (
     <div
       role="status"
@@ -66,10 +66,15 @@ function StreamBanner() {
 
 function Shell(props: { session: Session; onLogout: () => void }) {
   const route = useRoute();
+  const stream = useStreamState();
   useEffect(() => {
     activity.open();
     return () => activity.close();
   }, []);
+  // A stream refused may be a session that ended: asking says so (a 401 shows the login).
+  useEffect(() => {
+    if (stream === "down") get<Session>("/console/api/session").catch(() => undefined);
+  }, [stream]);
   const logout = () => {
     post("/console/logout", {}).then(props.onLogout, props.onLogout);
   };
@@ -108,7 +113,7 @@ function Shell(props: { session: Session; onLogout: () => void }) {
           </button>
         </span>
       </header>
-      <StreamBanner />
+      <StreamBanner state={stream} />
       <main id="main" tabIndex={-1}>
         <Content route={route} session={props.session} />
       </main>
