@@ -1,8 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { bearerToken } from "../http/bearer.js";
-import { readBody } from "../http/body.js";
-import { isJsonMediaType, parseJsonBody } from "../http/json-body.js";
-import { problemOf, sendProblem } from "../http/problem.js";
+import { readJson, Refusal, sendFailure, sendJson } from "../http/json-request.js";
 import { parseArguments } from "../protocol/arguments.js";
 import { traceContextOf } from "../protocol/envelope.js";
 import { SwitchboardError } from "../protocol/errors.js";
@@ -82,29 +80,9 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
       const result = await call(route, req, res, args, service);
       sendJson(res, route.status, JSON.stringify(result));
     } catch (error) {
-      const refusal = error instanceof Refusal ? error : undefined;
-      const problem = problemOf(refusal?.cause ?? error, path, refusal?.status);
-      if (problem.code === "INTERNAL") {
-        log.error("http api request failed", {
-          method,
-          path,
-          error: error instanceof Error ? (error.stack ?? error.message) : String(error),
-        });
-      }
-      sendProblem(res, problem, { ...refusal?.headers, ...challenge(req, problem.status) });
+      sendFailure(res, error, { path, method, log, headers: (status) => challenge(req, status) });
     }
   };
-}
-
-/** A refusal answered with another status than its code's, and headers of its own. */
-class Refusal extends Error {
-  constructor(
-    override readonly cause: SwitchboardError,
-    readonly status: number,
-    readonly headers: Readonly<Record<string, string>> = {},
-  ) {
-    super(cause.message);
-  }
 }
 
 const noRoute = (method: string, path: string): SwitchboardError =>
@@ -125,42 +103,6 @@ function notAllowed(method: string, path: string, allow: readonly string[]): Ref
 function challenge(req: IncomingMessage, status: number): Record<string, string> {
   if (status !== 401 || bearerToken(req.headers.authorization) === undefined) return {};
   return { "www-authenticate": `Bearer realm="switchboard", error="invalid_token"` };
-}
-
-/**
- * The JSON body of a request: 415 unless it says `application/json`, 413 over
- * `maxBytes` (the connection is then closed), 400 for an empty body or one that is not
- * UTF-8 JSON. Undefined when the client went away (or took too long): nothing to answer.
- */
-async function readJson(
-  req: IncomingMessage,
-  res: ServerResponse,
-  maxBytes: number,
-): Promise<{ value: unknown } | undefined> {
-  if (!isJsonMediaType(req.headers["content-type"])) {
-    const error = new SwitchboardError(
-      "INVALID_INPUT",
-      "the body must be JSON, sent with `Content-Type: application/json`",
-      { field: "content-type" },
-    );
-    throw new Refusal(error, 415);
-  }
-  const read = await readBody(req, maxBytes).catch(() => undefined);
-  if (read === undefined) {
-    res.destroy();
-    return undefined;
-  }
-  if (read.tooLarge) {
-    const error = new SwitchboardError(
-      "TOO_LARGE",
-      `the request body is over the limit of ${maxBytes} bytes (http.maxBodyBytes in the pipeline file); send less`,
-      { data: { limit_bytes: maxBytes } },
-    );
-    throw new Refusal(error, 413, { connection: "close" });
-  }
-  const body = parseJsonBody(read.bytes);
-  if (!body.ok) throw new SwitchboardError("INVALID_INPUT", `${body.reason}; send a JSON object`);
-  return { value: body.value };
 }
 
 /** Runs a route as its tool runs: the caller checked first, then the input, then the call. */
@@ -192,10 +134,4 @@ async function call(
     route.run({ ...common, input, agent }),
   ]);
   return result;
-}
-
-function sendJson(res: ServerResponse, status: number, json: string): void {
-  res
-    .writeHead(status, { "content-type": "application/json", "cache-control": "no-store" })
-    .end(json);
 }

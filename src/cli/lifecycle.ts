@@ -38,11 +38,21 @@ export function noWorkersOption(description: string): Option {
  * SWITCHBOARD_NO_WORKERS=false would turn the workers off: only 1, true or yes are taken.
  */
 export function checkNoWorkersVariable(env: NodeJS.ProcessEnv = process.env): void {
-  const value = env[NO_WORKERS_VARIABLE];
+  checkSwitchVariable(NO_WORKERS_VARIABLE, "run no workers", "run them", env);
+}
+
+/** Refuses a `--no-…` option's variable unless it is 1, true or yes (see above). */
+export function checkSwitchVariable(
+  variable: string,
+  setMeans: string,
+  unsetMeans: string,
+  env: NodeJS.ProcessEnv = process.env,
+): void {
+  const value = env[variable];
   if (value !== undefined && !/^(1|true|yes)$/i.test(value.trim())) {
     throw usageError(
-      `${NO_WORKERS_VARIABLE}=${JSON.stringify(value)} is not 1: set it to 1 to run no workers, or unset it to run them`,
-      NO_WORKERS_VARIABLE,
+      `${variable}=${JSON.stringify(value)} is not 1: set it to 1 to ${setMeans}, or unset it to ${unsetMeans}`,
+      variable,
     );
   }
 }

@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { VERSION } from "../version.js";
 import { registerAgents } from "./commands/agents.js";
+import { registerConsole } from "./commands/console.js";
 import { registerDlq } from "./commands/dlq.js";
 import { registerErrors } from "./commands/errors.js";
 import { registerInbox } from "./commands/inbox.js";
@@ -56,6 +57,7 @@ export function createProgram(): Command {
   registerPipeline(program);
   registerDlq(program);
   registerErrors(program);
+  registerConsole(program);
   registerLoops(program);
   registerInstall(program);
   return program;

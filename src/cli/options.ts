@@ -1,4 +1,5 @@
 import { InvalidArgumentError, Option, type Command } from "commander";
+import { parseDuration } from "../protocol/duration.js";
 import type { LogLevel } from "../telemetry/log.js";
 
 /** Options every command takes; each overrides the environment variable of the same meaning. */
@@ -91,14 +92,10 @@ export function integerBetween(min: number, max: number): (value: string) => num
   };
 }
 
-const DURATION = /^(\d+)(ms|s|m|h|d)$/;
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-
 /** A duration such as `30s`, `5m`, `2h` or `1d`, in milliseconds, for commander. */
 export function duration(value: string): number {
-  const match = DURATION.exec(value.trim());
-  const ms = match === null ? NaN : Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
-  if (!Number.isSafeInteger(ms)) {
+  const ms = parseDuration(value);
+  if (ms === undefined) {
     throw new InvalidArgumentError("expected a duration such as 30s, 5m, 2h or 1d.");
   }
   return ms;

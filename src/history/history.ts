@@ -77,6 +77,62 @@ export class History {
     }
     return views;
   }
+
+  /** A message for an operator (the web console), with the trace id it was sent in. */
+  async inspect(messageId: string): Promise<{ message: MessageView; trace_id: string | null }> {
+    const record = await readMessageRecord(this.redis, this.keys, messageId, this.pipeline.limits);
+    const message = toView(record);
+    if (message === undefined) {
+      throw new SwitchboardError(
+        "NOT_FOUND",
+        `no message ${messageId}; check the id (records are kept history.retentionMs)`,
+        { field: "message_id" },
+      );
+    }
+    const traceparent = record?.envelope?.trace?.traceparent;
+    return { message, trace_id: traceparent?.split("-")[1] ?? null };
+  }
+
+  /**
+   * A page of a thread for an operator: up to `limit` messages with a sequence number above
+   * `after`, in order, and the `after` of the next page (null at the end). A thread of
+   * 10,000 messages is read a page at a time, never whole.
+   */
+  async page(
+    threadId: string,
+    after: number,
+    limit: number,
+  ): Promise<{ messages: MessageView[]; next_after: number | null }> {
+    const flat = await this.redis.zrangebyscore(
+      this.keys.thread(threadId),
+      `(${after}`,
+      "+inf",
+      "WITHSCORES",
+      "LIMIT",
+      0,
+      limit + 1,
+    );
+    const listed: { id: string; seq: number }[] = [];
+    // A thread made for its first message has that message's id and no index entry for it.
+    if (after < 1 && UUID_V7_PATTERN.test(threadId)) listed.push({ id: threadId, seq: 1 });
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      if (flat[i] !== threadId) listed.push({ id: flat[i]!, seq: Number(flat[i + 1]) });
+    }
+    const shown = listed.slice(0, limit);
+    const records = await Promise.all(
+      shown.map(({ id }) => readMessageRecord(this.redis, this.keys, id, this.pipeline.limits)),
+    );
+    const messages = records.map(toView).filter((v): v is MessageView => v !== undefined);
+    if (after < 1 && messages.length === 0) {
+      throw new SwitchboardError("NOT_FOUND", `no thread ${threadId}; check the id`, {
+        field: "thread_id",
+      });
+    }
+    return {
+      messages,
+      next_after: listed.length > limit ? (shown.at(-1)?.seq ?? null) : null,
+    };
+  }
 }
 
 /** Whether the caller sent or received it: an own key of `recipients`, never an inherited one. */

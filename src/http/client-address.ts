@@ -34,3 +34,18 @@ export function clientAddress(
   }
   return address;
 }
+
+/**
+ * Whether a request came over HTTPS: on a TLS socket, or by `X-Forwarded-Proto: https`
+ * from one of `trustedProxies` (anyone else could write that header).
+ */
+export function cameOverHttps(
+  socket: { remoteAddress?: string | undefined; encrypted?: boolean },
+  forwardedProto: string | readonly string[] | undefined,
+  trustedProxies: ReadonlySet<string>,
+): boolean {
+  if (socket.encrypted === true) return true;
+  if (!trustedProxies.has(plain(socket.remoteAddress ?? ""))) return false;
+  const first = hops(forwardedProto)[0];
+  return first?.toLowerCase() === "https";
+}

@@ -1,4 +1,3 @@
-import type { DeadLetterFilter } from "../dlq/entry.js";
 import { describeMissing, namedByMessage } from "../dlq/results.js";
 import { SwitchboardError } from "../protocol/errors.js";
 import type { Switchboard } from "../service/switchboard.js";
@@ -12,26 +11,6 @@ export async function requireAdmin(service: Switchboard, caller: Caller, tool: s
     `${tool} is an admin tool and '${caller.agent}' is not an admin agent; ` +
       `an operator with access to Redis grants it: \`switchboard agents admin ${caller.agent}\``,
   );
-}
-
-/** The filter fields of a dlq_* tool, as the store takes them. */
-export function filterOf(input: {
-  agent?: string | undefined;
-  stage?: string | undefined;
-  code?: string | undefined;
-  category?: DeadLetterFilter["category"];
-  older_than_seconds?: number | undefined;
-  newer_than_seconds?: number | undefined;
-}): DeadLetterFilter {
-  const ms = (seconds: number | undefined) => (seconds === undefined ? undefined : seconds * 1000);
-  return {
-    agent: input.agent,
-    stage: input.stage,
-    code: input.code,
-    category: input.category,
-    olderThanMs: ms(input.older_than_seconds),
-    newerThanMs: ms(input.newer_than_seconds),
-  };
 }
 
 type Named = { id: string; message_id?: string | undefined; result: string };

@@ -8,6 +8,7 @@ import {
 } from "@modelcontextprotocol/server";
 import { createHttpApi, isApiPath } from "../api/http-api.js";
 import type { HttpLimits } from "../config/pipeline.js";
+import { createConsole, isConsolePath, type ConsoleOptions } from "../console/console.js";
 import type { ProbeHandler } from "../health/probes.js";
 import { clientAddress } from "../http/client-address.js";
 import { createSafeServer, listen } from "../http/safe-server.js";
@@ -35,6 +36,8 @@ export interface HttpOptions {
   limits: HttpLimits;
   /** `/metrics`, `/healthz` and `/readyz` (src/health); without it, `/healthz` alone. */
   probes?: ProbeHandler;
+  /** The web console at `/console` (src/console); without it, `/console` is 404 (`--no-console`). */
+  console?: Omit<ConsoleOptions, "service" | "log">;
 }
 
 /**
@@ -46,6 +49,8 @@ export const DEFAULT_DRAIN_MS = 5000;
 export interface HttpFrontEnd {
   /** Where MCP is served, e.g. `http://127.0.0.1:8787/mcp`. */
   url: string;
+  /** Where the web console is, e.g. `http://127.0.0.1:8787/console/`; undefined when off. */
+  consoleUrl: string | undefined;
   /**
    * Drains, then closes: new requests get 503 (`/readyz` too), long polls and awaited
    * replies return what they have, requests under way may finish for up to `drainMs`
@@ -95,6 +100,18 @@ export async function startHttpFrontEnd(options: HttpOptions): Promise<HttpFront
     maxBodyBytes: limits.maxBodyBytes,
     hold: (res) => drain.hold(res),
   });
+  const web =
+    options.console === undefined
+      ? undefined
+      : createConsole(
+          { ...options.console, service, log },
+          {
+            guards,
+            maxBodyBytes: limits.maxBodyBytes,
+            trustedProxies,
+            hold: (res) => drain.hold(res),
+          },
+        );
   async function serveMcp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (!guards.every((guard) => guard(req, res))) return;
     const input = await readMcpInput(req, res, limits.maxBodyBytes);
@@ -120,6 +137,7 @@ export async function startHttpFrontEnd(options: HttpOptions): Promise<HttpFront
       if (options.probes?.(req, res, path) === true) return undefined;
       if (path === MCP_PATH) return serveMcp(req, res);
       if (isApiPath(path)) return api(req, res, path);
+      if (web !== undefined && isConsolePath(path)) return web.serve(req, res, path);
       if (path === HEALTH_PATH) {
         res.writeHead(200, { "content-type": "text/plain" }).end("ok");
       } else {
@@ -131,12 +149,14 @@ export async function startHttpFrontEnd(options: HttpOptions): Promise<HttpFront
     },
     { limits, log },
   );
-  const url = `${await listen(server, options.port, options.host)}${MCP_PATH}`;
+  const origin = await listen(server, options.port, options.host);
   return {
-    url,
+    url: `${origin}${MCP_PATH}`,
+    consoleUrl: web === undefined ? undefined : `${origin}/console/`,
     close: async (drainMs = DEFAULT_DRAIN_MS) => {
       drain.begin();
       service.stopWaiting();
+      web?.close();
       if (!(await drain.settled(drainMs))) {
         log.warn("requests still under way after the drain; closing their connections", {
           drainMs,

@@ -5,6 +5,7 @@ import {
   ENVELOPE_VERSION,
   MessageIdSchema,
   MessageTypeSchema,
+  SenderSchema,
   ThreadIdSchema,
   TopicSchema,
   TraceContextSchema,
@@ -120,7 +121,7 @@ export function checkTarget(fields: TargetFields, ctx: z.RefinementCtx): void {
 /** What a sender asks for; the front end turns it into an envelope. */
 export const SendRequestSchema = z
   .strictObject({
-    from: AgentNameSchema,
+    from: SenderSchema,
     ...MessageFieldsShape,
     trace: TraceContextSchema.optional().catch(undefined),
   })

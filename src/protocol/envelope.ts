@@ -12,6 +12,15 @@ export const AgentNameSchema = z
     "an agent name is 1-64 characters: letters, digits, '.', '_' or '-', starting with a letter or digit",
   );
 
+/** Senders that are people overseeing the agents (`human:alice`): src/protocol/overseer.ts. */
+export const HUMAN_PREFIX = "human:";
+
+/** Who a message is from: an agent, or a person overseeing them (`human:<name>`). */
+export const SenderSchema = z.union([
+  AgentNameSchema,
+  z.templateLiteral([HUMAN_PREFIX, AgentNameSchema]),
+]);
+
 export const MessageIdSchema = z
   .string()
   .regex(UUID_V7_PATTERN, "expected a message id (a lowercase UUIDv7)");
@@ -90,7 +99,7 @@ const isoTime = z.iso.datetime({ offset: true });
 export const EnvelopeSchema = z.object({
   v: z.literal(ENVELOPE_VERSION),
   id: MessageIdSchema,
-  from: AgentNameSchema,
+  from: SenderSchema,
   to: TargetSchema,
   thread_id: ThreadIdSchema,
   reply_to: MessageIdSchema.optional(),

@@ -49,7 +49,6 @@ export interface ServiceOptions {
  * hides its parts.
  */
 export class Switchboard {
-  readonly #log: Logger;
   readonly #registry: Registry;
   readonly #inbox: Inbox;
   readonly #history: History;
@@ -81,7 +80,6 @@ export class Switchboard {
       new LeaseNotices(registry, ingress, log),
       (signal) => this.#waitSignal(signal),
     );
-    this.#log = log;
     this.#registry = registry;
     this.#mail = mail;
     this.#inbox = inbox;
@@ -107,10 +105,7 @@ export class Switchboard {
 
   async register(input: RegisterInput, presentedToken?: string): Promise<Registration> {
     const registration = await this.#registry.register(input, presentedToken);
-    this.#log.info("agent registered", {
-      agent: registration.agent.name,
-      created: registration.created,
-    });
+    await this.#events.registered(registration);
     return registration;
   }
 

@@ -7,6 +7,7 @@ import {
   type PurgeResult,
   type ReplayResult,
 } from "../../dlq/results.js";
+import { showDeadLetter, shownJson } from "../../dlq/show.js";
 import { DeadLetters, DEFAULT_LIST_LIMIT } from "../../dlq/store.js";
 import { SwitchboardError } from "../../protocol/errors.js";
 import { usageError } from "../errors.js";
@@ -73,7 +74,7 @@ export function registerDlq(program: Command): void {
       "show a dead letter in full: the error, every attempt, the message; a message id shows each of its dead letters",
     )
     .option("--json", "print one JSON object")
-    .action(showDeadLetter);
+    .action(showOne);
   withExamples(show, ["switchboard dlq show 1732430000000-0"]);
 
   const replay = withFilters(
@@ -142,38 +143,20 @@ async function listDeadLetters(options: ListOptions, command: Command): Promise<
   else print(formatList(page, depth, now));
 }
 
-async function showDeadLetter(
-  id: string,
-  options: { json?: boolean },
-  command: Command,
-): Promise<void> {
-  const { named, found } = await withStore(
-    command,
-    async (store) => {
-      const [resolved] = await store.resolve([id], "id");
-      const letters = await Promise.all(resolved!.dead_letters.map((d) => store.get(d)));
-      return { named: resolved!, found: letters.filter((d) => d !== undefined) };
-    },
-    true,
-  );
-  if (named.kind === "dead_letter") {
-    if (found[0] === undefined) throw notFound([id]);
-    if (options.json === true) printJson(found[0]);
-    else print(formatDeadLetter(found[0], Date.now()));
-    return;
+async function showOne(id: string, options: { json?: boolean }, command: Command): Promise<void> {
+  const shown = await withStore(command, (store) => showDeadLetter(store, id), true);
+  if (shown === undefined) throw notFound([id]);
+  if (options.json === true) printJson(shownJson(shown));
+  else if (shown.kind === "dead_letter") print(formatDeadLetter(shown.dead_letter, Date.now()));
+  else {
+    const now = Date.now();
+    const { dead_letters: found, replayed } = shown;
+    print(
+      [formatResolution(id, found, replayed), ...found.map((d) => formatDeadLetter(d, now))].join(
+        "\n\n",
+      ),
+    );
   }
-  if (found.length === 0 && named.replayed.length === 0) throw notFound([id]);
-  if (options.json === true) {
-    printJson({ message_id: id, dead_letters: found, replayed: named.replayed });
-    return;
-  }
-  const now = Date.now();
-  print(
-    [
-      formatResolution(id, found, named.replayed),
-      ...found.map((d) => formatDeadLetter(d, now)),
-    ].join("\n\n"),
-  );
 }
 
 async function replayDeadLetters(

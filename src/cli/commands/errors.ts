@@ -6,7 +6,8 @@ import {
   type ErrorReport,
   type ErrorWindow,
 } from "../../failures/report.js";
-import { duration, globalOptions, positiveInteger, splitList, withExamples } from "../options.js";
+import { parseWindows } from "../../failures/windows.js";
+import { globalOptions, positiveInteger, withExamples } from "../options.js";
 import { noteUnusedPrefix } from "../presence.js";
 import { withRuntime } from "../runtime.js";
 import { formatDuration, formatTable } from "../table.js";
@@ -46,20 +47,11 @@ export function registerErrors(program: Command): void {
 
 /** `5m,1h,24h` as windows, for commander. */
 function windows(value: string): ErrorWindow[] {
-  const labels = splitList(value);
-  if (labels.length === 0) throw new InvalidArgumentError("expected durations such as 5m,1h,24h.");
-  return labels.map((label) => {
-    let ms: number;
-    try {
-      ms = duration(label);
-    } catch {
-      throw new InvalidArgumentError(
-        `'${label}' is not a duration; expected a list such as 5m,1h,24h.`,
-      );
-    }
-    if (ms === 0) throw new InvalidArgumentError(`'${label}' is empty; a window is longer than 0.`);
-    return { label, ms };
-  });
+  try {
+    return parseWindows(value, "--window");
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
 }
 
 async function reportErrors(options: ErrorsOptions, command: Command): Promise<void> {

@@ -5,6 +5,7 @@ import type { Switchboard } from "../../service/switchboard.js";
 import { listenError } from "../errors.js";
 import {
   checkNoWorkersVariable,
+  checkSwitchVariable,
   noWorkersOption,
   runUntilStopped,
   shutdownTimeoutOption,
@@ -15,6 +16,7 @@ import { openRuntime, type Runtime } from "../runtime.js";
 
 export const DEFAULT_PORT = 8787;
 export const DEFAULT_HOST = "127.0.0.1";
+const NO_CONSOLE_VARIABLE = "SWITCHBOARD_NO_CONSOLE";
 
 interface ServeOptions {
   port: number;
@@ -22,6 +24,9 @@ interface ServeOptions {
   workers: boolean;
   allowedOrigins: string[];
   shutdownTimeoutMs: number;
+  console: boolean;
+  consoleDir?: string;
+  traceUrl?: string;
 }
 
 /** `switchboard serve`: the MCP front end over HTTP, and every stage, in one process. */
@@ -54,6 +59,28 @@ export function registerServe(program: Command): void {
         .env("SWITCHBOARD_ALLOWED_ORIGINS"),
     )
     .addOption(shutdownTimeoutOption())
+    .addOption(
+      new Option(
+        "--no-console",
+        "do not serve the web console (/console answers 404); the variable takes 1",
+      ).env(NO_CONSOLE_VARIABLE),
+    )
+    .addOption(
+      new Option(
+        "--trace-url <template>",
+        "a trace UI's URL with {trace_id} in it; the console links each message to its trace",
+      )
+        .argParser(traceUrlTemplate)
+        .env("SWITCHBOARD_TRACE_URL"),
+    )
+    .addOption(
+      new Option(
+        "--console-dir <path>",
+        "the built web console (default: the package's dist/console-web)",
+      )
+        .env("SWITCHBOARD_CONSOLE_DIR")
+        .hideHelp(),
+    )
     .addHelpText(
       "after",
       "\nServes MCP (Streamable HTTP, protocol 2025-11-25 sessions and 2026-07-28) at\n" +
@@ -62,6 +89,8 @@ export function registerServe(program: Command): void {
         "GET /healthz (`ok`), /readyz (200 or 503, JSON) and /metrics (Prometheus); see\n" +
         "docs/operations.md. Bodies, connections and sessions are bounded by the pipeline\n" +
         "file's `http` block (docs/operations.md, Limits).\n" +
+        "The web console is at http://HOST:PORT/console/ (log in with the token of\n" +
+        "`switchboard console token`); --no-console turns it off.\n" +
         "Any number of serve processes may share one Redis behind a load balancer; it\n" +
         "must keep each 2025-11-25 session (Mcp-Session-Id) on one of them: docs/scaling.md.\n" +
         "Finds or starts Redis (REDIS_URL, then 127.0.0.1:6379, then a spawned redis-server)\n" +
@@ -73,12 +102,15 @@ export function registerServe(program: Command): void {
     "switchboard serve",
     "switchboard serve --port 9000 --no-workers",
     "switchboard serve --host 0.0.0.0 --allowed-origins https://console.example.com",
+    "switchboard serve --trace-url 'http://localhost:16686/trace/{trace_id}'",
+    "switchboard serve --no-console",
     "REDIS_URL=redis://127.0.0.1:6379 switchboard serve --prefix team1",
   ]);
 }
 
 async function serve(options: ServeOptions, command: Command): Promise<void> {
   checkNoWorkersVariable();
+  checkSwitchVariable(NO_CONSOLE_VARIABLE, "serve no console", "serve it");
   const runtime = await openRuntime(globalOptions(command), { longRunning: true });
   await runUntilStopped(runtime, {
     stages: options.workers ? STAGE_NAMES : [],
@@ -104,6 +136,9 @@ async function startHttp(
     allowedOrigins: options.allowedOrigins,
     limits: runtime.pipeline.http,
     probes: serveProbes(runtime, log),
+    ...(options.console
+      ? { console: { source: runtime, dir: options.consoleDir, traceUrl: options.traceUrl } }
+      : {}),
   }).catch((error: unknown) => {
     throw listenError(error, {
       host: options.host,
@@ -113,12 +148,29 @@ async function startHttp(
     });
   });
   log.info("mcp front end listening", { url: http.url });
+  if (http.consoleUrl !== undefined) log.info("web console", { url: http.consoleUrl });
   if (!isLoopback(options.host)) {
     log.warn("the MCP endpoint is reachable from the network: anyone who reaches it can register", {
       host: options.host,
     });
   }
   return { stop: (drainMs) => http.close(drainMs) };
+}
+
+/** A trace UI's URL template for commander: http(s), with `{trace_id}` in it. */
+export function traceUrlTemplate(value: string): string {
+  let ok = value.includes("{trace_id}");
+  try {
+    ok &&= /^https?:$/.test(new URL(value.replaceAll("{trace_id}", "0")).protocol);
+  } catch {
+    ok = false;
+  }
+  if (!ok) {
+    throw new InvalidArgumentError(
+      "expected an http(s) URL with {trace_id} in it, such as http://localhost:16686/trace/{trace_id}.",
+    );
+  }
+  return value;
 }
 
 /** A TCP port for commander: 0 to 65535. */

@@ -1,8 +1,9 @@
 import type { Command } from "commander";
 import { STAGE_NAMES } from "../../config/pipeline.js";
-import { JOB_STATES, readFailureStatus, type FailureStatus } from "../../health/failures.js";
-import { readNodes, type NodeStatus } from "../../health/nodes.js";
-import { readStatus, type PartitionStatus, type StatusReport } from "../../health/status.js";
+import { JOB_STATES, type FailureStatus } from "../../health/failures.js";
+import type { NodeStatus } from "../../health/nodes.js";
+import { readPipelineStatus, type PipelineStatus } from "../../health/report.js";
+import type { PartitionStatus } from "../../health/status.js";
 import { globalOptions, withExamples } from "../options.js";
 import { requirePrefixInUse } from "../presence.js";
 import { withRuntime } from "../runtime.js";
@@ -31,21 +32,14 @@ export function registerStatus(program: Command): void {
 async function showStatus(options: { json?: boolean }, command: Command): Promise<void> {
   const report = await withRuntime(globalOptions(command), async (runtime) => {
     await requirePrefixInUse(runtime);
-    const nodes = await readNodes(runtime.redis, runtime.keys, runtime.pipeline.partitions);
-    return {
-      ...(await readStatus(runtime)),
-      ...(await readFailureStatus(runtime)),
-      ...(nodes === undefined ? {} : { nodes }),
-    };
+    return readPipelineStatus(runtime);
   });
   process.stdout.write(
     options.json === true ? `${JSON.stringify(report, null, 2)}\n` : `${formatStatus(report)}\n`,
   );
 }
 
-export function formatStatus(
-  report: StatusReport & FailureStatus & { nodes?: NodeStatus[] },
-): string {
+export function formatStatus(report: PipelineStatus): string {
   const split = report.partitions.length > 1;
   const parts: Omit<PartitionStatus, "partition">[] = split ? report.partitions : [report];
   const rows = parts.flatMap((part, p) => {

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { filterOf, requireAdmin } from "../admin.js";
+import { filterOf } from "../../dlq/filter.js";
+import { requireAdmin } from "../admin.js";
 import { DeadLetterSchema } from "../dlq-schemas.js";
 import { defineAgentTool } from "../tool.js";
 import { plural } from "../../protocol/words.js";

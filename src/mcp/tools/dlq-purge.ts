@@ -1,5 +1,6 @@
 import { addUp, noPurges } from "../../dlq/results.js";
-import { filterOf, missingText, namedText, requireAdmin } from "../admin.js";
+import { filterOf } from "../../dlq/filter.js";
+import { missingText, namedText, requireAdmin } from "../admin.js";
 import { PurgeShape } from "../dlq-schemas.js";
 import { defineAgentTool } from "../tool.js";
 import { plural } from "../../protocol/words.js";

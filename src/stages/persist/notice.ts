@@ -2,6 +2,7 @@ import { SYSTEM_AGENT } from "../../protocol/agent.js";
 import { composeEnvelope } from "../../protocol/compose.js";
 import type { Envelope } from "../../protocol/envelope.js";
 import type { ErrorInfo } from "../../protocol/errors.js";
+import { isHumanSender } from "../../protocol/overseer.js";
 import { FAILURE_STATUSES, type FailureStatus } from "../../protocol/status.js";
 import { carryingEnvelope, type Output } from "../../streams/entry.js";
 import type { StageContext } from "../../pipeline/stage.js";
@@ -13,7 +14,7 @@ export const NOTICE_TYPE = "switchboard.notice";
  * A failure the sender must hear of becomes a notice: a message from `switchboard` to the
  * sender, in the same thread, replying to the failed message, that says what happened and
  * what to do. It enters the pipeline like any message. Notices about notices (and about
- * Switchboard's own messages) are not sent.
+ * Switchboard's own messages, and to people posting as human:<name>) are not sent.
  */
 export function noticeFor(
   context: StageContext,
@@ -24,7 +25,8 @@ export function noticeFor(
 ): Output | undefined {
   if (!(FAILURE_STATUSES as readonly string[]).includes(status) || original === undefined)
     return undefined;
-  if (original.from === SYSTEM_AGENT || original.type === NOTICE_TYPE) return undefined;
+  if (original.from === SYSTEM_AGENT || isHumanSender(original.from)) return undefined;
+  if (original.type === NOTICE_TYPE) return undefined;
   const what =
     recipient === undefined
       ? status.replace("_", "-")

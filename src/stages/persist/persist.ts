@@ -20,6 +20,7 @@ import {
 } from "../../history/record.js";
 import { Field, text, type Output, type StreamEntry } from "../../streams/entry.js";
 import { DONE, type Outcome, type StageContext, type StageFactory } from "../../pipeline/stage.js";
+import { recordActivity } from "./activity.js";
 import { noticeFor } from "./notice.js";
 
 /**
@@ -34,7 +35,14 @@ export const persistStage: StageFactory = (context) => ({
     const envelopes = await envelopesOfFailures(context, entries);
     const planned = entries.map((entry) => plan(context, entry, envelopes));
     const writes = planned.filter((p): p is Planned => "write" in p);
-    const replies = await sendBatch(context.redis, writes, (batch, p) => p.write(batch));
+    const activity = recordActivity(
+      context,
+      entries.filter((_, i) => "write" in planned[i]!),
+    );
+    const queued = writes.map((p) => p.write);
+    // Last in the batch, so each entry's replies are where `next` finds them.
+    if (activity !== undefined) queued.push(activity);
+    const replies = await sendBatch(context.redis, queued, (batch, write) => write(batch));
     let next = 0;
     return planned.map((p): Outcome => {
       if (!("write" in p)) return p;

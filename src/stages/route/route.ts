@@ -58,7 +58,8 @@ async function routeOne(
         "routed",
         Field.recipients,
         JSON.stringify(recipients),
-        ...carry(entry, [Field.messageId, Field.threadId, Field.seq]),
+        // The sender too, for the console's activity events (src/stages/persist/activity.ts).
+        ...carry(entry, [Field.messageId, Field.threadId, Field.seq, Field.from]),
         ...(recipients.length === 0 ? [Field.note, `to no one: ${reason!}`] : []),
       ],
     },
