@@ -15,7 +15,7 @@ import { composeEnvelope } from "../src/protocol/compose.js";
 import { connectRedis } from "../src/redis/connection.js";
 import { provisionRedis } from "../src/redis/provision.js";
 import { consoleUrl, launchChromium, logIn } from "../test/support/browser.js";
-import { seedReplayable } from "../test/support/dlq.js";
+import { seedErrors, seedReplayable } from "../test/support/dlq.js";
 import { call, closeAgents, connectAgents, type Agent } from "./mcp-agents.js";
 import { startServe, type Serve } from "./mcp-serve.js";
 import { failed, killAllNow, progress, ROOT } from "./procs.js";
@@ -36,7 +36,7 @@ async function operatorToken(redisUrl: string, serve: Serve): Promise<string> {
   return (JSON.parse(stdout) as { token: string }).token;
 }
 
-/** A conversation, a lease, a note and a dead letter to show; returns the thread's and the letter's ids. */
+/** A conversation, a lease, a note, a dead letter and a few errors to show; returns the thread's and the letter's ids. */
 async function traffic(agents: Agent[], serve: Serve, redis: ReturnType<typeof connectRedis>) {
   const [planner, coder, reviewer] = agents as [Agent, Agent, Agent];
   const opened = await call(planner, "send_message", {
@@ -71,6 +71,18 @@ async function traffic(agents: Agent[], serve: Serve, redis: ReturnType<typeof c
     body: "lost on the way",
   });
   const letter = await seedReplayable(redis, serve.keys.stream("dead"), envelope);
+  const now = Date.now();
+  await seedErrors(redis, serve.keys.errors(), [
+    { at: now - 300_000, code: "POISON", cat: "validation", stage: "validate", mid: envelope.id },
+    ...[240_000, 180_000, 60_000].map((ago) => ({
+      at: now - ago,
+      code: "WEBHOOK_TIMEOUT",
+      cat: "delivery",
+      agent: reviewer.name,
+      endpoint: "https://hooks.example/review",
+      msg: "the webhook did not answer within 5000 ms",
+    })),
+  ]);
   return { thread, message: String(opened.message_id), letter };
 }
 

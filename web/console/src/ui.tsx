@@ -122,8 +122,10 @@ export function DataView(props: { value: unknown; caption?: string }) {
     );
   }
   const record = value as Record<string, unknown>;
-  const simple = Object.entries(record).filter(([, v]) => isScalar(v) || isRecord(v));
-  const lists = Object.entries(record).filter(([, v]) => Array.isArray(v));
+  /** A list of records is a table under its own heading; anything else fits a row. */
+  const isTable = (v: unknown): boolean => Array.isArray(v) && !v.every(isScalar);
+  const simple = Object.entries(record).filter(([, v]) => !isTable(v));
+  const lists = Object.entries(record).filter(([, v]) => isTable(v));
   return (
     <div class="data">
       {simple.length === 0 ? null : (

@@ -31,15 +31,6 @@ function Report(props: {
   );
 }
 
-export const Pipeline = () => (
-  <Report
-    title="Pipeline"
-    path="/console/api/pipeline"
-    liveOn={["message", "dead_letters"]}
-    intro="Per stage and partition: length, lag, pending entries and consumers; the retry queues and the circuit breakers (as switchboard status)."
-  />
-);
-
 const WINDOWS = ["15m", "1h", "6h", "24h", "7d"];
 
 export function Errors() {
