@@ -221,7 +221,8 @@ export function apiRoutes(deps: ApiDeps): ReadonlyMap<string, Handler> {
       "POST posts",
       async (request) => {
         const { as, ...fields } = await fieldsOf(request);
-        const sender = humanSender(as, "as");
+        // As the logged-in operator unless another name is given.
+        const sender = humanSender(as ?? request.session.operator, "as");
         if (fields.to === undefined && typeof fields.thread_id === "string") {
           fields.to = await views.participants(checkThreadId(fields.thread_id));
         }

@@ -1,11 +1,19 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConsoleKeys } from "../../src/redis/console-keys.js";
 import { run } from "../support/cli.js";
 import { eventually } from "../support/harness.js";
-import { call, joinAs, startServe, useServe } from "../support/mcp.js";
+import {
+  call,
+  connectModern,
+  FAST_PIPELINE_YAML,
+  joinAs,
+  startServe,
+  useServe,
+  writePipeline,
+} from "../support/mcp.js";
 import { send } from "../support/raw-http.js";
 
 /**
@@ -187,6 +195,32 @@ describe("access", () => {
   });
 });
 
+describe("behind a trusted proxy", () => {
+  it("marks the cookie Secure when the proxy says https, and only then", async () => {
+    const yaml = `${FAST_PIPELINE_YAML}http:\n  trustedProxies: ["127.0.0.1"]\n`;
+    const pipeline = await writePipeline(yaml);
+    const proxied = await startServe({ ...fixture.env, SWITCHBOARD_PIPELINE: pipeline }, [
+      "--console-dir",
+      dist,
+    ]);
+    try {
+      const loginAt = async (headers: Record<string, string>) =>
+        fetch(new URL("/console/login", proxied.url), {
+          method: "POST",
+          headers: { "content-type": "application/json", ...headers },
+          body: JSON.stringify({ token }),
+        });
+      const https = await loginAt({ "x-forwarded-proto": "https" });
+      expect(https.headers.get("set-cookie")).toMatch(/; Secure$/);
+      const plain = await loginAt({});
+      expect(plain.headers.get("set-cookie")).not.toContain("Secure");
+    } finally {
+      await proxied.stop();
+      rmSync(dirname(pipeline), { recursive: true, force: true });
+    }
+  });
+});
+
 describe("JSON routes", () => {
   let bobToken: string;
   let threadId: string;
@@ -211,9 +245,6 @@ describe("JSON routes", () => {
     });
     threadId = posted.json.thread_id as string;
     messageId = posted.json.message_id as string;
-    const bob = await joinAs(fixture.serve.url, "bob-reader", "modern");
-    await bob.client.close();
-    const { connectModern } = await import("../support/mcp.js");
     const client = await connectModern(fixture.serve.url, { token: bobToken });
     const fetched = await eventually(async () => {
       const { messages } = await call<{ messages: { from: string; body: unknown }[] }>(
@@ -226,13 +257,17 @@ describe("JSON routes", () => {
     expect(fetched[0]).toMatchObject({ from: "human:alice", body: "please look" });
   });
 
-  it("posts into a thread to its participants, and refuses human: as a recipient or sender name", async () => {
+  it("posts into a thread to its participants as the operator, and refuses human: as a recipient or sender name", async () => {
     const into = await request("/console/api/posts", {
       session,
-      body: { as: "alice", thread_id: threadId, body: "and again" },
+      body: { thread_id: threadId, body: "and again" },
     });
     expect(into.status).toBe(202);
     expect(into.json.thread_id).toBe(threadId);
+    const posted = await request(`/console/api/messages/${into.json.message_id as string}`, {
+      session,
+    });
+    expect(posted.json.message).toMatchObject({ from: "human:alice", to: { agents: ["bob"] } });
     expectProblem(
       await request("/console/api/posts", {
         session,
