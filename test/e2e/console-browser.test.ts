@@ -69,6 +69,29 @@ describe("the web console in Chromium", { timeout: 60_000 }, () => {
     );
   });
 
+  it("works from the keyboard, with a visible focus", async () => {
+    const page = await newPage();
+    await page.goto(consoleUrl(fixture.serve.url));
+    await page.getByLabel("Operator token").waitFor();
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate<string>("document.activeElement.id")).toBe("login-token");
+    await page.keyboard.type(token);
+    await page.keyboard.press("Enter");
+    await page.getByRole("heading", { level: 1, name: "Agents" }).waitFor();
+    // Tab reaches the navigation; the focused link shows an outline; Enter follows it.
+    let name = "";
+    for (let i = 0; i < 5 && name !== "Threads"; i += 1) {
+      await page.keyboard.press("Tab");
+      name = await page.evaluate<string>("document.activeElement.textContent");
+    }
+    expect(name).toBe("Threads");
+    expect(
+      await page.evaluate<string>("getComputedStyle(document.activeElement).outlineStyle"),
+    ).not.toBe("none");
+    await page.keyboard.press("Enter");
+    await page.getByRole("heading", { level: 1, name: "Threads" }).waitFor();
+  });
+
   it("lists a newly registered agent on the agents page without a reload", async () => {
     const page = await console_();
     // A reload would lose this mark.
