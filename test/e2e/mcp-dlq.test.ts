@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { composeEnvelope } from "../../src/protocol/compose.js";
 import { Keys } from "../../src/redis/keys.js";
 import { run } from "../support/cli.js";
-import { seedDeadLetters } from "../support/dlq.js";
+import { seedDeadLetters, seedReplayable } from "../support/dlq.js";
 import { eventually } from "../support/harness.js";
 import {
   call,
@@ -72,16 +72,11 @@ describe("the dlq_* admin tools", () => {
 
     // A message that died in validate, carrying its envelope, as a producer's entry may.
     const envelope = composeEnvelope({ from: "ops", to: ["bob"], body: "again" });
-    const [id] = await seedDeadLetters(fixture.redis, new Keys(fixture.prefix).stream("dead"), [
-      {
-        at: Date.now(),
-        stage: "validate",
-        code: "POISON",
-        mid: envelope.id,
-        from: "ops",
-        original: { t: "msg", mid: envelope.id, enc: "json", env: JSON.stringify(envelope) },
-      },
-    ]);
+    const id = await seedReplayable(
+      fixture.redis,
+      new Keys(fixture.prefix).stream("dead"),
+      envelope,
+    );
     const listed = await call<Listed>(ops.client, "dlq_list", { agent: "ops" });
     expect(listed).toMatchObject({
       dead_letters: [{ id, stage: "validate", from: "ops", code: "POISON" }],

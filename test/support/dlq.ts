@@ -1,3 +1,4 @@
+import type { Envelope } from "../../src/protocol/envelope.js";
 import type { RedisClient } from "../../src/redis/client.js";
 
 /**
@@ -65,6 +66,28 @@ export async function seedDeadLetters(
     if (error) throw error;
     return id as string;
   });
+}
+
+/**
+ * A message that died in validate (POISON) carrying its whole envelope, as a producer's
+ * entry may: replaying it delivers the message. Returns the dead letter's id.
+ */
+export async function seedReplayable(
+  redis: RedisClient,
+  stream: string,
+  envelope: Envelope,
+): Promise<string> {
+  const [id] = await seedDeadLetters(redis, stream, [
+    {
+      at: Date.now(),
+      stage: "validate",
+      code: "POISON",
+      mid: envelope.id,
+      from: envelope.from,
+      original: { t: "msg", mid: envelope.id, enc: "json", env: JSON.stringify(envelope) },
+    },
+  ]);
+  return id!;
 }
 
 export interface SeededError {

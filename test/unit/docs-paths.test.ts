@@ -5,14 +5,14 @@ import { describe, expect, it } from "vitest";
 
 /**
  * docs/ARCHITECTURE.md is kept true to the code: every path it names must exist. A path is
- * a backquoted `src/…`, `test/…`, `bench/…`, `docs/…`, `examples/…` or `bin/…` (`*` matches
+ * a backquoted `src/…`, `test/…`, `bench/…`, `docs/…`, `examples/…`, `web/…` or `bin/…` (`*` matches
  * within a file name); in the "Where to find" table, a bare name beside one (`send.ts`,
  * `route/`) is a file or folder of a folder the same row named before it.
  */
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const DOC = readFileSync(join(ROOT, "docs", "ARCHITECTURE.md"), "utf8");
 
-const ROOTED = /^(src|test|bench|docs|examples|bin)\//;
+const ROOTED = /^(src|test|bench|docs|examples|web|bin)\//;
 /** A bare file or folder name: `send.ts`, `tools/`, `*-note*.ts`. */
 const BARE = /^[\w*.-]+(\.\w+|\/)$/;
 
