@@ -1,5 +1,6 @@
 import { randomInt } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { loadPipeline } from "../../src/config/pipeline.js";
 import { ERROR_CODES, isErrorCode } from "../../src/protocol/errors.js";
 import { ArgsFuzzer, Prng, type JsonSchema, type Known } from "../support/fuzz-args.js";
 import { useServe } from "../support/mcp.js";
@@ -14,6 +15,8 @@ import { useServe } from "../support/mcp.js";
 const SEED = Number(process.env.SWITCHBOARD_FUZZ_SEED ?? randomInt(2 ** 31));
 const CALLS = Number(process.env.SWITCHBOARD_FUZZ_CALLS ?? 800);
 const CONCURRENCY = 8;
+/** serve's body limit (the default pipeline file's `http.maxBodyBytes`). */
+const MAX_BODY_BYTES = loadPipeline().http.maxBodyBytes;
 
 const fixture = useServe();
 
@@ -127,11 +130,16 @@ describe("the /v1 fuzzer", () => {
       // Registration without a token, so the fuzzing agent stays itself.
       if (op.operationId !== "register_agent") headers.authorization = `Bearer ${token}`;
       if (op.inBody) headers["content-type"] = "application/json";
-      const response = await fetch(urlOf(base, op, args), {
-        method: op.method,
-        headers,
-        ...(op.inBody ? { body: JSON.stringify(args) } : {}),
-      });
+      const body = op.inBody ? JSON.stringify(args) : undefined;
+      let response: Response;
+      try {
+        response = await fetch(urlOf(base, op, args), { method: op.method, headers, body });
+      } catch (error) {
+        // A body over the limit is answered 413 at once and the connection closed (RFC 9110
+        // §15.5.14): a client still sending it may meet the reset before the answer.
+        if (body !== undefined && Buffer.byteLength(body) > MAX_BODY_BYTES) return;
+        throw error;
+      }
       const text = await response.text();
       const problem = problemWith(response.status, response.headers.get("content-type"), text);
       if (problem !== undefined) {
