@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MAX_STREAMS } from "../../src/console/events.js";
 import { ConsoleKeys } from "../../src/redis/console-keys.js";
 import { run } from "../support/cli.js";
 import { eventually } from "../support/harness.js";
@@ -446,6 +447,38 @@ describe("events", () => {
       expect(seen).toContain('"from":"erin"');
     } finally {
       controller.abort();
+    }
+  });
+});
+
+describe("event stream limit", () => {
+  it(`refuses stream ${MAX_STREAMS + 1} with 503 and Retry-After, and opens one again once a stream closes`, async () => {
+    const open = async (controller: AbortController): Promise<Response> =>
+      fetch(new URL("/console/api/events", fixture.serve.url), {
+        headers: { cookie: session.cookie },
+        signal: controller.signal,
+      });
+    const controllers = Array.from({ length: MAX_STREAMS }, () => new AbortController());
+    try {
+      const streams = await Promise.all(controllers.map(open));
+      expect(streams.map((r) => r.status)).toEqual(streams.map(() => 200));
+      const refused = await open(new AbortController());
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get("retry-after")).toBe("5");
+      const problem = (await refused.json()) as { code: string; detail: string };
+      expect(problem.code).toBe("RATE_LIMITED");
+      expect(problem.detail).toContain("close a console tab");
+      controllers.pop()!.abort();
+      await expect
+        .poll(async () => {
+          const again = new AbortController();
+          const answer = await open(again);
+          again.abort();
+          return answer.status;
+        })
+        .toBe(200);
+    } finally {
+      for (const controller of controllers) controller.abort();
     }
   });
 });
