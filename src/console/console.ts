@@ -1,11 +1,10 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { fileURLToPath } from "node:url";
-import { timingSafeEqual } from "node:crypto";
 import type { RequestGuard } from "../api/http-api.js";
 import { DeadLetters } from "../dlq/store.js";
 import type { StatusSource } from "../health/status.js";
 import { cameOverHttps } from "../http/client-address.js";
-import { readJson, Refusal, sendFailure, sendJson } from "../http/json-request.js";
+import { jsonObject, readJson, Refusal, sendFailure, sendJson } from "../http/json-request.js";
 import { encodeActivity } from "../protocol/activity.js";
 import { AgentNameSchema } from "../protocol/envelope.js";
 import { SwitchboardError } from "../protocol/errors.js";
@@ -14,7 +13,7 @@ import type { RedisTarget } from "../redis/target.js";
 import type { Switchboard } from "../service/switchboard.js";
 import type { Logger } from "../telemetry/log.js";
 import { ActivityStreams } from "./events.js";
-import { checkOperatorToken } from "./operator-token.js";
+import { checkOperatorToken, sameSecret } from "./operator-token.js";
 import { apiRoutes, type ApiRequest } from "./routes.js";
 import { ConsoleSessions, SESSION_TTL_MS, type Session } from "./sessions.js";
 import { SECURITY_HEADERS, staticFiles } from "./static.js";
@@ -23,7 +22,7 @@ import { ConsoleViews } from "./views.js";
 export const CONSOLE_PATH = "/console";
 const API_PREFIX = `${CONSOLE_PATH}/api/`;
 export const COOKIE = "sb_console";
-export const CSRF_HEADER = "x-csrf-token";
+const CSRF_HEADER = "x-csrf-token";
 
 /** Where the built front end is, by default: `dist/console-web` of the package. */
 export const DEFAULT_CONSOLE_DIR = fileURLToPath(
@@ -91,7 +90,7 @@ export function createConsole(options: ConsoleOptions, serving: ConsoleServing):
   async function login(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readJson(req, res, serving.maxBodyBytes);
     if (body === undefined) return;
-    const fields = objectOf(body.value);
+    const fields = jsonObject(body.value, 'send {"token": "sbc_…", "name": "you"}');
     const unknown = Object.keys(fields).find((k) => k !== "token" && k !== "name");
     if (unknown !== undefined) {
       throw new SwitchboardError(
@@ -210,13 +209,6 @@ const hasRoute = (routes: ReadonlyMap<string, unknown>, route: string): boolean 
 const isAuthPath = (path: string): boolean =>
   path === `${CONSOLE_PATH}/login` || path === `${CONSOLE_PATH}/logout`;
 
-function objectOf(value: unknown): Record<string, unknown> {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new SwitchboardError("INVALID_INPUT", 'send {"token": "sbc_…", "name": "you"}');
-  }
-  return Object.assign(Object.create(null) as Record<string, unknown>, value);
-}
-
 function decodeId(id: string): string {
   try {
     return decodeURIComponent(id);
@@ -249,11 +241,4 @@ function cookieFor(
   const https = cameOverHttps(req.socket, req.headers["x-forwarded-proto"], trustedProxies);
   const secure = https ? "; Secure" : "";
   return `${COOKIE}=${value}; HttpOnly; SameSite=Strict; Path=${CONSOLE_PATH}; Max-Age=${maxAgeSeconds}${secure}`;
-}
-
-function sameSecret(given: string | string[] | undefined, expected: string): boolean {
-  if (typeof given !== "string") return false;
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
 }

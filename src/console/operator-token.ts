@@ -6,7 +6,7 @@ import { ConsoleKeys } from "../redis/console-keys.js";
 import type { Keys } from "../redis/keys.js";
 
 /** What the operator token starts with (agents' tokens start with `sbt_`). */
-export const OPERATOR_TOKEN_PREFIX = "sbc_";
+const OPERATOR_TOKEN_PREFIX = "sbc_";
 
 /** The longest presented token looked at; longer ones are refused unhashed. */
 const MAX_TOKEN_LENGTH = 128;
@@ -42,12 +42,9 @@ export async function checkOperatorToken(
       { field: "token" },
     );
   }
-  const presented = Buffer.from(hashToken(token.slice(0, MAX_TOKEN_LENGTH)));
-  const expected = Buffer.from(stored);
   const same =
     token.length <= MAX_TOKEN_LENGTH &&
-    presented.length === expected.length &&
-    timingSafeEqual(presented, expected);
+    sameSecret(hashToken(token.slice(0, MAX_TOKEN_LENGTH)), stored);
   if (!same) {
     throw new SwitchboardError(
       "UNAUTHENTICATED",
@@ -55,4 +52,12 @@ export async function checkOperatorToken(
       { field: "token" },
     );
   }
+}
+
+/** Whether a presented secret (a header's value) is `expected`, in constant time. */
+export function sameSecret(given: string | string[] | undefined, expected: string): boolean {
+  if (typeof given !== "string") return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
 }

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
 import { queryInput } from "../api/input.js";
+import { jsonObject } from "../http/json-request.js";
 import { filterOf } from "../dlq/filter.js";
 import type { DeadLetterFilter } from "../dlq/entry.js";
 import { addUp, noPurges, noReplays, type Tally } from "../dlq/results.js";
@@ -71,11 +72,7 @@ function queryOf<S extends z.ZodObject>(schema: S, query: URLSearchParams): z.ou
 
 /** The body of a POST as an object whose fields the handler takes apart. */
 async function fieldsOf(request: ApiRequest): Promise<Record<string, unknown>> {
-  const body = await request.body();
-  if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    throw new SwitchboardError("INVALID_INPUT", "the body must be a JSON object");
-  }
-  return Object.assign(Object.create(null) as Record<string, unknown>, body);
+  return jsonObject(await request.body(), "the body must be a JSON object");
 }
 
 /**

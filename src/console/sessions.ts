@@ -26,8 +26,7 @@ export interface Session extends SessionView {
   id: string;
 }
 
-export const LOG_IN_AGAIN =
-  "your console session has expired or was closed; log in again at /console";
+const LOG_IN_AGAIN = "your console session has expired or was closed; log in again at /console";
 
 /**
  * Console sessions in Redis (a hash a session, expiring with it), so any serve process

@@ -9,6 +9,7 @@ import type { Keys } from "../redis/keys.js";
 import {
   readMessageRecord,
   readThreadIndex,
+  withScores,
   type MessageRecord,
   type StatusState,
 } from "./record.js";
@@ -115,9 +116,7 @@ export class History {
     const listed: { id: string; seq: number }[] = [];
     // A thread made for its first message has that message's id and no index entry for it.
     if (after < 1 && UUID_V7_PATTERN.test(threadId)) listed.push({ id: threadId, seq: 1 });
-    for (let i = 0; i + 1 < flat.length; i += 2) {
-      if (flat[i] !== threadId) listed.push({ id: flat[i]!, seq: Number(flat[i + 1]) });
-    }
+    for (const [id, seq] of withScores(flat)) if (id !== threadId) listed.push({ id, seq });
     const shown = listed.slice(0, limit);
     const records = await Promise.all(
       shown.map(({ id }) => readMessageRecord(this.redis, this.keys, id, this.pipeline.limits)),

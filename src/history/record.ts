@@ -215,8 +215,12 @@ export async function readThreadIndex(
   threadId: string,
 ): Promise<{ message_id: string; seq: number }[]> {
   const flat = await redis.zrange(keys.thread(threadId), 0, -1, "WITHSCORES");
-  const out: { message_id: string; seq: number }[] = [];
-  for (let i = 0; i + 1 < flat.length; i += 2)
-    out.push({ message_id: flat[i]!, seq: Number(flat[i + 1]) });
-  return out;
+  return withScores(flat).map(([message_id, seq]) => ({ message_id, seq }));
+}
+
+/** A sorted-set reply `WITHSCORES` (member, score, member, score, …) as pairs. */
+export function withScores(flat: readonly string[]): [member: string, score: number][] {
+  const pairs: [string, number][] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) pairs.push([flat[i]!, Number(flat[i + 1])]);
+  return pairs;
 }

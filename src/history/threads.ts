@@ -1,10 +1,10 @@
 import type { CodecLimits } from "../protocol/codec.js";
 import { UUID_V7_PATTERN } from "../protocol/ids.js";
-import { sendCommands } from "../redis/batch.js";
+import { sendBatch } from "../redis/batch.js";
 import type { RedisClient } from "../redis/client.js";
 import { ConsoleKeys } from "../redis/console-keys.js";
 import type { Keys } from "../redis/keys.js";
-import { readMessageRecord, type MessageRecord } from "./record.js";
+import { readMessageRecord, withScores, type MessageRecord } from "./record.js";
 
 /** A thread as the console lists it. */
 export interface ThreadSummary {
@@ -38,27 +38,22 @@ export async function recentThreads(
     limit - 1,
     "WITHSCORES",
   );
-  const threads: { id: string; at: number }[] = [];
-  for (let i = 0; i + 1 < flat.length; i += 2)
-    threads.push({ id: flat[i]!, at: Number(flat[i + 1]) });
-  const replies = await sendCommands(redis, (batch) => {
-    for (const { id } of threads) {
-      const index = keys.thread(id);
-      batch.zcard(index).zrange(index, 0, 0).zrange(index, -1, -1, "WITHSCORES");
-    }
+  const threads = withScores(flat).map(([id, at]) => ({ id, at }));
+  const indexes = await sendBatch(redis, threads, (batch, { id }) => {
+    const index = keys.thread(id);
+    batch.zcard(index).zrange(index, 0, 0).zrange(index, -1, -1, "WITHSCORES");
   });
-  const value = (i: number): unknown => {
-    const [error, reply] = replies[i]!;
-    if (error) throw error;
-    return reply;
-  };
   const read = (id: string | undefined): Promise<MessageRecord | undefined> =>
     id === undefined ? Promise.resolve(undefined) : readMessageRecord(redis, keys, id, limits);
   return Promise.all(
     threads.map(async ({ id, at }, t) => {
-      const indexed = value(3 * t) as number;
-      const [firstIndexed] = value(3 * t + 1) as string[];
-      const [lastId, lastSeq] = value(3 * t + 2) as string[];
+      const index = indexes[t]!;
+      if (!index.ok) throw index.error;
+      const [indexed, [firstIndexed], [lastId, lastSeq]] = index.replies as [
+        number,
+        string[],
+        string[],
+      ];
       const implicit = UUID_V7_PATTERN.test(id) && firstIndexed !== id;
       const [first, last] = await Promise.all([read(implicit ? id : firstIndexed), read(lastId)]);
       const participants = new Set<string>();

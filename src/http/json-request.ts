@@ -58,6 +58,17 @@ export async function readJson(
   return { value: body.value };
 }
 
+/**
+ * A parsed body that must be a JSON object, copied into a null-prototype object (its field
+ * names come from outside); `refusal` says what to send instead.
+ */
+export function jsonObject(value: unknown, refusal: string): Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new SwitchboardError("INVALID_INPUT", refusal);
+  }
+  return Object.assign(Object.create(null) as Record<string, unknown>, value);
+}
+
 /** Answers JSON that is already serialized, never cached. */
 export function sendJson(res: ServerResponse, status: number, json: string): void {
   res

@@ -6,7 +6,7 @@ import { z } from "zod";
  * batch. Hints for a live view, not a log: a console that missed one re-reads on the
  * next, and a reader refuses nothing that does not parse (it drops it).
  */
-export const ActivityEventSchema = z.discriminatedUnion("kind", [
+const ActivityEventSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("agent"), name: z.string(), status: z.string() }),
   z.object({
     kind: z.literal("message"),

@@ -158,7 +158,7 @@ async function startHttp(
 }
 
 /** A trace UI's URL template for commander: http(s), with `{trace_id}` in it. */
-export function traceUrlTemplate(value: string): string {
+function traceUrlTemplate(value: string): string {
   let ok = value.includes("{trace_id}");
   try {
     ok &&= /^https?:$/.test(new URL(value.replaceAll("{trace_id}", "0")).protocol);

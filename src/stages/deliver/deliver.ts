@@ -9,7 +9,7 @@ import { inboxAppendScript } from "../../inbox/scripts.js";
 import { traceInboxSend, type InboxSend } from "../../inbox/tracing.js";
 import { recordDelivered } from "../../telemetry/record.js";
 import { PUSHED } from "./push.js";
-import { pushedStatus } from "./push-results.js";
+import { deliveredStatus, pushedStatus } from "./push-results.js";
 
 /**
  * deliver: appends a message to one recipient's inbox stream, once per message and
@@ -53,25 +53,7 @@ export const deliverStage: StageFactory = (context) => ({
       if (appended === 1) recordDelivered("inbox", c.messageId);
       return {
         kind: "forward",
-        outputs: [
-          {
-            to: "persist",
-            fields: [
-              Field.kind,
-              "status",
-              Field.messageId,
-              c.messageId,
-              Field.recipient,
-              c.recipient,
-              Field.status,
-              "delivered",
-              Field.inboxId,
-              inboxId,
-              Field.via,
-              "inbox",
-            ],
-          },
-        ],
+        outputs: [deliveredStatus(c.messageId, c.recipient, { inboxId })],
       };
     });
     return push(context, pushes, await confirmed(context, deliverable, outcomes));

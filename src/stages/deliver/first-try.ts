@@ -5,14 +5,14 @@ import { DONE, type Outcome, type WebhookPushes } from "../../pipeline/stage.js"
 import { toErrorInfo, type ErrorInfo } from "../../protocol/errors.js";
 import type { JobsOptions } from "bullmq";
 import type { Attempt } from "../../pipeline/stage.js";
-import { retryingStatus, toJob, type EntryJob, type JobTry } from "../../retry/jobs.js";
+import { retryingStatus, toJob, type EntryJob, type JobTry, type Tried } from "../../retry/jobs.js";
 import { jobOptions, WEBHOOK_QUEUE, type Queues } from "../../retry/queues.js";
 import { traceAttempt } from "../../retry/tracing.js";
 import { Field, type Output, type StreamEntry } from "../../streams/entry.js";
 import type { Logger } from "../../telemetry/log.js";
 import { metrics } from "../../telemetry/metrics.js";
 import { Slots } from "./slots.js";
-import type { Pusher } from "./push.js";
+import type { Pusher, Ready } from "./push.js";
 import { heldStatus, type Pushed } from "./push-results.js";
 
 /**
@@ -73,7 +73,7 @@ export class FirstTries implements WebhookPushes {
     const budget = AbortSignal.timeout(firstTryBudgetMs(this.#o.pipeline, this.#o.stage));
     const of = policyOf(this.#o.pipeline, "delivery").attempts;
     const firstTry: JobTry = { attempt: 1, of };
-    let prepared: Awaited<ReturnType<Pusher["prepare"]>>;
+    let prepared: (Ready | Tried)[];
     try {
       prepared = await this.#o.pusher.prepare(entries);
     } catch {
@@ -144,7 +144,7 @@ export class FirstTries implements WebhookPushes {
       );
     } catch (error) {
       this.#o.log.warn("could not queue pushes; their entries stay pending", {
-        stage: "deliver",
+        stage: this.#o.stage.name,
         count: jobs.length,
         error: toErrorInfo(error),
       });
@@ -155,8 +155,8 @@ export class FirstTries implements WebhookPushes {
       if (!("job" in t)) return t;
       if (t.failed !== undefined) {
         const { error, endpoint, attempt } = t.failed;
-        this.#o.failures.failed("deliver", t.entry, error, endpoint);
-        metrics.retries.inc({ stage: "deliver", attempt });
+        this.#o.failures.failed(this.#o.stage.name, t.entry, error, endpoint);
+        metrics.retries.inc({ stage: this.#o.stage.name, attempt });
       }
       return t.outcome;
     });

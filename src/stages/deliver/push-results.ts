@@ -36,24 +36,29 @@ export function resultLabel(result: PostResult): WebhookResult {
   return result.ok ? "ok" : (RESULT_LABELS[result.error.code] ?? "unreachable");
 }
 
-/** The `delivered` status of a message pushed to its recipient's webhook. */
-export function pushedStatus(messageId: string, recipient: string): Output {
+/**
+ * The `delivered` status of a message for its recipient: by `webhook`, or appended to its
+ * `inbox` (as the inbox entry `inboxId`).
+ */
+export function deliveredStatus(
+  messageId: string,
+  recipient: string,
+  via: { webhook: true } | { inboxId: string },
+): Output {
+  const how =
+    "inboxId" in via ? [Field.inboxId, via.inboxId, Field.via, "inbox"] : [Field.via, "webhook"];
   return {
     to: "persist",
     fields: [
-      Field.kind,
-      "status",
-      Field.messageId,
-      messageId,
-      Field.recipient,
-      recipient,
-      Field.status,
-      "delivered",
-      Field.via,
-      "webhook",
+      ...[Field.kind, "status", Field.messageId, messageId],
+      ...[Field.recipient, recipient, Field.status, "delivered", ...how],
     ],
   };
 }
+
+/** The `delivered` status of a message pushed to its recipient's webhook. */
+export const pushedStatus = (messageId: string, recipient: string): Output =>
+  deliveredStatus(messageId, recipient, { webhook: true });
 
 /** The entry's own fields (a push job's entry is a deliver entry). */
 export function originalFields(entry: StreamEntry): (string | Buffer)[] {

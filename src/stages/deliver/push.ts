@@ -71,7 +71,7 @@ export class Pusher {
     thisTry: JobTry,
     delayUntil: (at: number) => Promise<void>,
   ): Promise<Tried> {
-    const pushed = await this.attempt(entry, thisTry);
+    const pushed = await this.#attempt(entry, thisTry);
     if (pushed.kind !== "held") return pushed;
     await this.#o.committer.append(entry, {
       kind: "forward",
@@ -82,7 +82,7 @@ export class Pusher {
   }
 
   /** One try at pushing an entry (a job's): see {@link Pusher.prepare} and {@link Pusher.send}. */
-  async attempt(entry: StreamEntry, thisTry: JobTry): Promise<Pushed> {
+  async #attempt(entry: StreamEntry, thisTry: JobTry): Promise<Pushed> {
     const [prepared] = await this.prepare([entry]);
     return prepared!.kind === "ready" ? this.send(prepared!, thisTry) : prepared!;
   }

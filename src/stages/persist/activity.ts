@@ -9,7 +9,7 @@ import type { StageContext } from "../../pipeline/stage.js";
  * The threads the console lists, newest first, are trimmed to this many.
  * @defaultValue 1000
  */
-export const RECENT_THREADS = 1000;
+const RECENT_THREADS = 1000;
 
 /** Statuses after which the dead letters are not what they were. */
 const DEAD_LETTER_STATUSES: ReadonlySet<string> = new Set(["dead_lettered", "replayed"]);

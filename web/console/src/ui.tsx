@@ -1,6 +1,34 @@
 import type { ComponentChildren } from "preact";
 import { useEffect, useRef } from "preact/hooks";
 
+/** A labelled `<select>` of `options`; `any` names a first, empty choice (no filter). */
+export function Choice(props: {
+  id: string;
+  label: string;
+  value: string;
+  options: readonly string[];
+  any?: string;
+  onChange: (value: string) => void;
+}) {
+  return (
+    <>
+      <label for={props.id}>{props.label}</label>
+      <select
+        id={props.id}
+        value={props.value}
+        onChange={(e) => props.onChange(e.currentTarget.value)}
+      >
+        {props.any === undefined ? null : <option value="">{props.any}</option>}
+        {props.options.map((option) => (
+          <option key={option} value={option}>
+            {option}
+          </option>
+        ))}
+      </select>
+    </>
+  );
+}
+
 /** A page: its heading takes the focus when the route changes, for keyboard and screen readers. */
 export function Page(props: {
   title: string;

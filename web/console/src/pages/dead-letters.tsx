@@ -2,7 +2,7 @@ import { useRef, useState } from "preact/hooks";
 import { describe, post, query } from "../api.js";
 import { useLoad } from "../load.js";
 import { href } from "../route.js";
-import { DataView, Failure, Loading, Page, When } from "../ui.js";
+import { Choice, DataView, Failure, Loading, Page, When } from "../ui.js";
 import type { DeadLetterList } from "../views.js";
 
 const STAGES = ["validate", "route", "deliver", "persist"];
@@ -153,32 +153,24 @@ export function DeadLetters() {
         }}
       >
         <div>
-          <label for="dlq-stage">Stage</label>
-          <select
-            {...field("stage")}
-            onChange={(e) => setDraft({ ...draft, stage: e.currentTarget.value })}
-          >
-            <option value="">any</option>
-            {STAGES.map((stage) => (
-              <option key={stage} value={stage}>
-                {stage}
-              </option>
-            ))}
-          </select>
+          <Choice
+            id="dlq-stage"
+            label="Stage"
+            value={draft.stage}
+            options={STAGES}
+            any="any"
+            onChange={(stage) => setDraft({ ...draft, stage })}
+          />
         </div>
         <div>
-          <label for="dlq-category">Category</label>
-          <select
-            {...field("category")}
-            onChange={(e) => setDraft({ ...draft, category: e.currentTarget.value })}
-          >
-            <option value="">any</option>
-            {CATEGORIES.map((category) => (
-              <option key={category} value={category}>
-                {category}
-              </option>
-            ))}
-          </select>
+          <Choice
+            id="dlq-category"
+            label="Category"
+            value={draft.category}
+            options={CATEGORIES}
+            any="any"
+            onChange={(category) => setDraft({ ...draft, category })}
+          />
         </div>
         <div>
           <label for="dlq-code">Error code</label>

@@ -1,7 +1,7 @@
 import type { ComponentChildren } from "preact";
 import { useState } from "preact/hooks";
 import { useLoad } from "../load.js";
-import { DataView, Failure, Loading, Page } from "../ui.js";
+import { Choice, DataView, Failure, Loading, Page } from "../ui.js";
 import type { EventType } from "../events.js";
 
 /** A page showing one CLI report as the server gives it, reloaded on live events. */
@@ -43,18 +43,13 @@ export function Errors() {
       intro="What failed and why, grouped by code, stage and agent (as switchboard errors)."
       controls={
         <form class="inline" onSubmit={(e) => e.preventDefault()}>
-          <label for="errors-window">Window</label>
-          <select
+          <Choice
             id="errors-window"
+            label="Window"
             value={window}
-            onChange={(e) => setWindow(e.currentTarget.value)}
-          >
-            {WINDOWS.map((w) => (
-              <option key={w} value={w}>
-                {w}
-              </option>
-            ))}
-          </select>
+            options={WINDOWS}
+            onChange={setWindow}
+          />
         </form>
       }
     />
