@@ -58,6 +58,8 @@ function problemOf(outcome: Outcome): string | undefined {
   if (outcome.error !== undefined) {
     const { code, message } = outcome.error as { code?: unknown; message?: string };
     if (code === -32602 && /field `|arguments|params|name/.test(message ?? "")) return undefined;
+    // A request over the body limit is refused by HTTP (413) before MCP reads it, naming the limit.
+    if (/Payload Too Large: .*http\.maxBodyBytes/.test(message ?? "")) return undefined;
     const text = message ?? (outcome.error instanceof Error ? outcome.error.message : "?");
     return `threw ${String(code)}: ${text.slice(0, 300)}`;
   }
